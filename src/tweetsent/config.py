@@ -1,0 +1,245 @@
+"""Configuration as data: typed dataclasses that validate themselves.
+
+Defaults live here. Experiments are small TOML files (`RunConfig.from_toml`); the CLI overrides
+single fields with dotted names (`with_overrides({"model.hidden_size": 128})`). Every run
+directory stores the resolved config as JSON (`RunConfig.to_dict`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from tweetsent.errors import ConfigError
+
+
+def _check_choice(section: str, name: str, value: Any, choices: tuple) -> None:
+    if value not in choices:
+        raise ConfigError(f"{section}.{name}: {value!r} is not one of {', '.join(map(str, choices))}")
+
+
+def _check_range(section: str, name: str, value: float, lo: float, hi: float | None = None) -> None:
+    if value < lo or (hi is not None and value > hi):
+        bound = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
+        raise ConfigError(f"{section}.{name}: {value!r} must be {bound}")
+
+
+@dataclass
+class TextConfig:
+    """Tweet normalizer settings; saved with every model and used identically when serving."""
+
+    lowercase: bool = True
+    urls: bool = True  # URL -> <url>
+    users: bool = True  # @mention -> <user>
+    hashtags: bool = True  # #word -> <hashtag> word
+    elongations: bool = True  # soooo -> soo <elong>
+    numbers: bool = True  # 42 -> <number>
+    html_entities: bool = True  # &amp; -> &
+    stopwords: str = "none"  # none | study (negation-safe) | study-strict (drops negations too)
+    max_tokens: int = 64  # tokens kept per tweet (0 = all)
+
+    def __post_init__(self) -> None:
+        _check_choice("text", "stopwords", self.stopwords, ("none", "study", "study-strict"))
+        _check_range("text", "max_tokens", self.max_tokens, 0)
+
+
+@dataclass
+class DataConfig:
+    """Where examples come from and how the validation split is made."""
+
+    train: list[str] = field(default_factory=list)  # files, folders or globs
+    valid: list[str] = field(default_factory=list)  # empty: hold out valid_fraction of train
+    labels: str = "3class"  # 3class | binary (neutral rows dropped and counted)
+    format: str = "auto"  # auto | semeval | tweeteval | sentiment140 | csv | tsv | jsonl | txt
+    text_col: str = "text"
+    label_col: str = "label"
+    valid_fraction: float = 0.1
+    split_seed: int = 13
+    strict: bool = False  # fail on the first malformed row instead of counting it
+    min_freq: int = 2  # vocabulary: keep tokens seen at least this often
+    max_vocab: int = 50000
+    workers: int = 0  # processes for cleaning (0 = every CPU core)
+    cache_dir: str = ""  # prepared-data cache ("" = $TWEETSENT_CACHE or ~/.cache/tweetsent)
+
+    def __post_init__(self) -> None:
+        _check_choice("data", "labels", self.labels, ("3class", "binary"))
+        formats = ("auto", "semeval", "tweeteval", "sentiment140", "csv", "tsv", "jsonl", "txt")
+        _check_choice("data", "format", self.format, formats)
+        _check_range("data", "valid_fraction", self.valid_fraction, 0.0, 0.9)
+        _check_range("data", "min_freq", self.min_freq, 1)
+        _check_range("data", "max_vocab", self.max_vocab, 10)
+        _check_range("data", "workers", self.workers, 0)
+
+
+@dataclass
+class EmbedConfig:
+    """The embedder: random, pretrained word vectors, or (later) contextual ones."""
+
+    kind: str = "glove-kumo"  # random | glove-kumo | vectors
+    path: str = ""  # for kind = vectors: GloVe/word2vec text or word2vec binary file
+    dim: int = 50  # for random; taken from the file for pretrained vectors
+    freeze: bool = False
+    dropout: float = 0.0  # dropout on the embeddings
+
+    def __post_init__(self) -> None:
+        _check_choice("embed", "kind", self.kind, ("random", "glove-kumo", "vectors"))
+        _check_range("embed", "dim", self.dim, 1)
+        _check_range("embed", "dropout", self.dropout, 0.0, 0.95)
+        if self.kind == "vectors" and not self.path:
+            raise ConfigError("embed.path: required when embed.kind = 'vectors'")
+
+
+@dataclass
+class ModelConfig:
+    """The classifier: an RNN encoder with pooling, or the study's feed-forward baseline."""
+
+    kind: str = "rnn"  # rnn | feedforward
+    cell: str = "lstm"  # lstm | gru
+    bidirectional: bool = True
+    num_layers: int = 1
+    hidden_size: int = 64
+    pooling: str = "max"  # last | mean | max
+    layer_dropout: float = 0.0  # between stacked RNN layers
+    output_dropout: float = 0.3  # before the output layer
+    mlp_hidden: int = 64  # feed-forward baseline (and MLP heads)
+
+    def __post_init__(self) -> None:
+        _check_choice("model", "kind", self.kind, ("rnn", "feedforward"))
+        _check_choice("model", "cell", self.cell, ("lstm", "gru"))
+        _check_choice("model", "pooling", self.pooling, ("last", "mean", "max"))
+        _check_range("model", "num_layers", self.num_layers, 1, 8)
+        _check_range("model", "hidden_size", self.hidden_size, 1)
+        _check_range("model", "layer_dropout", self.layer_dropout, 0.0, 0.95)
+        _check_range("model", "output_dropout", self.output_dropout, 0.0, 0.95)
+        _check_range("model", "mlp_hidden", self.mlp_hidden, 1)
+
+
+@dataclass
+class TrainConfig:
+    """The optimisation loop."""
+
+    optimizer: str = "adam"  # adam | adamw
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    batch_size: int = 128
+    epochs: int = 10
+    clip_norm: float = 5.0  # 0 = no clipping
+    class_weights: bool = True  # inverse-frequency weights for imbalance
+    seed: int = 1
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    early_stopping: str = "avgrec"  # metric watched on validation ("" = off)
+    patience: int = 3
+    overfit_gap: float = 0.10  # flag when train - valid accuracy exceeds this
+    threads: int = 0  # torch intra-op threads (0 = every CPU core)
+    progress: bool = True
+    dry_run: bool = False  # a few batches of one epoch, to check that everything runs
+
+    def __post_init__(self) -> None:
+        _check_choice("train", "optimizer", self.optimizer, ("adam", "adamw"))
+        _check_range("train", "lr", self.lr, 1e-8, 10.0)
+        _check_range("train", "weight_decay", self.weight_decay, 0.0)
+        _check_range("train", "batch_size", self.batch_size, 1)
+        _check_range("train", "epochs", self.epochs, 1)
+        _check_range("train", "clip_norm", self.clip_norm, 0.0)
+        _check_range("train", "patience", self.patience, 1)
+        _check_range("train", "threads", self.threads, 0)
+        metrics = ("", "avgrec", "f1_pn", "accuracy", "f1", "loss")
+        _check_choice("train", "early_stopping", self.early_stopping, metrics)
+        dev = self.device
+        if not (dev in ("auto", "cpu", "cuda") or (dev.startswith("cuda:") and dev[5:].isdigit())):
+            raise ConfigError(f"train.device: {dev!r} is not auto, cpu, cuda or cuda:N")
+
+
+SECTIONS = {
+    "data": DataConfig,
+    "text": TextConfig,
+    "embed": EmbedConfig,
+    "model": ModelConfig,
+    "train": TrainConfig,
+}
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines a run; stored as `config.json` in the run directory."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    text: TextConfig = field(default_factory=TextConfig)
+    embed: EmbedConfig = field(default_factory=EmbedConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    out: str = ""  # run directory
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], source: str = "config") -> RunConfig:
+        unknown = set(raw) - set(SECTIONS) - {"out"}
+        if unknown:
+            raise ConfigError(f"{source}: unknown section {sorted(unknown)[0]!r}")
+        parts = {name: _section_from_dict(kind, raw.get(name, {}), name, source)
+                 for name, kind in SECTIONS.items()}
+        return cls(**parts, out=str(raw.get("out", "")))
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> RunConfig:
+        try:
+            with open(path, "rb") as handle:
+                raw = tomllib.load(handle)
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such config file") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        return cls.from_dict(raw, source=str(path))
+
+    def with_overrides(self, overrides: dict[str, Any]) -> RunConfig:
+        """Return a copy with dotted fields replaced, e.g. {"model.cell": "gru"}."""
+        raw = self.to_dict()
+        for key, value in overrides.items():
+            if value is None:
+                continue
+            if key == "out":
+                raw["out"] = str(value)
+                continue
+            section, _, name = key.partition(".")
+            if section not in SECTIONS or not name:
+                raise ConfigError(f"override {key!r}: expected section.field")
+            raw[section][name] = value
+        return RunConfig.from_dict(raw, source="overrides")
+
+
+def _section_from_dict(kind: type, raw: Any, name: str, source: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: [{name}] must be a table")
+    hints = get_type_hints(kind)
+    known = {f.name for f in dataclasses.fields(kind)}
+    values = {}
+    for key, value in raw.items():
+        if key not in known:
+            raise ConfigError(f"{source}: unknown field {name}.{key}")
+        values[key] = _coerce(hints[key], value, f"{name}.{key}")
+    return kind(**values)
+
+
+def _coerce(hint: Any, value: Any, where: str) -> Any:
+    """Check a TOML/JSON value against the field's annotated type (ints widen to floats)."""
+    origin = getattr(hint, "__origin__", None)
+    if origin is list:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+        return list(value)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint in (int, float, str) and (not isinstance(value, hint) or isinstance(value, bool)):
+        raise ConfigError(f"{where}: expected {hint.__name__}, got {value!r}")
+    return value

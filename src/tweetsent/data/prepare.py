@@ -1,0 +1,129 @@
+"""Data preparation for training: read, label, split, clean, tokenize, build the vocabulary.
+
+A separate, repeatable step: the slow part (cleaning and tokenizing) is cached on disk keyed by
+the texts and the normalizer settings (`tweetsent.text.tokenize_corpus`), so a second run with
+the same data and settings reads the tokens back instead of recomputing them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tweetsent.config import RunConfig
+from tweetsent.data.labels import LabelSet, apply_labels
+from tweetsent.data.readers import Examples, read_examples
+from tweetsent.data.split import stratified_split
+from tweetsent.errors import DataError
+from tweetsent.text import Vocabulary, tokenize_corpus
+
+
+@dataclass
+class EncodedSet:
+    """Token ids of a corpus, stored flat (ids + offsets) to keep 1M+ tweets small in memory."""
+
+    ids: np.ndarray  # (total_tokens,) int32
+    offsets: np.ndarray  # (n + 1,) int64
+    labels: np.ndarray  # (n,) int64, -1 when unknown
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    @classmethod
+    def from_ids(cls, id_lists: Sequence[Sequence[int]], labels: Sequence[int]) -> EncodedSet:
+        lengths = np.fromiter((len(x) for x in id_lists), dtype=np.int64, count=len(id_lists))
+        offsets = np.zeros(len(id_lists) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        ids = np.fromiter((i for x in id_lists for i in x), dtype=np.int32, count=int(offsets[-1]))
+        return cls(ids, offsets, np.asarray(labels, dtype=np.int64))
+
+
+@dataclass
+class Prepared:
+    labels: list[str]
+    vocab: Vocabulary
+    train: EncodedSet
+    valid: EncodedSet
+    valid_texts: list[str]
+    token_counts: Counter
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def load_labelled(
+    paths: Sequence[str], config: RunConfig, what: str
+) -> tuple[Examples, dict[str, Any]]:
+    """Read labelled examples and map them onto the configured label set."""
+    data = config.data
+    examples, read_report = read_examples(
+        paths, format=data.format, text_col=data.text_col, label_col=data.label_col,
+        strict=data.strict,
+    )
+    examples, dropped = apply_labels(examples, data.labels)
+    if not examples.texts:
+        raise DataError(f"no usable {what} examples in {', '.join(map(str, paths))}")
+    report = {"rows": read_report.rows, "skipped": read_report.skipped,
+              "skipped_examples": [list(map(str, s)) for s in read_report.skipped_rows[:20]],
+              "dropped_neutral": dropped, "examples": len(examples.texts)}
+    return examples, report
+
+
+def encode(
+    token_lists: Sequence[Sequence[str]], labels: Sequence[str | None], vocab: Vocabulary,
+    label_names: Sequence[str],
+) -> EncodedSet:
+    index = {name: i for i, name in enumerate(label_names)}
+    label_ids = [index.get(label, -1) if label is not None else -1 for label in labels]
+    return EncodedSet.from_ids([vocab.encode(tokens) for tokens in token_lists], label_ids)
+
+
+def prepare(config: RunConfig, progress: bool = True, vocab: Vocabulary | None = None) -> Prepared:
+    """Everything training needs from the raw files, described in `config.data` / `config.text`.
+
+    `vocab` reuses an existing vocabulary (resuming a run) instead of building one.
+    """
+    data = config.data
+    if not data.train:
+        raise DataError("no training data given (data.train / --data)")
+    train_ex, train_report = load_labelled(data.train, config, "training")
+    label_names = LabelSet(data.labels).names
+    if data.valid:
+        valid_ex, valid_report = load_labelled(data.valid, config, "validation")
+        train_texts, train_labels = train_ex.texts, train_ex.labels
+        valid_texts, valid_labels = valid_ex.texts, valid_ex.labels
+    else:
+        train_idx, valid_idx = stratified_split(train_ex.labels, data.valid_fraction, data.split_seed)
+        valid_report = {"held_out_of_train": len(valid_idx), "split_seed": data.split_seed}
+        train_texts = [train_ex.texts[i] for i in train_idx]
+        train_labels = [train_ex.labels[i] for i in train_idx]
+        valid_texts = [train_ex.texts[i] for i in valid_idx]
+        valid_labels = [train_ex.labels[i] for i in valid_idx]
+    cache = data.cache_dir or None
+    tokenize = dict(config=config.text, workers=data.workers, progress=progress, cache_dir=cache)
+    train_tokens = tokenize_corpus(train_texts, **tokenize)
+    valid_tokens = tokenize_corpus(valid_texts, **tokenize)
+    if vocab is None:
+        vocab = Vocabulary.build(train_tokens, min_freq=data.min_freq, max_size=data.max_vocab)
+    counts = Counter(token for tokens in train_tokens for token in tokens)
+    return Prepared(
+        labels=list(label_names),
+        vocab=vocab,
+        train=encode(train_tokens, train_labels, vocab, label_names),
+        valid=encode(valid_tokens, valid_labels, vocab, label_names),
+        valid_texts=list(valid_texts),
+        token_counts=counts,
+        report={"train": train_report, "valid": valid_report,
+                "class_counts": _class_counts(train_labels, label_names)},
+    )
+
+
+def _class_counts(labels: Sequence[str | None], names: Sequence[str]) -> dict[str, int]:
+    seen = Counter(labels)
+    return {name: seen.get(name, 0) for name in names}

@@ -1,0 +1,77 @@
+"""The learned ELMo combination of biLM layers (Peters et al. 2018, equation 1):
+
+    ELMo_k = gamma * sum_j s_j * h_{k,j},     s = softmax(w)
+
+over a chosen subset of the layers j (default: all), optionally with each layer normalised
+first (mean and variance over the unmasked positions, as in the reference), followed by the
+usual dropout on the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from tweetsent.errors import ConfigError
+
+
+class ScalarMix(nn.Module):
+    """layers (L, B, T, D) [+ mask (B, T)] -> (B, T, D). Learned w (one per chosen layer), gamma.
+
+    `layers` picks which of the L biLM layers to mix (0 = char CNN, 1.. = LSTM layers);
+    float16 inputs (the feature cache) are mixed in float32.
+    """
+
+    def __init__(
+        self,
+        num_layers: int,
+        layers: Sequence[int] | None = None,
+        dropout: float = 0.5,
+        layer_norm: bool = False,
+        trainable: bool = True,
+    ) -> None:
+        super().__init__()
+        chosen = list(range(num_layers)) if layers is None else [int(i) for i in layers]
+        if not chosen or len(set(chosen)) != len(chosen):
+            raise ConfigError(f"elmo layers: {chosen} must be distinct and non-empty")
+        if any(not 0 <= i < num_layers for i in chosen):
+            raise ConfigError(f"elmo layers: {chosen} must lie in 0..{num_layers - 1}")
+        if not 0.0 <= dropout < 1.0:
+            raise ConfigError(f"elmo dropout: {dropout} must be in [0, 1)")
+        self.num_layers = num_layers
+        self.layers = chosen
+        self.layer_norm = layer_norm
+        self.scalars = nn.Parameter(torch.zeros(len(chosen)), requires_grad=trainable)  # w
+        self.gamma = nn.Parameter(torch.ones(1), requires_grad=trainable)
+        self.dropout = nn.Dropout(dropout)
+
+    def weights(self) -> torch.Tensor:
+        """s = softmax(w), one weight per chosen layer."""
+        return torch.softmax(self.scalars, dim=0)
+
+    def forward(self, layers: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if layers.dim() != 4 or layers.size(0) != self.num_layers:
+            raise ValueError(
+                f"expected layers (num_layers={self.num_layers}, B, T, D), got {tuple(layers.shape)}"
+            )
+        chosen = layers[self.layers].float()  # (L', B, T, D)
+        if self.layer_norm:
+            if mask is None:
+                raise ValueError("ScalarMix(layer_norm=True) needs the mask")
+            chosen = _masked_layer_norm(chosen, mask)
+        mixed = torch.einsum("l,lbtd->btd", self.weights(), chosen)  # (B, T, D)
+        mixed = self.gamma * mixed
+        if mask is not None:
+            mixed = mixed * mask[..., None]
+        return self.dropout(mixed)
+
+
+def _masked_layer_norm(layers: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """(h - mean) / sqrt(var + eps) per layer, statistics over unmasked positions only."""
+    weight = mask[None, :, :, None].to(layers.dtype)  # (1, B, T, 1)
+    count = (weight.sum() * layers.size(-1)).clamp(min=1.0)
+    mean = (layers * weight).sum(dim=(1, 2, 3), keepdim=True) / count  # (L, 1, 1, 1)
+    var = (((layers - mean) * weight) ** 2).sum(dim=(1, 2, 3), keepdim=True) / count
+    return (layers - mean) / torch.sqrt(var + 1e-12)

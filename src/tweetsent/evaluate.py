@@ -1,0 +1,63 @@
+"""Evaluate a trained run on labelled files: all metrics plus the confusion matrix."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tweetsent.data.labels import LabelSet, apply_labels
+from tweetsent.data.readers import read_examples
+from tweetsent.errors import DataError
+from tweetsent.io import write_json
+from tweetsent.metrics import compute_metrics, confusion_matrix
+from tweetsent.predict import Predictor
+
+
+@dataclass
+class Evaluation:
+    metrics: dict[str, float]
+    labels: list[str]
+    confusion: list[list[int]]
+    examples: int
+    skipped: int
+    dropped_neutral: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def table(self) -> str:
+        lines = [f"{name:>10}  {value:.4f}" for name, value in self.metrics.items()]
+        width = max(len(label) for label in self.labels) + 2
+        header = " " * width + "".join(f"{label[:9]:>10}" for label in self.labels)
+        rows = [f"{label:<{width}}" + "".join(f"{n:>10}" for n in row)
+                for label, row in zip(self.labels, self.confusion, strict=True)]
+        return "\n".join([*lines, "", "confusion (rows: true, columns: predicted)", header, *rows])
+
+
+def evaluate(
+    predictor: Predictor, paths: Sequence[str], format: str = "auto", text_col: str = "text",
+    label_col: str = "label", strict: bool = False, out: str | Path | None = None,
+) -> Evaluation:
+    examples, report = read_examples(paths, format=format, text_col=text_col,
+                                     label_col=label_col, strict=strict)
+    mode = predictor.run.config.data.labels
+    examples, dropped = apply_labels(examples, mode)
+    if not examples.texts:
+        raise DataError(f"no labelled examples in {', '.join(map(str, paths))}")
+    names = LabelSet(mode).names
+    index = {name: i for i, name in enumerate(predictor.labels)}
+    if list(names) != list(predictor.labels):
+        raise DataError(f"label set {list(names)} does not match the model's {predictor.labels}")
+    truth = [index[label] for label in examples.labels]
+    pred = predictor.predict_proba(examples.texts).argmax(axis=1)
+    result = Evaluation(
+        metrics=compute_metrics(truth, pred, predictor.labels),
+        labels=list(predictor.labels),
+        confusion=confusion_matrix(truth, pred, len(predictor.labels)).tolist(),
+        examples=len(truth), skipped=report.skipped, dropped_neutral=dropped,
+    )
+    if out is not None:
+        write_json(out, result.to_dict())
+    return result

@@ -1,0 +1,73 @@
+"""Build a classifier from a `RunConfig`: the one place that maps configuration to modules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from torch import nn
+
+from tweetsent.config import EmbedConfig, RunConfig
+from tweetsent.embed import WordEmbedder
+from tweetsent.errors import ConfigError
+from tweetsent.models.feedforward import FeedForwardClassifier, mlp_head
+from tweetsent.models.pooling import build_pooling
+from tweetsent.models.rnn import RNNClassifier, RNNEncoder
+
+
+def build_model(
+    config: RunConfig,
+    vocab_size: int,
+    num_labels: int,
+    embedding_matrix: np.ndarray | None = None,
+    class_weights: Sequence[float] | None = None,
+) -> nn.Module:
+    """The classifier `config.model` describes, over the embedder `config.embed` describes.
+
+    Without `embedding_matrix` the embedding is random with `config.embed.dim` columns: that is
+    how a saved run is rebuilt before its safetensors weights (embedding included) are loaded.
+    A given matrix must be (vocab_size, config.embed.dim). `class_weights` (one per label)
+    weigh the cross-entropy; they are not part of the state dict.
+    """
+    if vocab_size < 1:
+        raise ValueError(f"vocab_size must be positive, got {vocab_size}")
+    if num_labels < 2:
+        raise ValueError(f"a classifier needs at least 2 labels, got {num_labels}")
+    if class_weights is not None and len(class_weights) != num_labels:
+        raise ValueError(f"{len(class_weights)} class weights for {num_labels} labels")
+    embedder = build_embedder(config.embed, vocab_size, embedding_matrix)
+    model = config.model
+    if model.kind == "feedforward":
+        head = mlp_head(embedder.output_dim, model.mlp_hidden, num_labels, model.output_dropout)
+        return FeedForwardClassifier(embedder, head, class_weights)
+    encoder = RNNEncoder(
+        embedder.output_dim,
+        model.hidden_size,
+        cell=model.cell,
+        num_layers=model.num_layers,
+        bidirectional=model.bidirectional,
+        dropout=model.layer_dropout,
+    )
+    pooling = build_pooling(model.pooling, encoder.output_dim, bidirectional=model.bidirectional)
+    head = nn.Sequential(
+        nn.Dropout(model.output_dropout),  # output dropout, before the linear layer
+        nn.Linear(pooling.output_dim, num_labels),
+    )
+    return RNNClassifier(embedder, encoder, pooling, head, class_weights)
+
+
+def build_embedder(
+    config: EmbedConfig, vocab_size: int, embedding_matrix: np.ndarray | None = None
+) -> nn.Module:
+    """A `WordEmbedder`, from the matrix when given, else random (config.dim columns)."""
+    if embedding_matrix is None:
+        return WordEmbedder(vocab_size, config.dim, freeze=config.freeze, dropout=config.dropout)
+    rows, dim = embedding_matrix.shape
+    if rows != vocab_size:
+        raise ValueError(f"embedding matrix has {rows} rows for a vocabulary of {vocab_size}")
+    if dim != config.dim:
+        raise ConfigError(
+            f"embed.dim: {config.dim} but the embedding matrix has {dim} columns "
+            "(set embed.dim to the vectors' dimension)"
+        )
+    return WordEmbedder.from_matrix(embedding_matrix, freeze=config.freeze, dropout=config.dropout)

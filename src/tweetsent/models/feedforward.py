@@ -1,0 +1,57 @@
+"""The study's feed-forward baseline: average of the word vectors -> MLP -> logits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from tweetsent.models.inputs import checked_lengths, embed, lengths_mask
+from tweetsent.models.outputs import ClassifierOutput, classifier_output
+from tweetsent.models.pooling import MeanPooling
+
+
+def mlp_head(input_dim: int, hidden: int, num_labels: int, dropout: float) -> nn.Sequential:
+    """Linear(input_dim, hidden) -> ReLU -> Dropout -> Linear(hidden, num_labels)."""
+    return nn.Sequential(
+        nn.Linear(input_dim, hidden),
+        nn.ReLU(),
+        nn.Dropout(dropout),
+        nn.Linear(hidden, num_labels),
+    )
+
+
+class FeedForwardClassifier(nn.Module):
+    """x = (1 / n) sum_t e_t over the n real tokens; logits = W2 dropout(relu(W1 x + b1)) + b2.
+
+    Word order is ignored: the bag-of-embeddings baseline the recurrent models are compared to.
+    """
+
+    def __init__(
+        self,
+        embedder: nn.Module,
+        head: nn.Module,
+        class_weights: Sequence[float] | torch.Tensor | None = None,
+    ) -> None:
+        super().__init__()
+        self.embedder = embedder
+        self.pooling = MeanPooling(embedder.output_dim)
+        self.head = head
+        weights = None if class_weights is None else torch.as_tensor(class_weights).float()
+        self.register_buffer("class_weights", weights, persistent=False)
+
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        lengths: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        *,
+        words: Sequence[Sequence[str]] | None = None,
+    ) -> ClassifierOutput:
+        """tokens (B, T) with 0 = padding, lengths (B,), labels (B,) -> ClassifierOutput."""
+        lengths = checked_lengths(lengths, tokens.shape[1])  # (B,)
+        mask = lengths_mask(lengths, tokens.shape[1], tokens.device)  # (B, T)
+        embedded = embed(self.embedder, tokens, words)  # (B, T, D)
+        pooled, _, _ = self.pooling(embedded, mask)  # (B, D)
+        return classifier_output(self.head(pooled), labels, self.class_weights)

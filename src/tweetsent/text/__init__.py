@@ -1,0 +1,52 @@
+"""Tweet text -> tokens -> ids: the normalizer, stop words, vocabulary and cached corpus step.
+
+Usage:
+
+    from tweetsent.text import Normalizer, Vocabulary, tokenize_corpus
+    Normalizer(config.text).tokenize("sooo happy :D #win http://t.co/x")
+    # -> ['soo', '<elong>', 'happy', ':D', '<hashtag>', 'win', '<url>']
+    token_lists = tokenize_corpus(texts, config.text, workers=0)  # parallel, cached on disk
+    vocab = Vocabulary.build(token_lists, min_freq=2, max_size=50000)
+"""
+
+from tweetsent.text.corpus import corpus_key, default_cache_dir, tokenize_corpus
+from tweetsent.text.normalize import (
+    ELLIPSIS_TOKEN,
+    ELONG_TOKEN,
+    HASHTAG_TOKEN,
+    NORMALIZER_VERSION,
+    NUMBER_TOKEN,
+    PLACEHOLDERS,
+    REPEAT_TOKEN,
+    URL_TOKEN,
+    USER_TOKEN,
+    Normalizer,
+    tokenize,
+)
+from tweetsent.text.stopwords import NEGATIONS, english_stopwords, stopwords_for
+from tweetsent.text.vocab import PAD, PAD_ID, UNK, UNK_ID, Vocabulary
+
+__all__ = [
+    "ELLIPSIS_TOKEN",
+    "ELONG_TOKEN",
+    "HASHTAG_TOKEN",
+    "NEGATIONS",
+    "NORMALIZER_VERSION",
+    "NUMBER_TOKEN",
+    "PAD",
+    "PAD_ID",
+    "PLACEHOLDERS",
+    "REPEAT_TOKEN",
+    "UNK",
+    "UNK_ID",
+    "URL_TOKEN",
+    "USER_TOKEN",
+    "Normalizer",
+    "Vocabulary",
+    "corpus_key",
+    "default_cache_dir",
+    "english_stopwords",
+    "stopwords_for",
+    "tokenize",
+    "tokenize_corpus",
+]

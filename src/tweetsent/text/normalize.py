@@ -1,0 +1,226 @@
+"""The tweet normalizer: one pure function from text to tokens, used identically in training
+and serving (the run directory stores the `TextConfig` it was built from).
+
+Rules, in order (each switchable in `TextConfig`):
+
+1. HTML entities are unescaped (`&amp;` -> `&`, `&lt;3` -> `<3`, `&quot;` as in Sentiment140,
+   also doubly escaped `&amp;lt;3`); Unicode is NFC-composed; curly quotes become ASCII.
+2. Case folding (`lowercase`). Emoticons survive it: their letters are put back in one
+   canonical case, so `:D`, `:d` -> `:D`, and `XD`, `xD`, `xd` -> `XD`, `;p` -> `;P`.
+3. The text is split at whitespace (CR, LF, tabs, NBSP...) and each chunk by one compiled regex
+   (`patterns.RULES`, in priority order); per token kind:
+   - URL (`http(s)://`, `www.`, `t.co/...`) -> `<url>`; `(http://x.co/a)` keeps its `)`.
+   - `@user` -> `<user>` (also `.@user`, `@user!!!`, `@user's` -> `<user> 's`).
+   - `#happy` -> `<hashtag> happy` (the word is kept, the tag marked); `#1` is not a tag.
+   - numbers (`3.39`, `1,000`, `7:10`) -> `<number>`; `2nd`, `b4` stay words.
+   - emoticons (`:)`, `:-(`, `:'(`, `;p`, `<3`, `^_^`, `xD`, ...) and emoji (skin tones,
+     ZWJ sequences, flags, keycaps, variation selectors) are whole tokens.
+   - elongations: `soooo` -> `soo <elong>` (a letter three or more times is cut to two);
+     `!!!!` -> `! <repeat>`, `:)))` -> `:) <repeat>`, `😂😂😂` -> `😂 <repeat>`; a run of dots
+     (or `…`) is the single token `...`.
+   - contractions are split the Penn-Treebank way, as GloVe 6B was tokenized:
+     `don't` -> `do n't`, `can't` -> `ca n't`, `i'm` -> `i 'm`, `it's` -> `it 's`.
+     `n't` is a token of its own, so negation is visible to the model and to the stop-word
+     filter. `rock'n'roll`, `y'all` stay whole; so do hyphenated words (`well-known`) and dotted
+     abbreviations (`u.s.`, `p.m.`).
+4. Stop words (`stopwords`: none | study | study-strict, see `stopwords.py`); placeholders are
+   never removed and `study` never removes negations.
+5. At most `max_tokens` tokens are kept (0 = all).
+
+With a rule switched off its token is kept as written (`http://...`, `@user`, `#happy`, `42`,
+`soooo`, `!!!!`, `&amp;`); a run of one emoji then becomes one token per emoji.
+
+Speed: a chunk's tokens depend on the chunk alone, so they are memoised per normalizer (a
+bounded dict); tweets repeat words so much that most chunks are dictionary hits.
+Bump `NORMALIZER_VERSION` whenever a rule or the stop-word data changes: it keys the caches.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import unicodedata
+
+from tweetsent.config import TextConfig
+from tweetsent.text import patterns as P
+from tweetsent.text.stopwords import stopwords_for
+
+NORMALIZER_VERSION = "1"
+
+URL_TOKEN = "<url>"
+USER_TOKEN = "<user>"
+HASHTAG_TOKEN = "<hashtag>"
+NUMBER_TOKEN = "<number>"
+ELONG_TOKEN = "<elong>"
+REPEAT_TOKEN = "<repeat>"
+ELLIPSIS_TOKEN = "..."
+PLACEHOLDERS = (URL_TOKEN, USER_TOKEN, HASHTAG_TOKEN, NUMBER_TOKEN, ELONG_TOKEN, REPEAT_TOKEN)
+
+_CLITICS = frozenset(["'s", "'m", "'re", "'ve", "'ll", "'d"])
+MEMO_SIZE = 200_000  # chunks memoised per normalizer (the memo is cleared when full)
+
+
+class Normalizer:
+    """Tweet text -> tokens under one `TextConfig`.
+
+    A pure function of (text, config): the chunk memo only saves time. Rebuilt from the config
+    alone, so it is cheap to recreate in worker processes.
+    """
+
+    def __init__(self, config: TextConfig | None = None, memo_size: int = MEMO_SIZE) -> None:
+        self.config = dataclasses.replace(config) if config is not None else TextConfig()
+        c = self.config
+        self._stop = stopwords_for(c.stopwords)
+        self._url = URL_TOKEN if c.urls else None
+        self._user = USER_TOKEN if c.users else None
+        self._number = NUMBER_TOKEN if c.numbers else None
+        self._memo: dict[str, tuple[str, ...]] = {}
+        self._memo_size = memo_size  # 0: no memo (every chunk recomputed; for benchmarks)
+
+    def __repr__(self) -> str:
+        return f"Normalizer({self.config!r})"
+
+    def __call__(self, text: str) -> list[str]:
+        return self.tokenize(text)
+
+    def tokenize(self, text: str) -> list[str]:
+        """Clean and split one tweet. Never raises on any `str`; '' -> []."""
+        memo = self._memo
+        out: list[str] = []
+        for chunk in self._prepare(text).split():
+            tokens = memo.get(chunk)
+            if tokens is None:
+                tokens = self.chunk_tokens(chunk)
+                if len(memo) >= self._memo_size:
+                    memo.clear()
+                if self._memo_size:
+                    memo[chunk] = tokens
+            out += tokens
+        cap = self.config.max_tokens
+        if cap and len(out) > cap:
+            del out[cap:]
+        return out
+
+    def tokenize_many(self, texts: list[str]) -> list[list[str]]:
+        tokenize = self.tokenize
+        return [tokenize(t) for t in texts]
+
+    def chunk_tokens(self, chunk: str) -> tuple[str, ...]:
+        """Tokens of one prepared, whitespace-free chunk, stop words already removed."""
+        out: list[str] = []
+        elong = self.config.elongations and P.ELONGATION_RE.search(chunk) is not None
+        if chunk.isascii() and chunk.isalpha() and chunk[0] not in "xX":  # xD is an emoticon
+            self._word(chunk, out, elong)
+        elif chunk.isascii() and chunk.isdigit():
+            out.append(self._number or chunk)
+        else:
+            self._scan(chunk, out, elong)
+        if self._stop:
+            return tuple(t for t in out if t not in self._stop)
+        return tuple(out)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _prepare(self, text: str) -> str:
+        c = self.config
+        if c.html_entities and "&" in text:
+            for _ in range(2):  # twice: Sentiment140 has doubly escaped text (&amp;lt;3)
+                unescaped = html.unescape(text)
+                if unescaped == text:
+                    break
+                text = unescaped
+        if not text.isascii():
+            if not unicodedata.is_normalized("NFC", text):
+                text = unicodedata.normalize("NFC", text)
+            text = text.translate(P.QUOTES)
+        return text.lower() if c.lowercase else text
+
+    def _scan(self, chunk: str, out: list[str], elong: bool) -> None:
+        """Split a chunk with the token regex and handle each token by the rule that matched."""
+        c = self.config
+        append = out.append
+        finditer, kinds = P.token_re(P.special_kinds(chunk))
+        for m in finditer(chunk):
+            kind = kinds[m.lastindex]
+            tok = m.group()
+            if kind == P.WORD:
+                self._word(tok, out, elong)
+            elif kind == P.PUNCT:
+                if len(tok) > 1 and c.elongations:
+                    out += (tok[0], REPEAT_TOKEN)
+                else:
+                    append(tok)
+            elif kind == P.NUMBER:
+                append(self._number or tok)
+            elif kind == P.URL:
+                append(self._url or tok)
+            elif kind == P.USER:
+                append(self._user or tok)
+            elif kind == P.HASHTAG:
+                if c.hashtags:
+                    append(HASHTAG_TOKEN)
+                    self._word(tok[1:], out, elong)
+                else:
+                    append(tok)
+            elif kind == P.EMOTICON:
+                self._emoticon(tok, out)
+            elif kind == P.EMOJI:
+                self._emoji(tok, out)
+            elif kind == P.ELLIPSIS:
+                append(ELLIPSIS_TOKEN)
+            else:  # abbreviation, clitic after a mention/emoticon, HTML entity left as written
+                append(tok)
+
+    def _word(self, tok: str, out: list[str], elong: bool) -> None:
+        """A word: cut elongations (soooo -> soo <elong>), split clitics (don't -> do n't)."""
+        marked = False
+        if elong:
+            cut = P.ELONGATION_RE.sub(r"\1\1", tok)
+            if cut != tok:
+                tok, marked = cut, True
+        if "'" in tok:
+            if len(tok) > 3 and tok[-3:].lower() == "n't" and tok[-4] != "'":
+                out += (tok[:-3], tok[-3:])
+            else:
+                cut_at = tok.rfind("'")
+                if cut_at > 0 and tok[cut_at:].lower() in _CLITICS:
+                    out += (tok[:cut_at], tok[cut_at:])
+                else:
+                    out.append(tok)
+        else:
+            out.append(tok)
+        if marked:
+            out.append(ELONG_TOKEN)
+
+    def _emoticon(self, tok: str, out: list[str]) -> None:
+        if self.config.lowercase:
+            tok = tok.upper()  # canonical case: :d / :D -> :D, xd / xD -> XD
+        last = tok[-1]
+        base = tok.rstrip(last)
+        if base and len(tok) - len(base) >= 2 and self.config.elongations:
+            out += (base + last, REPEAT_TOKEN)  # :))) -> :) <repeat>, <333 -> <3 <repeat>
+        else:
+            out.append(tok)
+
+    def _emoji(self, tok: str, out: list[str]) -> None:
+        """A run of one emoji -> the emoji and one <repeat>: 😂😂😂 -> 😂 <repeat>."""
+        if self.config.elongations and out:
+            if out[-1] == tok:
+                out.append(REPEAT_TOKEN)
+                return
+            if out[-1] == REPEAT_TOKEN and len(out) > 1 and out[-2] == tok:
+                return
+        out.append(tok)
+
+
+_NORMALIZERS: dict[tuple, Normalizer] = {}
+
+
+def tokenize(text: str, config: TextConfig | None = None) -> list[str]:
+    """`Normalizer(config).tokenize(text)`, with the normalizer built once per distinct config."""
+    cfg = config if config is not None else TextConfig()
+    key = tuple(vars(cfg).values())
+    normalizer = _NORMALIZERS.get(key)
+    if normalizer is None:
+        normalizer = _NORMALIZERS[key] = Normalizer(cfg)
+    return normalizer.tokenize(text)

@@ -1,0 +1,193 @@
+"""The training loop: `train(config) -> RunResult`. The only place that optimises a model."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from tweetsent import __version__
+from tweetsent.config import RunConfig
+from tweetsent.data.batching import bucketed_batches, pad_batch
+from tweetsent.data.prepare import Prepared, prepare
+from tweetsent.errors import ConfigError
+from tweetsent.models import build_model
+from tweetsent.predict import resolve_device, run_model
+from tweetsent.rundir import WEIGHTS, load_weights, read_run, save_run_files, save_weights
+from tweetsent.train import checkpoint
+from tweetsent.train.embeddings import initial_embeddings
+from tweetsent.metrics import compute_metrics, confusion_matrix, metrics_from_confusion
+from tweetsent.train.report import write_outputs
+
+DRY_RUN_BATCHES = 3
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    config: RunConfig
+    best_epoch: int
+    metrics: dict[str, float]  # validation metrics of the best epoch
+    history: list[dict[str, Any]] = field(default_factory=list)
+    device: str = "cpu"
+    stopped_early: bool = False
+
+
+@dataclass
+class _State:
+    """What the loop carries between epochs; saved in every checkpoint."""
+
+    epoch: int = 0
+    best: float | None = None
+    best_epoch: int = 0
+    bad_epochs: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def train(config: RunConfig, resume: bool = False, log=print) -> RunResult:
+    """Train a classifier as `config` says; write everything into `config.out`."""
+    if not config.out:
+        raise ConfigError("out: a run directory is required")
+    run_dir = Path(config.out)
+    tc = config.train
+    device = resolve_device(tc.device)
+    torch.set_num_threads(tc.threads or os.cpu_count() or 1)
+    torch.manual_seed(tc.seed)
+    saved = _check_resume(config, run_dir) if resume else None
+    prepared = prepare(config, progress=tc.progress, vocab=saved.vocab if saved else None)
+    log(f"data: {len(prepared.train):,} train / {len(prepared.valid):,} valid tweets, "
+        f"{len(prepared.vocab):,} tokens in the vocabulary, labels {prepared.labels}")
+    matrix, embed_info = (None, {}) if saved else initial_embeddings(config, prepared, log)
+    if matrix is not None:
+        config.embed.dim = int(matrix.shape[1])
+    weights = _class_weights(prepared) if tc.class_weights else None
+    model = build_model(config, len(prepared.vocab), len(prepared.labels), matrix, weights)
+    model.to(device)
+    optimizer = _optimizer(model, config)
+    state = _State()
+    if saved is None:
+        meta = {"tweetsent": __version__, "torch": torch.__version__, "device": str(device),
+                "data": prepared.report, "embeddings": embed_info,
+                "parameters": sum(p.numel() for p in model.parameters())}
+        save_run_files(run_dir, config, prepared.vocab, prepared.labels, meta)
+    else:
+        state = _State(**checkpoint.load(run_dir, model, optimizer, device))
+        log(f"resume: {state.epoch} epoch(s) done, continuing at epoch {state.epoch + 1}")
+    stopped = _epochs(model, optimizer, prepared, config, device, state, run_dir, log)
+    return _finish(model, prepared, config, device, state, run_dir, stopped)
+
+
+def _epochs(model, optimizer, prepared, config, device, state, run_dir, log) -> bool:
+    tc = config.train
+    watch = tc.early_stopping
+    while state.epoch < tc.epochs:
+        epoch = state.epoch + 1
+        start = time.perf_counter()
+        train_row = _train_epoch(model, optimizer, prepared, config, device, epoch)
+        probs, valid_loss, _ = run_model(model, prepared.valid, tc.batch_size * 2, device)
+        valid = compute_metrics(prepared.valid.labels, probs.argmax(1), prepared.labels)
+        row = {"epoch": epoch, **{f"train_{k}": v for k, v in train_row.items()},
+               "valid_loss": valid_loss, **{f"valid_{k}": v for k, v in valid.items()}}
+        row["gap"] = row["train_accuracy"] - row["valid_accuracy"]
+        previous_gap = state.history[-1]["gap"] if state.history else -math.inf
+        row["overfit"] = bool(row["gap"] > tc.overfit_gap and row["gap"] > previous_gap)
+        row["seconds"] = round(time.perf_counter() - start, 2)
+        state.history.append(row)
+        state.epoch = epoch
+        score = row[f"valid_{watch}"] if watch else -valid_loss
+        if watch == "loss":
+            score = -score
+        if state.best is None or score > state.best:
+            state.best, state.best_epoch, state.bad_epochs = score, epoch, 0
+            save_weights(model, run_dir / WEIGHTS)
+        else:
+            state.bad_epochs += 1
+        checkpoint.save(run_dir, model, optimizer, state.__dict__)
+        log(_epoch_line(row))
+        if tc.dry_run:
+            return False
+        if watch and state.bad_epochs >= tc.patience:
+            log(f"early stopping: no better valid {watch} for {tc.patience} epoch(s)")
+            return True
+    return False
+
+
+def _train_epoch(model, optimizer, prepared: Prepared, config: RunConfig, device, epoch) -> dict:
+    tc = config.train
+    model.train()
+    data = prepared.train
+    batches = list(bucketed_batches(data.lengths, tc.batch_size, True, seed=tc.seed * 1000 + epoch))
+    if tc.dry_run:
+        batches = batches[:DRY_RUN_BATCHES]
+    matrix = np.zeros((len(prepared.labels),) * 2, dtype=np.int64)
+    total, seen = 0.0, 0
+    bar = tqdm(batches, desc=f"epoch {epoch}/{tc.epochs}", unit="batch", disable=not tc.progress,
+               leave=False, dynamic_ncols=True)
+    for index in bar:
+        tokens, lengths, labels = pad_batch(data, index)
+        labels = labels.to(device)
+        out = model(tokens.to(device), lengths, labels)
+        optimizer.zero_grad(set_to_none=True)
+        out.loss.backward()
+        if tc.clip_norm > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), tc.clip_norm)
+        optimizer.step()
+        loss = float(out.loss.detach())
+        total += loss * len(index)
+        seen += len(index)
+        pred = out.logits.detach().argmax(-1).cpu().numpy()
+        matrix += confusion_matrix(labels.cpu().numpy(), pred, len(prepared.labels))
+        bar.set_postfix(loss=f"{total / seen:.4f}", refresh=False)
+    return {"loss": total / max(seen, 1), **metrics_from_confusion(matrix, prepared.labels)}
+
+
+def _finish(model, prepared, config, device, state, run_dir, stopped) -> RunResult:
+    load_weights(model, run_dir / WEIGHTS)
+    probs, loss, _ = run_model(model, prepared.valid, config.train.batch_size * 2, device)
+    pred = probs.argmax(1)
+    metrics = {"loss": loss, **compute_metrics(prepared.valid.labels, pred, prepared.labels)}
+    matrix = confusion_matrix(prepared.valid.labels, pred, len(prepared.labels))
+    write_outputs(run_dir, config, prepared, state.history, state.best_epoch, metrics, matrix)
+    return RunResult(run_dir, config, state.best_epoch, metrics, state.history, str(device), stopped)
+
+
+def _check_resume(config: RunConfig, run_dir: Path):
+    if not checkpoint.exists(run_dir):
+        raise ConfigError(f"--resume: {run_dir} has no checkpoint to resume from")
+    saved = read_run(run_dir)
+    for section in ("data", "text", "embed", "model"):
+        ours, theirs = getattr(config, section), getattr(saved.config, section)
+        if section == "embed":
+            theirs = type(theirs)(**{**theirs.__dict__, "dim": ours.dim})
+        if ours != theirs:
+            raise ConfigError(f"--resume: [{section}] differs from the run in {run_dir}")
+    config.embed.dim = saved.config.embed.dim
+    return saved
+
+
+def _class_weights(prepared: Prepared) -> list[float]:
+    """Inverse class frequency, normalised to mean 1 (absent classes get weight 1)."""
+    counts = np.bincount(prepared.train.labels, minlength=len(prepared.labels)).astype(float)
+    weights = np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / len(counts), 1.0)
+    return (weights / weights.mean()).tolist()
+
+
+def _optimizer(model: torch.nn.Module, config: RunConfig) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    kind = torch.optim.AdamW if config.train.optimizer == "adamw" else torch.optim.Adam
+    return kind(params, lr=config.train.lr, weight_decay=config.train.weight_decay)
+
+
+def _epoch_line(row: dict) -> str:
+    flag = "  [overfitting: train-valid gap growing]" if row["overfit"] else ""
+    return (f"epoch {row['epoch']}: loss {row['train_loss']:.4f}/{row['valid_loss']:.4f} "
+            f"acc {row['train_accuracy']:.3f}/{row['valid_accuracy']:.3f} "
+            f"AvgRec {row['valid_avgrec']:.3f} F1-PN {row['valid_f1_pn']:.3f} "
+            f"({row['seconds']:.1f}s){flag}")

@@ -1,0 +1,169 @@
+"""Bad input: each malformed row is skipped and reported at its line (strict: DataError there);
+a file that is unusable as a whole fails with one clear DataError."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tweetsent.data import read_examples, read_texts
+from tweetsent.data.examples import MAX_REASONS
+from tweetsent.errors import DataError
+
+GOOD_SEMEVAL = b"1\tpositive\tgood day\n"
+
+# name, file name, content, (line, reason fragment) of each skipped row, rows kept
+ROW_CASES = [
+    ("semeval field count", "a.tsv", GOOD_SEMEVAL + b"2\tnegative\n3\tneutral\tok\n",
+     [(2, "found 2 field(s)")], 2),
+    ("semeval empty text", "a.tsv", GOOD_SEMEVAL + b"2\tnegative\t   \n3\tneutral\t\"\"\n",
+     [(2, "empty text"), (3, "empty text")], 1),
+    ("semeval empty label", "a.tsv", GOOD_SEMEVAL + b"2\t \tsome text\n",
+     [(2, "empty label")], 1),
+    ("semeval undecodable", "a.tsv", GOOD_SEMEVAL + b"2\tnegative\tcaf\xe9 bad\n",
+     [(2, "undecodable bytes (not utf-8) at byte 15")], 1),
+    ("semeval crlf", "a.tsv", b"1\tpositive\tgood\r\n2\tnegative\r\n3\tneutral\tok\t\r\n",
+     [(2, "found 2 field(s)")], 2),
+    ("jsonl bad line", "a.jsonl",
+     b'{"text": "ok", "label": "pos"}\n{"text": "broken", \n[1, 2]\n{"text": "", "label": "neg"}\n'
+     b'{"text": "fine", "label": "neg"}\n{"text": "no label"}\n',
+     [(2, "bad JSON"), (3, "expected a JSON object, found list"), (4, "empty text"),
+      (6, "no label")], 2),
+    ("csv field count", "a.csv", b"text,label\nhello,pos\ntoo,many,fields\nfine,neg\n",
+     [(3, "expected 2 fields, found 3")], 2),
+    ("csv undecodable", "a.csv", b"text,label\nhello,pos\ncaf\xe9,neg\nfine,neg\n",
+     [(3, "undecodable bytes")], 2),
+    ("csv unbalanced quote", "a.csv",
+     b"text,label\nhello,pos\n\"never closed,neg\n" + b"x,neg\n" * 30,
+     [(3, "unbalanced quote")], 1),
+    ("tsv field count", "a.tsv", b"text\tlabel\nhello\tpos\nno label column here\nfine\tneg\n",
+     [(3, "expected 2 fields, found 1")], 2),
+    ("sentiment140 field count", "s.csv",
+     b'"0","1","d","q","u","sad"\n"4","2","d","q","u"\n"4","3","d","q","u","happy"\n',
+     [(2, "expected 6 fields")], 2),
+]
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("name,fname,content,skips,kept", ROW_CASES,
+                         ids=[c[0] for c in ROW_CASES])
+def test_bad_rows_are_counted_with_their_line(tmp_path, name, fname, content, skips, kept):
+    f = write(tmp_path / fname, content)
+    ex, report = read_examples([f])
+    assert len(ex) == kept
+    assert report.rows_skipped == len(skips)
+    assert [(p, line) for p, line, _ in report.skips] == [(str(f), line) for line, _ in skips]
+    for (_, _, reason), (_, fragment) in zip(report.skips, skips, strict=True):
+        assert fragment in reason
+
+
+@pytest.mark.parametrize("name,fname,content,skips,kept", ROW_CASES,
+                         ids=[c[0] for c in ROW_CASES])
+def test_strict_mode_stops_at_the_first_bad_row(tmp_path, name, fname, content, skips, kept):
+    f = write(tmp_path / fname, content)
+    line, fragment = skips[0]
+    with pytest.raises(DataError, match=re.escape(fragment)) as info:
+        read_examples([f], strict=True)
+    assert (info.value.path, info.value.line) == (str(f), line)
+    assert str(info.value).startswith(f"{f}:{line}: ")
+
+
+def test_skip_reasons_are_capped_but_all_counted(tmp_path):
+    bad = b"".join(b"%d\tnegative\n" % i for i in range(30))
+    f = write(tmp_path / "a.tsv", GOOD_SEMEVAL + bad)
+    ex, report = read_examples([f])
+    assert len(ex) == 1
+    assert report.rows_skipped == 30
+    assert len(report.skips) == MAX_REASONS
+    assert "and 10 more" in report.summary()
+
+
+def test_blank_lines_are_not_rows(tmp_path):
+    f = write(tmp_path / "a.tsv", b"\n" + GOOD_SEMEVAL + b"  \n\r\n2\tnegative\tbad\n\n")
+    ex, report = read_examples([f])
+    assert ex.lines.tolist() == [2, 5]
+    assert (report.rows_skipped, report.blank_lines) == (0, 4)
+
+
+@pytest.mark.parametrize("fname,content,message", [
+    ("a.csv", b"tweet,label\nhi,pos\n", "no text column 'text' (set data.text_col); "
+                                        "columns: 'tweet', 'label'"),
+    ("a.csv", b"text,polarity\nhi,pos\n", "no label column 'label'"),
+    ("a.tsv", b"body\tlabel\nhi\tpos\n", "columns: 'body', 'label'"),
+    ("a.jsonl", b'{"body": "hi", "label": "pos"}\n', "columns: 'body', 'label'"),
+])
+def test_missing_column_lists_the_columns(tmp_path, fname, content, message):
+    f = write(tmp_path / fname, content)
+    with pytest.raises(DataError) as info:
+        read_examples([f])
+    assert message in str(info.value)
+    assert str(f) in str(info.value)
+
+
+def test_missing_label_column_is_fine_for_prediction(tmp_path):
+    f = write(tmp_path / "a.csv", b"text,polarity\nhi,pos\n")
+    assert read_texts(f).texts == ["hi"]
+
+
+@pytest.mark.parametrize("content,message", [
+    ("text\tlabel\nhello\tpositive\n".encode("utf-16"), "UTF-16"),
+    ("text\tlabel\nhello\tpositive\n".encode("utf-16-le"), "NUL bytes"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "NUL bytes"),
+    (b"PK\x03\x04" + b"\x14" * 20, "zip archive"),
+])
+def test_a_file_that_is_not_text_is_one_error(tmp_path, content, message):
+    f = write(tmp_path / "a.tsv", content)
+    with pytest.raises(DataError, match=message) as info:
+        read_examples([f])
+    assert info.value.path == f
+
+
+def test_a_file_in_another_encoding_is_one_error(tmp_path):
+    f = write(tmp_path / "a.tsv", "1\tpositive\tcaf\u00e9\n2\tnegative\tna\u00efve\n"
+              .encode("latin-1"))
+    with pytest.raises(DataError, match="not utf-8 text: none of its lines could be decoded"):
+        read_examples([f])
+
+
+def test_empty_file(tmp_path):
+    empty = write(tmp_path / "empty.tsv", b"")
+    good = write(tmp_path / "good.tsv", GOOD_SEMEVAL)
+    ex, report = read_examples([empty, good])
+    assert len(ex) == 1 and report.empty_files == [str(empty)]
+    assert "empty file" in report.summary()
+    with pytest.raises(DataError, match="no usable rows"):
+        read_examples([empty])
+    with pytest.raises(DataError, match="empty file"):
+        read_examples([empty, good], strict=True)
+
+
+def test_only_bad_rows_is_an_error_naming_the_first_problem(tmp_path):
+    f = write(tmp_path / "a.tsv", b"1\tpositive\t\n2\tnegative\n")
+    expected = r"no usable rows read \(first problem: empty text at line 1"
+    with pytest.raises(DataError, match=expected):
+        read_examples([f])
+
+
+def test_tweeteval_label_file_given_by_mistake(tmp_path):
+    write(tmp_path / "train_text.txt", b"hi\n")
+    labels = write(tmp_path / "train_labels.txt", b"0\n")
+    with pytest.raises(DataError, match="TweetEval label file"):
+        read_examples([labels])
+
+
+def test_tweeteval_without_mapping(tmp_path):
+    write(tmp_path / "train_labels.txt", b"0\n")
+    text = write(tmp_path / "train_text.txt", b"hi\n")
+    with pytest.raises(DataError, match="without mapping.txt"):
+        read_examples([text])
+
+
+def test_a_folder_given_as_a_file_format(tmp_path):
+    with pytest.raises(DataError, match="no such file"):
+        read_examples([tmp_path / "nope" / "a.tsv"], format="semeval")

@@ -1,0 +1,163 @@
+"""Every classifier: output contract, padding invariance, save -> rebuild -> identical logits."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+
+from tweetsent.config import EmbedConfig, ModelConfig, RunConfig
+from tweetsent.errors import ConfigError
+from tweetsent.models import ClassifierOutput, FeedForwardClassifier, RNNClassifier, build_model
+
+VOCAB, LABELS, DIM = 30, 3, 6
+
+RNN_GRID = [
+    {"cell": c, "bidirectional": b, "pooling": p, "num_layers": n}
+    for c, b, p, n in itertools.product(
+        ["lstm", "gru"], [False, True], ["last", "mean", "max"], [1, 2]
+    )
+]
+GRID = RNN_GRID + [{"kind": "feedforward"}]
+
+
+def grid_id(model: dict) -> str:
+    if model.get("kind") == "feedforward":
+        return "feedforward"
+    direction = "bi" if model["bidirectional"] else "uni"
+    return f"{model['cell']}-{direction}-{model['pooling']}-{model['num_layers']}"
+
+
+def config(**model) -> RunConfig:
+    fields = {"hidden_size": 8, "mlp_hidden": 8, "layer_dropout": 0.2, "output_dropout": 0.3}
+    return RunConfig(
+        embed=EmbedConfig(kind="random", dim=DIM, dropout=0.1), model=ModelConfig(**fields | model)
+    )
+
+
+def make(model: dict, seed: int = 0, **kwargs) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    return build_model(config(**model), VOCAB, LABELS, **kwargs)
+
+
+def batch() -> tuple[torch.Tensor, torch.Tensor]:
+    lengths = torch.tensor([3, 7, 1, 5])
+    tokens = torch.randint(1, VOCAB, (4, 7), generator=torch.Generator().manual_seed(1))
+    tokens[torch.arange(7)[None, :] >= lengths[:, None]] = 0
+    return tokens, lengths
+
+
+@pytest.mark.parametrize("model", GRID, ids=grid_id)
+def test_output_contract(model: dict) -> None:
+    net = make(model)
+    tokens, lengths = batch()
+    out = net(tokens, lengths)
+    assert isinstance(out, ClassifierOutput)
+    assert out.logits.shape == (4, LABELS)
+    assert out.loss is None and out.attention is None and out.penalty is None
+    labels = torch.tensor([0, 1, 2, 1])
+    out = net(tokens, lengths, labels)
+    assert out.loss.ndim == 0 and torch.isfinite(out.loss)
+    out.loss.backward()
+    grads = [p.grad for p in net.parameters() if p.requires_grad]
+    assert all(g is not None for g in grads)
+
+
+@pytest.mark.parametrize("model", GRID, ids=grid_id)
+def test_padding_does_not_change_a_tweets_logits(model: dict) -> None:
+    net = make(model).eval()
+    tokens, lengths = batch()
+    with torch.no_grad():
+        together = net(tokens, lengths).logits
+        for row in range(4):
+            n = int(lengths[row])
+            alone = net(tokens[row : row + 1, :n], lengths[row : row + 1]).logits
+            torch.testing.assert_close(alone[0], together[row], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("model", GRID, ids=grid_id)
+def test_save_rebuild_load_gives_identical_logits(model: dict, tmp_path: Path) -> None:
+    matrix = np.random.default_rng(0).normal(size=(VOCAB, DIM)).astype(np.float32)
+    net = make(model, embedding_matrix=matrix, class_weights=[1.0, 2.0, 0.5]).eval()
+    state = net.state_dict()
+    assert "class_weights" not in state and "embedder.embedding.weight" in state
+    save_file({k: v.contiguous() for k, v in state.items()}, str(tmp_path / "model.safetensors"))
+    rebuilt = make(model, seed=99).eval()  # random embedding: the weights come from the file
+    rebuilt.load_state_dict(load_file(str(tmp_path / "model.safetensors")), strict=True)
+    tokens, lengths = batch()
+    with torch.no_grad():
+        assert torch.equal(net(tokens, lengths).logits, rebuilt(tokens, lengths).logits)
+
+
+def test_class_weights_weigh_the_loss() -> None:
+    net = make(RNN_GRID[0], class_weights=[1.0, 2.0, 0.5]).eval()
+    tokens, lengths = batch()
+    labels = torch.tensor([0, 1, 2, 1])
+    out = net(tokens, lengths, labels)
+    expected = F.cross_entropy(out.logits, labels, weight=torch.tensor([1.0, 2.0, 0.5]))
+    torch.testing.assert_close(out.loss, expected)
+
+
+def test_composition_and_empty_tweets() -> None:
+    net = make({"cell": "gru", "pooling": "max"}).eval()
+    assert isinstance(net, RNNClassifier) and net.encoder.output_dim == 16
+    assert isinstance(make({"kind": "feedforward"}), FeedForwardClassifier)
+    tokens = torch.tensor([[0, 0], [4, 5]])
+    logits = net(tokens, torch.tensor([0, 2])).logits  # an empty tweet reads one padding token
+    assert torch.isfinite(logits).all()
+    with pytest.raises(ValueError, match="a length of 3 exceeds the 2 token columns"):
+        net(tokens, torch.tensor([3, 2]))
+
+
+def test_words_are_passed_to_embedders_that_take_them() -> None:
+    net = make(RNN_GRID[0]).eval()
+    seen = []
+    original = net.embedder.forward
+    net.embedder.forward = lambda tokens, words=None: seen.append(words) or original(tokens)
+    tokens, lengths = batch()
+    net(tokens, lengths)
+    net(tokens, lengths, words=[["a"]] * 4)
+    assert seen == [None, [["a"]] * 4]
+
+
+def test_build_checks_sizes_and_names_the_field() -> None:
+    with pytest.raises(ConfigError, match="embed.dim: 6 but the embedding matrix has 4 columns"):
+        make(RNN_GRID[0], embedding_matrix=np.zeros((VOCAB, 4), dtype=np.float32))
+    with pytest.raises(ValueError, match="has 5 rows for a vocabulary of 30"):
+        make(RNN_GRID[0], embedding_matrix=np.zeros((5, DIM), dtype=np.float32))
+    with pytest.raises(ValueError, match="2 class weights for 3 labels"):
+        make(RNN_GRID[0], class_weights=[1.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("cell", "rnn"),
+        ("pooling", "sum"),
+        ("kind", "cnn"),
+        ("num_layers", 0),
+        ("hidden_size", 0),
+        ("layer_dropout", 1.0),
+        ("output_dropout", -0.1),
+        ("mlp_hidden", 0),
+    ],
+)
+def test_model_config_errors_name_the_field(field: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=rf"^model\.{field}: "):
+        ModelConfig(**{field: value})
+
+
+@pytest.mark.parametrize(("field", "value"), [("kind", "elmo2"), ("dim", 0), ("dropout", 0.99)])
+def test_embed_config_errors_name_the_field(field: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=rf"^embed\.{field}: "):
+        EmbedConfig(**{field: value})
+
+
+def test_embed_config_vectors_need_a_path() -> None:
+    with pytest.raises(ConfigError, match=r"^embed\.path: "):
+        EmbedConfig(kind="vectors")

@@ -1,0 +1,47 @@
+import pytest
+
+from tweetsent.config import ModelConfig, RunConfig, TrainConfig
+from tweetsent.errors import ConfigError
+
+
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (lambda: ModelConfig(cell="rnn"), "model.cell"),
+        (lambda: ModelConfig(num_layers=0), "model.num_layers"),
+        (lambda: ModelConfig(output_dropout=1.5), "model.output_dropout"),
+        (lambda: TrainConfig(device="gpu"), "train.device"),
+        (lambda: TrainConfig(lr=0), "train.lr"),
+        (lambda: TrainConfig(early_stopping="auc"), "train.early_stopping"),
+    ],
+)
+def test_bad_field_is_named(build, field):
+    with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
+        build()
+
+
+def test_round_trip_through_dict():
+    config = RunConfig().with_overrides({"model.cell": "gru", "data.train": ["a.tsv"]})
+    assert RunConfig.from_dict(config.to_dict()) == config
+
+
+def test_toml_file_and_errors(tmp_path):
+    good = tmp_path / "good.toml"
+    good.write_text('[model]\ncell = "gru"\nhidden_size = 32\n[train]\nlr = 1\n')
+    config = RunConfig.from_toml(good)
+    assert config.model.cell == "gru" and config.train.lr == 1.0
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[model]\nhiden_size = 32\n")
+    with pytest.raises(ConfigError, match="unknown field model.hiden_size"):
+        RunConfig.from_toml(bad)
+    wrong_type = tmp_path / "type.toml"
+    wrong_type.write_text('[train]\nepochs = "ten"\n')
+    with pytest.raises(ConfigError, match="train.epochs: expected int"):
+        RunConfig.from_toml(wrong_type)
+    with pytest.raises(ConfigError, match="no such config file"):
+        RunConfig.from_toml(tmp_path / "missing.toml")
+
+
+def test_override_needs_section():
+    with pytest.raises(ConfigError, match="section.field"):
+        RunConfig().with_overrides({"hidden_size": 3})

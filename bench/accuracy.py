@@ -45,10 +45,15 @@ def labelled(paths: list[str]) -> tuple[list[str], list[int]]:
 
 
 def tweetsent_model(name: str, overrides: dict, train_files, test_files, out: Path, seed: int):
-    config = RunConfig().with_overrides({
-        "data.train": train_files, "out": str(out / f"{name}-seed{seed}"), "train.seed": seed,
-        "train.progress": False, **overrides,
-    })
+    config = RunConfig().with_overrides(
+        {
+            "data.train": train_files,
+            "out": str(out / f"{name}-seed{seed}"),
+            "train.seed": seed,
+            "train.progress": False,
+            **overrides,
+        }
+    )
     start = time.perf_counter()
     result = train(config, log=lambda line: print(f"  [{name} seed {seed}] {line}"))
     seconds = time.perf_counter() - start
@@ -92,11 +97,14 @@ def summarise(runs: list[dict]) -> dict:
 
 
 def markdown(rows: dict[str, dict]) -> str:
-    lines = ["| model | AvgRec | F1-PN | accuracy | seeds | train time |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| model | AvgRec | F1-PN | accuracy | seeds | train time |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, r in rows.items():
-        cells = [f"{r[k]:.4f}" + (f" ± {r[k + '_sd']:.4f}" if r.get("n", 1) > 1 else "")
-                 for k in KEYS]
+        cells = [
+            f"{r[k]:.4f}" + (f" ± {r[k + '_sd']:.4f}" if r.get("n", 1) > 1 else "") for k in KEYS
+        ]
         seconds = f"{r['seconds']:.0f} s" if "seconds" in r else "-"
         lines.append(f"| {name} | {' | '.join(cells)} | {r.get('n', '-')} | {seconds} |")
     return "\n".join(lines)
@@ -114,8 +122,10 @@ def main() -> None:
     rows: dict[str, dict] = {}
     models = {"default model (BiLSTM)": {}, "feed-forward baseline": {"model.kind": "feedforward"}}
     for name, overrides in models.items():
-        runs = [tweetsent_model(name.split()[0], overrides, train_files, test_files, args.out, s)
-                for s in range(1, args.seeds + 1)]
+        runs = [
+            tweetsent_model(name.split()[0], overrides, train_files, test_files, args.out, s)
+            for s in range(1, args.seeds + 1)
+        ]
         rows[name] = summarise(runs)
     rows["TF-IDF + logistic regression"] = tfidf_logreg(train_files, test_files)
     rows["VADER"] = vader(test_files)

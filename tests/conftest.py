@@ -31,8 +31,10 @@ def synthetic_tweets(n: int, seed: int = 0) -> list[tuple[str, str]]:
 
 
 def write_tsv(path: Path, rows: list[tuple[str, str]], start_id: int = 1000) -> Path:
-    path.write_text("".join(f"{start_id + i}\t{label}\t{text}\n"
-                            for i, (label, text) in enumerate(rows)), encoding="utf-8")
+    path.write_text(
+        "".join(f"{start_id + i}\t{label}\t{text}\n" for i, (label, text) in enumerate(rows)),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -49,10 +51,18 @@ def tiny_valid_tsv(tmp_path: Path) -> Path:
 def tiny_config(train: Path, out: Path, **overrides) -> RunConfig:
     """A config that trains in about a second: random 16-d embeddings, hidden 16."""
     base = {
-        "data.train": [str(train)], "data.min_freq": 1, "data.workers": 1,
+        "data.train": [str(train)],
+        "data.min_freq": 1,
+        "data.workers": 1,
         "data.cache_dir": str(out.parent / "cache"),
-        "embed.kind": "random", "embed.dim": 16, "model.hidden_size": 16,
-        "train.epochs": 4, "train.batch_size": 16, "train.lr": 0.01, "train.progress": False, "train.threads": 1,
+        "embed.kind": "random",
+        "embed.dim": 16,
+        "model.hidden_size": 16,
+        "train.epochs": 4,
+        "train.batch_size": 16,
+        "train.lr": 0.01,
+        "train.progress": False,
+        "train.threads": 1,
         "out": str(out),
     }
     base.update(overrides)

@@ -27,19 +27,33 @@ from tweetsent.embed.elmo import ElmoBiLm, ElmoOptions, batch_to_ids, load_bilm,
 SMALL_FILTERS = ((1, 32), (2, 32), (3, 64), (4, 128), (5, 256), (6, 512), (7, 1024))
 MODELS = {
     "small shape (2x1024_128, 7 widths, 1 highway, relu)": ElmoOptions(
-        filters=SMALL_FILTERS, char_embed_dim=16, n_highway=1, activation="relu",
-        lstm_dim=1024, projection_dim=128, n_layers=2, cell_clip=3.0, proj_clip=3.0,
+        filters=SMALL_FILTERS,
+        char_embed_dim=16,
+        n_highway=1,
+        activation="relu",
+        lstm_dim=1024,
+        projection_dim=128,
+        n_layers=2,
+        cell_clip=3.0,
+        proj_clip=3.0,
     ),
     "multi-width (3x256_64, 6 widths, 2 highways, tanh, clips 0.5/0.25)": ElmoOptions(
-        filters=((1, 8), (2, 16), (3, 16), (4, 32), (5, 32), (6, 64)), char_embed_dim=8,
-        n_highway=2, activation="tanh", lstm_dim=256, projection_dim=64, n_layers=3,
-        cell_clip=0.5, proj_clip=0.25,  # small clips: both clippings act on many values
+        filters=((1, 8), (2, 16), (3, 16), (4, 32), (5, 32), (6, 64)),
+        char_embed_dim=8,
+        n_highway=2,
+        activation="tanh",
+        lstm_dim=256,
+        projection_dim=64,
+        n_layers=3,
+        cell_clip=0.5,
+        proj_clip=0.25,  # small clips: both clippings act on many values
     ),
 }
-WORDS = (
+TEXT = (
     "i love this new phone :) the battery is awful today #fail @friend lol !!! "
     "café naïve 東京 🙂 😂 👍🏽 🇬🇧 soooooo gooood http://t.co/x 42 ... can't won't"
-).split()
+)
+WORDS = TEXT.split()
 LONG_TOKEN = "supercalifragilistic" * 4  # 80 bytes: cut at 48 bytes + the word markers
 
 
@@ -53,7 +67,7 @@ def sentences(count: int, seed: int = 7) -> list[list[str]]:
 
 
 def generated(options: ElmoOptions, gain: float) -> ElmoBiLm:
-    """Random weights; LSTM weights scaled by `gain` so that cell and projection clipping occur."""
+    """Random weights in the generated file; LSTM weights multiplied by `gain` (default 1)."""
     bilm = ElmoBiLm(options)
     with torch.no_grad():
         for layer in bilm.lstm_layers:
@@ -108,8 +122,10 @@ def main() -> int:
     batches = [data[i : i + args.batch_size] for i in range(0, len(data), args.batch_size)]
     tokens = sum(len(s) for s in data)
     print(f"allennlp {ref_lib.version} ({ref_lib.source}), torch {torch.__version__}")
-    print(f"{len(data)} sentences, {tokens} tokens, batches of {args.batch_size}, "
-          f"LSTM weight gain {args.gain}, {args.dtype}\n")
+    print(
+        f"{len(data)} sentences, {tokens} tokens, batches of {args.batch_size}, "
+        f"LSTM weight gain {args.gain}, {args.dtype}\n"
+    )
     print("| model | mode | layer | max abs diff | max abs value |")
     print("|---|---|---|---|---|")
     worst = 0.0

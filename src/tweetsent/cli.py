@@ -26,8 +26,9 @@ def command(name: str):
 
 
 def _bool_flag(parser: argparse.ArgumentParser, name: str, dest: str, help: str) -> None:
-    parser.add_argument(f"--{name}", dest=dest, action=argparse.BooleanOptionalAction,
-                        default=None, help=help)
+    parser.add_argument(
+        f"--{name}", dest=dest, action=argparse.BooleanOptionalAction, default=None, help=help
+    )
 
 
 # Flags of `train` that override one config field each: (flag, dest field, type, help).
@@ -106,8 +107,10 @@ def _train(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     result = train(config, resume=args.resume)
-    print(f"best epoch {result.best_epoch}: " + "  ".join(
-        f"{k} {v:.4f}" for k, v in result.metrics.items()))
+    print(
+        f"best epoch {result.best_epoch}: "
+        + "  ".join(f"{k} {v:.4f}" for k, v in result.metrics.items())
+    )
     print(f"run directory: {result.run_dir}")
     return 0
 
@@ -130,8 +133,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     from tweetsent.predict import Predictor
 
     predictor = Predictor.from_run(args.run, device=args.device)
-    result = evaluate(predictor, args.data, args.format, args.text_col, args.label_col,
-                      args.strict, out=args.out)
+    result = evaluate(
+        predictor, args.data, args.format, args.text_col, args.label_col, args.strict, out=args.out
+    )
     print(f"{result.examples:,} tweets ({result.skipped} malformed rows skipped)")
     print(result.table())
     return 0
@@ -159,9 +163,16 @@ def _predict(args: argparse.Namespace) -> int:
         raise TweetsentError("predict: give tweets as arguments or --input FILE (one of them)")
     predictor = Predictor.from_run(args.run, device=args.device)
     if args.input:
-        count = predict_file(predictor, args.input, args.output, fmt=args.format,
-                             text_col=args.text_col, attention=args.attention, hops=args.hops,
-                             progress=not args.no_progress)
+        count = predict_file(
+            predictor,
+            args.input,
+            args.output,
+            fmt=args.format,
+            text_col=args.text_col,
+            attention=args.attention,
+            hops=args.hops,
+            progress=not args.no_progress,
+        )
         print(f"{count:,} predictions written to {args.output or 'stdout'}", file=sys.stderr)
         return 0
     for pred in predictor.predict(args.texts, attention=args.attention):

@@ -18,7 +18,9 @@ from tweetsent.errors import ConfigError
 
 def _check_choice(section: str, name: str, value: Any, choices: tuple) -> None:
     if value not in choices:
-        raise ConfigError(f"{section}.{name}: {value!r} is not one of {', '.join(map(str, choices))}")
+        raise ConfigError(
+            f"{section}.{name}: {value!r} is not one of {', '.join(map(str, choices))}"
+        )
 
 
 def _check_range(section: str, name: str, value: float, lo: float, hi: float | None = None) -> None:
@@ -181,8 +183,10 @@ class RunConfig:
         unknown = set(raw) - set(SECTIONS) - {"out"}
         if unknown:
             raise ConfigError(f"{source}: unknown section {sorted(unknown)[0]!r}")
-        parts = {name: _section_from_dict(kind, raw.get(name, {}), name, source)
-                 for name, kind in SECTIONS.items()}
+        parts = {
+            name: _section_from_dict(kind, raw.get(name, {}), name, source)
+            for name, kind in SECTIONS.items()
+        }
         return cls(**parts, out=str(raw.get("out", "")))
 
     @classmethod

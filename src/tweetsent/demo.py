@@ -49,10 +49,15 @@ def run(out: str, epochs: int | None, dry_run: bool, progress: bool) -> dict:
     from tweetsent.train import train
 
     train_files, test_files = get_data()
-    config = RunConfig().with_overrides({
-        "data.train": train_files, "out": out, "train.epochs": epochs,
-        "train.dry_run": dry_run or None, "train.progress": progress,
-    })
+    config = RunConfig().with_overrides(
+        {
+            "data.train": train_files,
+            "out": out,
+            "train.epochs": epochs,
+            "train.dry_run": dry_run or None,
+            "train.progress": progress,
+        }
+    )
     result = train(config)
     predictor = Predictor.from_run(result.run_dir)
     test = evaluate(predictor, test_files, out=Path(out) / "test_metrics.json")

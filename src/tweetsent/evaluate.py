@@ -31,17 +31,25 @@ class Evaluation:
         lines = [f"{name:>10}  {value:.4f}" for name, value in self.metrics.items()]
         width = max(len(label) for label in self.labels) + 2
         header = " " * width + "".join(f"{label[:9]:>10}" for label in self.labels)
-        rows = [f"{label:<{width}}" + "".join(f"{n:>10}" for n in row)
-                for label, row in zip(self.labels, self.confusion, strict=True)]
+        rows = [
+            f"{label:<{width}}" + "".join(f"{n:>10}" for n in row)
+            for label, row in zip(self.labels, self.confusion, strict=True)
+        ]
         return "\n".join([*lines, "", "confusion (rows: true, columns: predicted)", header, *rows])
 
 
 def evaluate(
-    predictor: Predictor, paths: Sequence[str], format: str = "auto", text_col: str = "text",
-    label_col: str = "label", strict: bool = False, out: str | Path | None = None,
+    predictor: Predictor,
+    paths: Sequence[str],
+    format: str = "auto",
+    text_col: str = "text",
+    label_col: str = "label",
+    strict: bool = False,
+    out: str | Path | None = None,
 ) -> Evaluation:
-    examples, report = read_examples(paths, format=format, text_col=text_col,
-                                     label_col=label_col, strict=strict)
+    examples, report = read_examples(
+        paths, format=format, text_col=text_col, label_col=label_col, strict=strict
+    )
     mode = predictor.run.config.data.labels
     examples, dropped = apply_labels(examples, mode)
     if not examples.texts:
@@ -56,7 +64,9 @@ def evaluate(
         metrics=compute_metrics(truth, pred, predictor.labels),
         labels=list(predictor.labels),
         confusion=confusion_matrix(truth, pred, len(predictor.labels)).tolist(),
-        examples=len(truth), skipped=report.skipped, dropped_neutral=dropped,
+        examples=len(truth),
+        skipped=report.skipped,
+        dropped_neutral=dropped,
     )
     if out is not None:
         write_json(out, result.to_dict())

@@ -1,7 +1,7 @@
 """Prediction: raw text in, labels and probabilities out. Imports no training code.
 
-    >>> predictor = Predictor.from_run("runs/default")
-    >>> predictor.predict(["I love this :)", "worst day ever"])
+>>> predictor = Predictor.from_run("runs/default")
+>>> predictor.predict(["I love this :)", "worst day ever"])
 """
 
 from __future__ import annotations
@@ -56,7 +56,10 @@ def resolve_device(name: str) -> torch.device:
 
 @torch.inference_mode()
 def run_model(
-    model: torch.nn.Module, data: EncodedSet, batch_size: int, device: torch.device,
+    model: torch.nn.Module,
+    data: EncodedSet,
+    batch_size: int,
+    device: torch.device,
     with_attention: bool = False,
 ) -> tuple[np.ndarray, float, list[np.ndarray | None]]:
     """Class probabilities (n, C) in input order, mean loss where labels are known, attention.
@@ -147,8 +150,13 @@ class Predictor:
 
 
 def predict_file(
-    predictor: Predictor, input_path: str | Path, output_path: str | Path | None,
-    fmt: str = "auto", text_col: str = "text", attention: bool = False, hops: bool = False,
+    predictor: Predictor,
+    input_path: str | Path,
+    output_path: str | Path | None,
+    fmt: str = "auto",
+    text_col: str = "text",
+    attention: bool = False,
+    hops: bool = False,
     progress: bool = True,
 ) -> int:
     """Label every tweet of a file; write JSONL (or CSV/TSV keeping the input columns).
@@ -177,8 +185,12 @@ def predict_file(
         if table:
             prob_cols = [f"prob_{label}" for label in predictor.labels]
             fields = [*rows.columns, "label", *prob_cols, "empty"]
-            writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore",
-                                    delimiter="\t" if suffix == ".tsv" else ",")
+            writer = csv.DictWriter(
+                handle,
+                fieldnames=fields,
+                extrasaction="ignore",
+                delimiter="\t" if suffix == ".tsv" else ",",
+            )
             writer.writeheader()
             for row, pred in zip(rows.rows, bar, strict=True):
                 probs = {f"prob_{k}": v for k, v in pred.probs.items()}

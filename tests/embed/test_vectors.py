@@ -135,6 +135,20 @@ def test_truncated_binary(tmp_path: Path) -> None:
         load_vectors(path)
 
 
+def test_binary_header_larger_than_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "v.bin"
+    path.write_bytes(b"1000000 300\n" + write_w2v_binary(tmp_path / "ok.bin").read_bytes()[4:])
+    with pytest.raises(DataError, match=r"v\.bin:1: header announces 1000000 vectors"):
+        load_vectors(path, fmt="word2vec-bin")
+
+
+def test_damaged_gzip(tmp_path: Path) -> None:
+    path = tmp_path / "v.txt.gz"
+    path.write_bytes(gzip.compress(b"the 1 2 3\n" * 50)[:-20])
+    with pytest.raises(DataError, match=r"v\.txt\.gz: cannot read vectors"):
+        load_vectors(path)
+
+
 def test_missing_and_empty_files(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="no such vectors file"):
         load_vectors(tmp_path / "absent.txt")

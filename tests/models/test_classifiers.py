@@ -112,6 +112,10 @@ def test_composition_and_empty_tweets() -> None:
     assert torch.isfinite(logits).all()
     with pytest.raises(ValueError, match="a length of 3 exceeds the 2 token columns"):
         net(tokens, torch.tensor([3, 2]))
+    with pytest.raises(ValueError, match=r"\(3,\) lengths for 2 tweets"):
+        net(tokens, torch.tensor([1, 2, 2]))
+    empty = net(torch.zeros(2, 0, dtype=torch.long), torch.tensor([0, 0])).logits
+    assert empty.shape == (2, LABELS) and torch.isfinite(empty).all()
 
 
 def test_words_are_passed_to_embedders_that_take_them() -> None:

@@ -28,7 +28,7 @@ def npz_files(folder: Path) -> list[Path]:
 def test_serial_equals_the_normalizer(tmp_path: Path) -> None:
     texts, config = make_texts(300), TextConfig(stopwords="study")
     expected = [Normalizer(config).tokenize(t) for t in texts]
-    got = tokenize_corpus(texts, config, workers=1, progress=False, cache_dir=tmp_path)
+    got = tokenize_corpus(texts, config, workers=1, progress=True, cache_dir=tmp_path)
     assert got == expected
 
 
@@ -88,6 +88,11 @@ def test_corrupt_cache_is_a_miss(tmp_path: Path) -> None:
         again = tokenize_corpus(texts, config, progress=False, cache_dir=tmp_path)
     assert again == first
     assert tokenize_corpus(texts, config, progress=False, cache_dir=tmp_path) == first
+
+
+def test_non_string_text_is_named() -> None:
+    with pytest.raises(TypeError, match=r"texts\[1\] is NoneType"):
+        tokenize_corpus(["ok", None], TextConfig(), progress=False, cache=False)
 
 
 def test_cache_false_writes_nothing_and_empty_input(tmp_path: Path) -> None:

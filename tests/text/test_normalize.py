@@ -8,6 +8,7 @@ import pytest
 
 from tweetsent.config import TextConfig
 from tweetsent.text import PLACEHOLDERS, Normalizer, tokenize
+from tweetsent.text.patterns import ELONGATION_RE
 
 # England's flag: black flag + tag characters "gbeng" + cancel tag.
 ENGLAND = "🏴\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"
@@ -49,6 +50,8 @@ DEFAULT_ROWS = [
     ("I &lt;3 it &amp; you", ["i", "<3", "it", "&", "you"]),
     ("&quot;quoted&quot;", ['"', "quoted", '"']),
     ("&amp;lt;3", ["<3"]),
+    ("it&#39;s &#x1F602;", ["it", "'s", "😂"]),
+    ("R&D &not here &foo;", ["r", "&", "d", "&", "not", "here", "&foo;"]),
     # emoticons, also after case folding
     (":) :-( :D ;p :'(", [":)", ":-(", ":D", ";P", ":'("]),
     ("XD xD xd :P :p", ["XD", "XD", "XD", ":P", ":P"]),
@@ -202,3 +205,11 @@ def test_real_tweets_tokenize_cleanly(shared_data) -> None:
         tokens = normalizer.tokenize(text)
         assert tokens, text
         assert all(t and t == "".join(t.split()) for t in tokens), text
+
+
+@pytest.mark.parametrize("chunk", ["hello", "www", "xd", "dd", "ooo", "tt", "sooooo", "123", "007"])
+def test_fast_path_agrees_with_the_regex(chunk: str) -> None:
+    normalizer = Normalizer()
+    scanned: list[str] = []
+    normalizer._scan(chunk, scanned, elong=ELONGATION_RE.search(chunk) is not None)
+    assert list(normalizer.chunk_tokens(chunk)) == scanned

@@ -16,8 +16,16 @@ from tweetsent.evaluate import evaluate
 from tweetsent.predict import Predictor
 from tweetsent.train import train
 
-RUN_FILES = ["config.json", "vocab.json", "meta.json", "model.safetensors", "history.csv",
-             "metrics.json", "learning_curves.png", "MODEL_CARD.md"]
+RUN_FILES = [
+    "config.json",
+    "vocab.json",
+    "meta.json",
+    "model.safetensors",
+    "history.csv",
+    "metrics.json",
+    "learning_curves.png",
+    "MODEL_CARD.md",
+]
 
 
 def test_train_writes_a_complete_run_directory(tiny_tsv, tiny_valid_tsv, tmp_path, make_config):
@@ -44,8 +52,9 @@ def test_train_writes_a_complete_run_directory(tiny_tsv, tiny_valid_tsv, tmp_pat
 
 
 def test_holdout_split_when_no_valid_given(tiny_tsv, tmp_path, make_config):
-    result = train(make_config(tiny_tsv, tmp_path / "run", **{"train.epochs": 1}),
-                   log=lambda _: None)
+    result = train(
+        make_config(tiny_tsv, tmp_path / "run", **{"train.epochs": 1}), log=lambda _: None
+    )
     meta = json.loads((result.run_dir / "meta.json").read_text())
     assert meta["data"]["valid"]["held_out_of_train"] == 24  # 10% of 240, stratified
 
@@ -68,9 +77,29 @@ def _train_cli(config_args: list[str]) -> subprocess.Popen:
 
 
 def test_resume_after_kill_matches_an_uninterrupted_run(tiny_tsv, tmp_path):
-    common = ["--data", str(tiny_tsv), "--min-freq", "1", "--workers", "1", "--embed", "random",
-              "--embed-dim", "16", "--hidden", "16", "--batch-size", "8", "--epochs", "6",
-              "--threads", "1", "--early-stopping", "", "--no-progress"]
+    common = [
+        "--data",
+        str(tiny_tsv),
+        "--min-freq",
+        "1",
+        "--workers",
+        "1",
+        "--embed",
+        "random",
+        "--embed-dim",
+        "16",
+        "--hidden",
+        "16",
+        "--batch-size",
+        "8",
+        "--epochs",
+        "6",
+        "--threads",
+        "1",
+        "--early-stopping",
+        "",
+        "--no-progress",
+    ]
     full = tmp_path / "full"
     proc = _train_cli([*common, "--out", str(full)])
     assert proc.wait(timeout=300) == 0, proc.stdout.read().decode()
@@ -113,7 +142,8 @@ def test_resume_refuses_a_different_model(tiny_tsv, tmp_path, make_config):
 
 
 def test_run_dir_contains_no_pickles(tiny_tsv, tmp_path, make_config):
-    result = train(make_config(tiny_tsv, tmp_path / "run", **{"train.epochs": 1}),
-                   log=lambda _: None)
+    result = train(
+        make_config(tiny_tsv, tmp_path / "run", **{"train.epochs": 1}), log=lambda _: None
+    )
     suffixes = {p.suffix for p in Path(result.run_dir).rglob("*") if p.is_file()}
     assert suffixes <= {".json", ".safetensors", ".csv", ".png", ".md"}

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+
 import numpy as np
 import torch
 
 from tweetsent.data.prepare import EncodedSet
 
 
-def pad_batch(data: EncodedSet, index: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def pad_batch(
+    data: EncodedSet, index: np.ndarray
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Padded tokens (B, T), lengths (B,) and labels (B,) for the rows in `index`.
 
     An empty tweet gets length 1 with the padding id, so every row has a defined output.

@@ -63,20 +63,29 @@ def load_labelled(
     """Read labelled examples and map them onto the configured label set."""
     data = config.data
     examples, read_report = read_examples(
-        paths, format=data.format, text_col=data.text_col, label_col=data.label_col,
+        paths,
+        format=data.format,
+        text_col=data.text_col,
+        label_col=data.label_col,
         strict=data.strict,
     )
     examples, dropped = apply_labels(examples, data.labels)
     if not examples.texts:
         raise DataError(f"no usable {what} examples in {', '.join(map(str, paths))}")
-    report = {"rows": read_report.rows, "skipped": read_report.skipped,
-              "skipped_examples": [list(map(str, s)) for s in read_report.skipped_rows[:20]],
-              "dropped_neutral": dropped, "examples": len(examples.texts)}
+    report = {
+        "rows": read_report.rows,
+        "skipped": read_report.skipped,
+        "skipped_examples": [list(map(str, s)) for s in read_report.skipped_rows[:20]],
+        "dropped_neutral": dropped,
+        "examples": len(examples.texts),
+    }
     return examples, report
 
 
 def encode(
-    token_lists: Sequence[Sequence[str]], labels: Sequence[str | None], vocab: Vocabulary,
+    token_lists: Sequence[Sequence[str]],
+    labels: Sequence[str | None],
+    vocab: Vocabulary,
     label_names: Sequence[str],
 ) -> EncodedSet:
     index = {name: i for i, name in enumerate(label_names)}
@@ -99,7 +108,9 @@ def prepare(config: RunConfig, progress: bool = True, vocab: Vocabulary | None =
         train_texts, train_labels = train_ex.texts, train_ex.labels
         valid_texts, valid_labels = valid_ex.texts, valid_ex.labels
     else:
-        train_idx, valid_idx = stratified_split(train_ex.labels, data.valid_fraction, data.split_seed)
+        train_idx, valid_idx = stratified_split(
+            train_ex.labels, data.valid_fraction, data.split_seed
+        )
         valid_report = {"held_out_of_train": len(valid_idx), "split_seed": data.split_seed}
         train_texts = [train_ex.texts[i] for i in train_idx]
         train_labels = [train_ex.labels[i] for i in train_idx]
@@ -119,8 +130,11 @@ def prepare(config: RunConfig, progress: bool = True, vocab: Vocabulary | None =
         valid=encode(valid_tokens, valid_labels, vocab, label_names),
         valid_texts=list(valid_texts),
         token_counts=counts,
-        report={"train": train_report, "valid": valid_report,
-                "class_counts": _class_counts(train_labels, label_names)},
+        report={
+            "train": train_report,
+            "valid": valid_report,
+            "class_counts": _class_counts(train_labels, label_names),
+        },
     )
 
 

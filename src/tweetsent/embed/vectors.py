@@ -24,8 +24,6 @@ from pathlib import Path
 from typing import IO
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pa_csv
 
 from tweetsent.errors import DataError
 
@@ -86,11 +84,14 @@ def load_vectors(path: str | Path, fmt: str = "auto") -> WordVectors:
         raise ValueError(f"fmt: {fmt!r} is not one of {', '.join(FORMATS)}")
     if not path.is_file():
         raise DataError("no such vectors file", path)
-    if fmt == "auto":
-        fmt = detect_format(path)
-    if fmt == "word2vec-bin":
-        return load_word2vec_binary(path)
-    return load_text_vectors(path, header=fmt == "word2vec")
+    try:
+        if fmt == "auto":
+            fmt = detect_format(path)
+        if fmt == "word2vec-bin":
+            return load_word2vec_binary(path)
+        return load_text_vectors(path, header=fmt == "word2vec")
+    except (OSError, EOFError) as exc:  # unreadable, or a damaged .gz
+        raise DataError(f"cannot read vectors ({exc})", path) from None
 
 
 def detect_format(path: str | Path) -> str:
@@ -210,6 +211,9 @@ def _parse_numbers(rows: list[bytes], dim: int) -> np.ndarray | None:
     About 3x faster than `np.fromstring` (GloVe 6B 50d: 1.7 s instead of 4.3 s on 2 cores).
     Returns None when any row is malformed; the caller then finds it.
     """
+    import pyarrow as pa  # here, so that importing tweetsent.embed (and serving) stays light
+    import pyarrow.csv as pa_csv
+
     names = [f"v{i}" for i in range(dim)]
     try:
         table = pa_csv.read_csv(
@@ -286,6 +290,10 @@ def _parse_word2vec_binary(data: bytes | mmap.mmap, path: Path) -> WordVectors:
     if end < 0 or header is None:
         raise DataError("expected a word2vec header line 'count dim'", path, 1)
     count, dim = header
+    if count * (dim * 4 + 2) > len(data) - end:  # the smallest entry: 1-byte word, space, floats
+        raise DataError(
+            f"header announces {count} vectors of {dim} floats, the file is smaller", path, 1
+        )
     out = np.empty((count, dim), dtype=np.float32)
     words: list[str] = []
     pos, size = end + 1, dim * 4

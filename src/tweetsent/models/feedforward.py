@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from tweetsent.models.inputs import checked_lengths, embed, lengths_mask
+from tweetsent.models.inputs import checked_inputs, embed, lengths_mask
 from tweetsent.models.outputs import ClassifierOutput, classifier_output
 from tweetsent.models.pooling import MeanPooling
 
@@ -50,7 +50,7 @@ class FeedForwardClassifier(nn.Module):
         words: Sequence[Sequence[str]] | None = None,
     ) -> ClassifierOutput:
         """tokens (B, T) with 0 = padding, lengths (B,), labels (B,) -> ClassifierOutput."""
-        lengths = checked_lengths(lengths, tokens.shape[1])  # (B,)
+        tokens, lengths = checked_inputs(tokens, lengths)  # lengths (B,) on the CPU
         mask = lengths_mask(lengths, tokens.shape[1], tokens.device)  # (B, T)
         embedded = embed(self.embedder, tokens, words)  # (B, T, D)
         pooled, _, _ = self.pooling(embedded, mask)  # (B, D)

@@ -12,14 +12,22 @@ import torch
 from torch import nn
 
 
-def checked_lengths(lengths: torch.Tensor | Sequence[int], max_len: int) -> torch.Tensor:
-    """Lengths as a CPU int64 tensor, 0 raised to 1; a length beyond the padded width fails."""
+def checked_inputs(
+    tokens: torch.Tensor, lengths: torch.Tensor | Sequence[int]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Tokens at least one column wide, lengths as a CPU int64 tensor with 0 raised to 1 (an
+    empty tweet is read as one padding token); a length beyond the padded width fails."""
+    if tokens.ndim != 2:
+        raise ValueError(f"tokens must be (batch, time), got shape {tuple(tokens.shape)}")
+    if tokens.shape[1] == 0:
+        tokens = tokens.new_zeros(tokens.shape[0], 1)  # (B, 1): a batch of empty tweets
     lengths = torch.as_tensor(lengths).detach().to("cpu", torch.int64)
-    if lengths.ndim != 1:
-        raise ValueError(f"lengths must be 1-D, got shape {tuple(lengths.shape)}")
-    if lengths.numel() and int(lengths.max()) > max_len:
-        raise ValueError(f"a length of {int(lengths.max())} exceeds the {max_len} token columns")
-    return lengths.clamp(min=1)
+    if lengths.shape != tokens.shape[:1]:
+        raise ValueError(f"{tuple(lengths.shape)} lengths for {tokens.shape[0]} tweets")
+    width = tokens.shape[1]
+    if lengths.numel() and int(lengths.max()) > width:
+        raise ValueError(f"a length of {int(lengths.max())} exceeds the {width} token columns")
+    return tokens, lengths.clamp(min=1)
 
 
 def lengths_mask(lengths: torch.Tensor, max_len: int, device: torch.device) -> torch.Tensor:

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from tweetsent.models.inputs import checked_lengths, embed, lengths_mask
+from tweetsent.models.inputs import checked_inputs, embed, lengths_mask
 from tweetsent.models.outputs import ClassifierOutput, classifier_output
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
@@ -95,7 +95,7 @@ class RNNClassifier(nn.Module):
         A length of 0 (an empty tweet) is read as one padding token. `words`, the token
         strings, is passed on to embedders that need them (ELMo).
         """
-        lengths = checked_lengths(lengths, tokens.shape[1])  # (B,) on the CPU
+        tokens, lengths = checked_inputs(tokens, lengths)  # lengths (B,) on the CPU
         mask = lengths_mask(lengths, tokens.shape[1], tokens.device)  # (B, T)
         embedded = embed(self.embedder, tokens, words)  # (B, T, D)
         states = self.encoder(embedded, lengths)  # (B, T, H)

@@ -15,14 +15,17 @@ returns its chunk already encoded as (distinct tokens, int32 ids), which is chea
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import hashlib
 import json
 import multiprocessing as mp
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from itertools import repeat
 from multiprocessing.pool import Pool
 from pathlib import Path
 
@@ -32,7 +35,7 @@ from tqdm.auto import tqdm
 from tweetsent.config import TextConfig
 from tweetsent.io import atomic_path
 from tweetsent.paths import cache_root
-from tweetsent.text.normalize import NORMALIZER_VERSION, tokenize
+from tweetsent.text.normalize import NORMALIZER_VERSION, normalizer_for
 
 CACHE_FORMAT = "tweetsent-tokens-1"
 PARALLEL_MIN_TEXTS = 20_000  # fewer texts than this are tokenized in-process
@@ -82,6 +85,9 @@ def tokenize_corpus(
     texts = texts if isinstance(texts, list) else list(texts)
     if not texts:
         return []
+    bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
+    if bad is not None:
+        raise TypeError(f"texts[{bad}] is {type(texts[bad]).__name__}, not str")
     path = None
     if cache:
         folder = Path(cache_dir) if cache_dir else default_cache_dir()
@@ -89,7 +95,8 @@ def tokenize_corpus(
         hit = _load(path, len(texts))
         if hit is not None:
             return _decode(*hit)
-    table, ids, lengths = _tokenize_encoded(texts, config, workers, progress)
+    with _gc_paused():
+        table, ids, lengths = _tokenize_encoded(texts, config, workers, progress)
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     if path is not None:
@@ -100,17 +107,39 @@ def tokenize_corpus(
 # -- tokenizing ---------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: building millions of small lists (none of them in a
+    reference cycle) otherwise triggers full collections that cost more than the work."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _encode_chunk(texts: list[str], config: TextConfig) -> Encoded:
     """Worker: tokenize a chunk and encode it against its own table of distinct tokens."""
+    with _gc_paused():
+        return _encode_chunk_unpaused(texts, config)
+
+
+def _encode_chunk_unpaused(texts: list[str], config: TextConfig) -> Encoded:
+    tokenize = normalizer_for(config).tokenize
     index: dict[str, int] = {}
-    setdefault = index.setdefault
+    get, setdefault = index.get, index.setdefault
     ids: list[int] = []
-    lengths = np.empty(len(texts), dtype=np.int32)
-    for i, text in enumerate(texts):
-        tokens = tokenize(text, config)
-        lengths[i] = len(tokens)
-        ids += [setdefault(t, len(index)) for t in tokens]
-    return list(index), np.asarray(ids, dtype=np.int32), lengths
+    lengths: list[int] = []
+    for text in texts:
+        tokens = tokenize(text)
+        lengths.append(len(tokens))
+        found = list(map(get, tokens))  # C loop; new tokens (rare once warm) come back None
+        if None in found:
+            found = [setdefault(t, len(index)) for t in tokens]
+        ids += found
+    return list(index), np.asarray(ids, dtype=np.int32), np.asarray(lengths, dtype=np.int32)
 
 
 def _tokenize_encoded(
@@ -120,26 +149,22 @@ def _tokenize_encoded(
     size = max(1000, min(_CHUNK_MAX, -(-len(texts) // (workers * 4))))
     chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
     workers = min(workers, len(chunks))
-    parallel = workers > 1 and len(texts) >= PARALLEL_MIN_TEXTS
-    bar = tqdm(
-        total=len(texts),
-        unit="tweet",
-        desc="tokenize",
-        disable=not progress,
-        leave=False,
-        mininterval=0.5,
-    )
-    pool = _pool(workers) if parallel else None
+    # The pool is started before the progress bar's thread exists (fork after threads is unsafe).
+    pool = _pool(workers) if workers > 1 and len(texts) >= PARALLEL_MIN_TEXTS else None
+    merged = _Merger()
+    bar = tqdm(total=len(texts), unit="tweet", desc="tokenize", disable=not progress, leave=False)
     try:
-        results = (
-            pool.imap(_encode_star, [(c, config) for c in chunks])
-            if pool
-            else (_encode_chunk(c, config) for c in chunks)
-        )
-        merged = _Merger()
+        if pool is not None:
+            results = pool.imap(_encode_star, [(chunk, config) for chunk in chunks])
+        else:
+            results = map(_encode_chunk, chunks, repeat(config))
         for chunk, result in zip(chunks, results, strict=True):
             merged.add(*result)
             bar.update(len(chunk))
+    except BaseException:
+        if pool is not None:
+            pool.terminate()
+        raise
     finally:
         bar.close()
         if pool is not None:
@@ -152,13 +177,21 @@ def _encode_star(args: tuple[list[str], TextConfig]) -> Encoded:
     return _encode_chunk(*args)
 
 
-def _pool(workers: int) -> Pool:
+def _pool(workers: int) -> Pool | None:
+    """A worker pool, or None where processes cannot be started (then work in-process)."""
+    if mp.current_process().daemon:  # daemonic processes may not have children
+        return None
     # fork is fastest (nothing re-imported); elsewhere (macOS, Windows) the platform default.
     ctx = mp.get_context("fork") if sys.platform.startswith("linux") else mp.get_context()
-    return ctx.Pool(workers)
+    try:
+        return ctx.Pool(workers)
+    except OSError as exc:
+        warnings.warn(f"tokenizing in one process: cannot start workers ({exc})", stacklevel=4)
+        return None
 
 
 def usable_cpus() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
@@ -186,11 +219,13 @@ class _Merger:
 
 
 def _decode(table: list[str], ids: np.ndarray, offsets: np.ndarray) -> list[list[str]]:
+    """One list of tokens per text; equal tokens are one shared str object."""
     objects = np.empty(len(table), dtype=object)
     objects[:] = table
-    flat = objects[ids].tolist()
-    bounds = offsets.tolist()
-    return [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    with _gc_paused():
+        flat = objects[ids].tolist()
+        bounds = offsets.tolist()
+        return [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 # -- the on-disk cache ------------------------------------------------------------------------

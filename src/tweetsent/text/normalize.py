@@ -39,13 +39,14 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import re
 import unicodedata
 
 from tweetsent.config import TextConfig
 from tweetsent.text import patterns as P
 from tweetsent.text.stopwords import stopwords_for
 
-NORMALIZER_VERSION = "1"
+NORMALIZER_VERSION = "2"  # bumped when a rule or the stop-word list changes
 
 URL_TOKEN = "<url>"
 USER_TOKEN = "<user>"
@@ -125,7 +126,7 @@ class Normalizer:
         c = self.config
         if c.html_entities and "&" in text:
             for _ in range(2):  # twice: Sentiment140 has doubly escaped text (&amp;lt;3)
-                unescaped = html.unescape(text)
+                unescaped = P.ENTITY_RE.sub(_unescape, text)
                 if unescaped == text:
                     break
                 text = unescaped
@@ -213,14 +214,23 @@ class Normalizer:
         out.append(tok)
 
 
+def _unescape(match: re.Match[str]) -> str:
+    return html.unescape(match.group())
+
+
 _NORMALIZERS: dict[tuple, Normalizer] = {}
 
 
-def tokenize(text: str, config: TextConfig | None = None) -> list[str]:
-    """`Normalizer(config).tokenize(text)`, with the normalizer built once per distinct config."""
+def normalizer_for(config: TextConfig | None = None) -> Normalizer:
+    """The shared normalizer of this config (built once per distinct config in a process)."""
     cfg = config if config is not None else TextConfig()
     key = tuple(vars(cfg).values())
     normalizer = _NORMALIZERS.get(key)
     if normalizer is None:
         normalizer = _NORMALIZERS[key] = Normalizer(cfg)
-    return normalizer.tokenize(text)
+    return normalizer
+
+
+def tokenize(text: str, config: TextConfig | None = None) -> list[str]:
+    """`Normalizer(config).tokenize(text)`, with the normalizer built once per distinct config."""
+    return normalizer_for(config).tokenize(text)

@@ -1,4 +1,5 @@
-"""The tweet token regex: one compiled alternation, tried left to right at every position.
+"""The tweet token regex: one compiled alternation of rules, tried in order at every position
+of a whitespace-free chunk (no rule matches across whitespace, so the normalizer splits first).
 
 Rules are listed in priority order: URLs before words (`http` is a word), emoticons before
 punctuation and words (`:D`, `xD`), emoji before numbers (keycaps `1️⃣`), numbers before words
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 # Token kinds (what `Variant.kinds[match.lastindex]` returns).
@@ -115,7 +117,7 @@ RULES: list[tuple[int, int, str]] = [
 class Variant(NamedTuple):
     """One compiled token regex and the kind of each of its marker groups."""
 
-    finditer: object  # re.Pattern.finditer
+    finditer: Callable[[str], Iterator[re.Match[str]]]  # the compiled pattern's finditer
     kinds: tuple[int, ...]  # kinds[match.lastindex] -> token kind
 
 
@@ -141,7 +143,7 @@ _EMOTICON_HINT = re.compile(r"[:;=<>^_]|[xX][dD]|[oO0]\.[oO0]")
 def special_kinds(text: str) -> int:
     """Bit mask of the gated rules that can match somewhere in `text` (cheap C-level tests)."""
     mask = 0
-    if "/" in text or "www." in text or "WWW." in text:
+    if "/" in text or "ww." in text or "WW." in text:
         mask |= G_URL
     if "&" in text:
         mask |= G_ENTITY
@@ -155,6 +157,10 @@ def special_kinds(text: str) -> int:
         mask |= G_UNICODE
     return mask
 
+
+# An HTML character reference with its semicolon (`&amp;`, `&#39;`, `&#x27;`). Only these are
+# unescaped: html.unescape alone would also turn a bare `&not` into `¬`.
+ENTITY_RE = re.compile(r"&(?:#\d+|#[xX][0-9a-fA-F]+|[a-zA-Z][a-zA-Z0-9]*);")
 
 # A letter repeated three or more times: soooo, hmmm (digits are not elongations: 1000).
 ELONGATION_RE = re.compile(r"([^\W\d_])\1{2,}")

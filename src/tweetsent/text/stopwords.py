@@ -17,69 +17,24 @@ from __future__ import annotations
 import functools
 from importlib import resources
 
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
 # NLTK's stems of the negated contractions (don't -> don), and the contractions themselves.
-_CONTRACTED = [
-    "ain",
-    "aren",
-    "couldn",
-    "didn",
-    "doesn",
-    "hadn",
-    "hasn",
-    "haven",
-    "isn",
-    "mightn",
-    "mustn",
-    "needn",
-    "shan",
-    "shouldn",
-    "wasn",
-    "weren",
-    "won",
-    "wouldn",
-    "don",
-]
+_CONTRACTED = _words(
+    "ain aren couldn didn doesn hadn hasn haven isn mightn mustn needn shan shouldn wasn weren "
+    "won wouldn don"
+)
 # Tweets often drop the apostrophe.
-_NO_APOSTROPHE = [
-    "dont",
-    "cant",
-    "wont",
-    "aint",
-    "arent",
-    "couldnt",
-    "didnt",
-    "doesnt",
-    "hadnt",
-    "hasnt",
-    "havent",
-    "isnt",
-    "mightnt",
-    "mustnt",
-    "neednt",
-    "shant",
-    "shouldnt",
-    "wasnt",
-    "werent",
-    "wouldnt",
-]
+_NO_APOSTROPHE = _words(
+    "dont cant wont aint arent couldnt didnt doesnt hadnt hasnt havent isnt mightnt mustnt "
+    "neednt shant shouldnt wasnt werent wouldnt"
+)
 
 NEGATIONS: frozenset[str] = frozenset(
-    [
-        "not",
-        "no",
-        "nor",
-        "never",
-        "n't",
-        "cannot",
-        "none",
-        "nobody",
-        "nothing",
-        "nowhere",
-        "neither",
-        "noone",
-        "nope",
-        "nah",
-    ]
+    _words("not no nor never n't cannot none nobody nothing nowhere neither noone nope nah")
     + _CONTRACTED
     + [f"{stem}'t" for stem in _CONTRACTED]
     + ["can't", "won't", "shan't"]

@@ -21,8 +21,9 @@ def exists(run_dir: Path) -> bool:
     return (Path(run_dir) / CHECKPOINT / "state.json").is_file()
 
 
-def save(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-         state: dict[str, Any]) -> None:
+def save(
+    run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict[str, Any]
+) -> None:
     folder = Path(run_dir) / CHECKPOINT
     tag = f"epoch-{state['epoch']}"
     save_weights(model, folder / f"{tag}.model.safetensors")
@@ -38,8 +39,9 @@ def save(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer
             old.unlink(missing_ok=True)
 
 
-def load(run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-         device: torch.device) -> dict[str, Any]:
+def load(
+    run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, device: torch.device
+) -> dict[str, Any]:
     """Restore model, optimizer and RNG; return the loop state saved with them."""
     folder = Path(run_dir) / CHECKPOINT
     saved = read_json(folder / "state.json")

@@ -27,7 +27,10 @@ def initial_embeddings(
         vectors = load_vectors(embed.path)
         source = {"kind": "vectors", "path": embed.path, "sha256": sha256_file(embed.path)}
     matrix, coverage = embedding_matrix(
-        prepared.vocab.tokens, vectors, embed.dim, seed=config.train.seed,
+        prepared.vocab.tokens,
+        vectors,
+        embed.dim,
+        seed=config.train.seed,
         counts=[prepared.token_counts.get(t, 0) for t in prepared.vocab.tokens],
     )
     info = {**source, "dim": int(matrix.shape[1]), "coverage": dataclasses.asdict(coverage)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,12 @@ from tweetsent.config import RunConfig
 from tweetsent.data.batching import bucketed_batches, pad_batch
 from tweetsent.data.prepare import Prepared, prepare
 from tweetsent.errors import ConfigError
+from tweetsent.metrics import compute_metrics, confusion_matrix, metrics_from_confusion
 from tweetsent.models import build_model
 from tweetsent.predict import resolve_device, run_model
 from tweetsent.rundir import WEIGHTS, load_weights, read_run, save_run_files, save_weights
 from tweetsent.train import checkpoint
 from tweetsent.train.embeddings import initial_embeddings
-from tweetsent.metrics import compute_metrics, confusion_matrix, metrics_from_confusion
 from tweetsent.train.report import write_outputs
 
 DRY_RUN_BATCHES = 3
@@ -51,8 +52,17 @@ class _State:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
-def train(config: RunConfig, resume: bool = False, log=print) -> RunResult:
-    """Train a classifier as `config` says; write everything into `config.out`."""
+def train(
+    config: RunConfig,
+    resume: bool = False,
+    log=print,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+) -> RunResult:
+    """Train a classifier as `config` says; write everything into `config.out`.
+
+    `on_epoch(row)` is called with each epoch's history row once its checkpoint is saved; an
+    exception it raises (e.g. `optuna.TrialPruned` from the search) stops training there.
+    """
     if not config.out:
         raise ConfigError("out: a run directory is required")
     run_dir = Path(config.out)
@@ -62,8 +72,10 @@ def train(config: RunConfig, resume: bool = False, log=print) -> RunResult:
     torch.manual_seed(tc.seed)
     saved = _check_resume(config, run_dir) if resume else None
     prepared = prepare(config, progress=tc.progress, vocab=saved.vocab if saved else None)
-    log(f"data: {len(prepared.train):,} train / {len(prepared.valid):,} valid tweets, "
-        f"{len(prepared.vocab):,} tokens in the vocabulary, labels {prepared.labels}")
+    log(
+        f"data: {len(prepared.train):,} train / {len(prepared.valid):,} valid tweets, "
+        f"{len(prepared.vocab):,} tokens in the vocabulary, labels {prepared.labels}"
+    )
     matrix, embed_info = (None, {}) if saved else initial_embeddings(config, prepared, log)
     if matrix is not None:
         config.embed.dim = int(matrix.shape[1])
@@ -73,18 +85,23 @@ def train(config: RunConfig, resume: bool = False, log=print) -> RunResult:
     optimizer = _optimizer(model, config)
     state = _State()
     if saved is None:
-        meta = {"tweetsent": __version__, "torch": torch.__version__, "device": str(device),
-                "data": prepared.report, "embeddings": embed_info,
-                "parameters": sum(p.numel() for p in model.parameters())}
+        meta = {
+            "tweetsent": __version__,
+            "torch": torch.__version__,
+            "device": str(device),
+            "data": prepared.report,
+            "embeddings": embed_info,
+            "parameters": sum(p.numel() for p in model.parameters()),
+        }
         save_run_files(run_dir, config, prepared.vocab, prepared.labels, meta)
     else:
         state = _State(**checkpoint.load(run_dir, model, optimizer, device))
         log(f"resume: {state.epoch} epoch(s) done, continuing at epoch {state.epoch + 1}")
-    stopped = _epochs(model, optimizer, prepared, config, device, state, run_dir, log)
+    stopped = _epochs(model, optimizer, prepared, config, device, state, run_dir, log, on_epoch)
     return _finish(model, prepared, config, device, state, run_dir, stopped)
 
 
-def _epochs(model, optimizer, prepared, config, device, state, run_dir, log) -> bool:
+def _epochs(model, optimizer, prepared, config, device, state, run_dir, log, on_epoch) -> bool:
     tc = config.train
     watch = tc.early_stopping
     while state.epoch < tc.epochs:
@@ -93,8 +110,12 @@ def _epochs(model, optimizer, prepared, config, device, state, run_dir, log) -> 
         train_row = _train_epoch(model, optimizer, prepared, config, device, epoch)
         probs, valid_loss, _ = run_model(model, prepared.valid, tc.batch_size * 2, device)
         valid = compute_metrics(prepared.valid.labels, probs.argmax(1), prepared.labels)
-        row = {"epoch": epoch, **{f"train_{k}": v for k, v in train_row.items()},
-               "valid_loss": valid_loss, **{f"valid_{k}": v for k, v in valid.items()}}
+        row = {
+            "epoch": epoch,
+            **{f"train_{k}": v for k, v in train_row.items()},
+            "valid_loss": valid_loss,
+            **{f"valid_{k}": v for k, v in valid.items()},
+        }
         row["gap"] = row["train_accuracy"] - row["valid_accuracy"]
         previous_gap = state.history[-1]["gap"] if state.history else -math.inf
         row["overfit"] = bool(row["gap"] > tc.overfit_gap and row["gap"] > previous_gap)
@@ -111,6 +132,8 @@ def _epochs(model, optimizer, prepared, config, device, state, run_dir, log) -> 
             state.bad_epochs += 1
         checkpoint.save(run_dir, model, optimizer, state.__dict__)
         log(_epoch_line(row))
+        if on_epoch is not None:
+            on_epoch(row)
         if tc.dry_run:
             return False
         if watch and state.bad_epochs >= tc.patience:
@@ -128,8 +151,14 @@ def _train_epoch(model, optimizer, prepared: Prepared, config: RunConfig, device
         batches = batches[:DRY_RUN_BATCHES]
     matrix = np.zeros((len(prepared.labels),) * 2, dtype=np.int64)
     total, seen = 0.0, 0
-    bar = tqdm(batches, desc=f"epoch {epoch}/{tc.epochs}", unit="batch", disable=not tc.progress,
-               leave=False, dynamic_ncols=True)
+    bar = tqdm(
+        batches,
+        desc=f"epoch {epoch}/{tc.epochs}",
+        unit="batch",
+        disable=not tc.progress,
+        leave=False,
+        dynamic_ncols=True,
+    )
     for index in bar:
         tokens, lengths, labels = pad_batch(data, index)
         labels = labels.to(device)
@@ -155,7 +184,9 @@ def _finish(model, prepared, config, device, state, run_dir, stopped) -> RunResu
     metrics = {"loss": loss, **compute_metrics(prepared.valid.labels, pred, prepared.labels)}
     matrix = confusion_matrix(prepared.valid.labels, pred, len(prepared.labels))
     write_outputs(run_dir, config, prepared, state.history, state.best_epoch, metrics, matrix)
-    return RunResult(run_dir, config, state.best_epoch, metrics, state.history, str(device), stopped)
+    return RunResult(
+        run_dir, config, state.best_epoch, metrics, state.history, str(device), stopped
+    )
 
 
 def _check_resume(config: RunConfig, run_dir: Path):
@@ -187,7 +218,9 @@ def _optimizer(model: torch.nn.Module, config: RunConfig) -> torch.optim.Optimiz
 
 def _epoch_line(row: dict) -> str:
     flag = "  [overfitting: train-valid gap growing]" if row["overfit"] else ""
-    return (f"epoch {row['epoch']}: loss {row['train_loss']:.4f}/{row['valid_loss']:.4f} "
-            f"acc {row['train_accuracy']:.3f}/{row['valid_accuracy']:.3f} "
-            f"AvgRec {row['valid_avgrec']:.3f} F1-PN {row['valid_f1_pn']:.3f} "
-            f"({row['seconds']:.1f}s){flag}")
+    return (
+        f"epoch {row['epoch']}: loss {row['train_loss']:.4f}/{row['valid_loss']:.4f} "
+        f"acc {row['train_accuracy']:.3f}/{row['valid_accuracy']:.3f} "
+        f"AvgRec {row['valid_avgrec']:.3f} F1-PN {row['valid_f1_pn']:.3f} "
+        f"({row['seconds']:.1f}s){flag}"
+    )

@@ -12,8 +12,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from tweetsent.io import atomic_path  # noqa: E402
 
-PANELS = (("loss", "Loss"), ("accuracy", "Accuracy"), ("precision", "Precision (macro)"),
-          ("recall", "Recall (macro) = AvgRec"), ("f1", "F1 (macro)"), ("f1_pn", "F1-PN"))
+PANELS = (
+    ("loss", "Loss"),
+    ("accuracy", "Accuracy"),
+    ("precision", "Precision (macro)"),
+    ("recall", "Recall (macro) = AvgRec"),
+    ("f1", "F1 (macro)"),
+    ("f1_pn", "F1-PN"),
+)
 
 
 def plot_learning_curves(history: Sequence[dict], title: str, path: str | Path) -> Path:
@@ -26,8 +32,14 @@ def plot_learning_curves(history: Sequence[dict], title: str, path: str | Path) 
             if not values or any(v is None for v in values):
                 continue
             ax.plot(epochs, values, style, markersize=3, label=split)
-            ax.annotate(f"{values[-1]:.3f}", (epochs[-1], values[-1]), xytext=(4, 0),
-                        textcoords="offset points", va="center", fontsize=8)
+            ax.annotate(
+                f"{values[-1]:.3f}",
+                (epochs[-1], values[-1]),
+                xytext=(4, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=8,
+            )
         ax.set_title(label, fontsize=10)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)

@@ -22,11 +22,15 @@ def describe(config: RunConfig) -> str:
     if m.kind == "feedforward":
         body = f"feed-forward MLP({m.mlp_hidden}) over mean embeddings"
     else:
-        body = (f"{'Bi' if m.bidirectional else ''}{m.cell.upper()}({m.hidden_size})"
-                f" x{m.num_layers} pooling={m.pooling}")
-    return (f"{body} | embed={e.kind}({e.dim}, {'frozen' if e.freeze else 'tuned'}) | "
-            f"{t.optimizer} lr={t.lr:g} bs={t.batch_size} clip={t.clip_norm:g} "
-            f"dropout={m.output_dropout:g}")
+        body = (
+            f"{'Bi' if m.bidirectional else ''}{m.cell.upper()}({m.hidden_size})"
+            f" x{m.num_layers} pooling={m.pooling}"
+        )
+    return (
+        f"{body} | embed={e.kind}({e.dim}, {'frozen' if e.freeze else 'tuned'}) | "
+        f"{t.optimizer} lr={t.lr:g} bs={t.batch_size} clip={t.clip_norm:g} "
+        f"dropout={m.output_dropout:g}"
+    )
 
 
 def write_history(path: Path, history: Sequence[dict[str, Any]]) -> None:
@@ -40,14 +44,25 @@ def write_history(path: Path, history: Sequence[dict[str, Any]]) -> None:
 
 
 def write_outputs(
-    run_dir: Path, config: RunConfig, prepared: Prepared, history: Sequence[dict[str, Any]],
-    best_epoch: int, metrics: dict[str, float], matrix: np.ndarray,
+    run_dir: Path,
+    config: RunConfig,
+    prepared: Prepared,
+    history: Sequence[dict[str, Any]],
+    best_epoch: int,
+    metrics: dict[str, float],
+    matrix: np.ndarray,
 ) -> None:
     write_history(run_dir / "history.csv", history)
-    write_json(run_dir / "metrics.json", {
-        "split": "validation", "best_epoch": best_epoch, "metrics": metrics,
-        "labels": prepared.labels, "confusion_matrix": matrix.tolist(),
-    })
+    write_json(
+        run_dir / "metrics.json",
+        {
+            "split": "validation",
+            "best_epoch": best_epoch,
+            "metrics": metrics,
+            "labels": prepared.labels,
+            "confusion_matrix": matrix.tolist(),
+        },
+    )
     title = describe(config)
     plot_learning_curves(history, title, run_dir / "learning_curves.png")
     meta = read_json(run_dir / META)
@@ -56,26 +71,38 @@ def write_outputs(
     write_card(run_dir, config, prepared, best_epoch, metrics, meta)
 
 
-def write_card(run_dir: Path, config: RunConfig, prepared: Prepared, best_epoch: int,
-               metrics: dict[str, float], meta: dict[str, Any]) -> None:
+def write_card(
+    run_dir: Path,
+    config: RunConfig,
+    prepared: Prepared,
+    best_epoch: int,
+    metrics: dict[str, float],
+    meta: dict[str, Any],
+) -> None:
     report = prepared.report
     lines = [
-        "# Model card", "",
+        "# Model card",
+        "",
         f"- model: {describe(config)}",
         f"- labels: {', '.join(prepared.labels)}",
         f"- training data: {', '.join(config.data.train)} ({len(prepared.train):,} tweets; "
         f"class counts {report.get('class_counts')})",
-        f"- validation: {', '.join(config.data.valid) or 'stratified hold-out of the training data'}"
+        f"- validation: {', '.join(config.data.valid) or 'stratified hold-out of the training'}"
         f" ({len(prepared.valid):,} tweets)",
         f"- skipped rows: {report['train'].get('skipped', 0)} (train)",
         f"- vocabulary: {len(prepared.vocab):,} tokens (min_freq {config.data.min_freq})",
         f"- embeddings: {meta.get('embeddings', {}).get('kind', config.embed.kind)}",
         f"- trained on: {meta.get('device')}, torch {meta.get('torch')}, tweetsent "
         f"{meta.get('tweetsent')}",
-        "", f"## Validation scores (best epoch {best_epoch})", "",
-        "| metric | value |", "|---|---|",
+        "",
+        f"## Validation scores (best epoch {best_epoch})",
+        "",
+        "| metric | value |",
+        "|---|---|",
         *[f"| {k} | {v:.4f} |" for k, v in metrics.items()],
-        "", "Settings: see config.json. Normalizer settings: config.json [text].", "",
+        "",
+        "Settings: see config.json. Normalizer settings: config.json [text].",
+        "",
     ]
     with atomic_write(run_dir / "MODEL_CARD.md", "w", encoding="utf-8") as handle:
         handle.write("\n".join(lines))

@@ -38,7 +38,7 @@ class BiLmOutput:
 class _Highway(nn.Module):
     """Highway layer (Srivastava et al. 2015) with bilm-tf's gate convention:
 
-        g = sigmoid(W_carry x + b_carry),   y = g * relu(W_transform x + b_transform) + (1 - g) * x
+    g = sigmoid(W_carry x + b_carry),   y = g * relu(W_transform x + b_transform) + (1 - g) * x
     """
 
     def __init__(self, dim: int) -> None:
@@ -54,9 +54,9 @@ class _Highway(nn.Module):
 class _CharEncoder(nn.Module):
     """Context-free token vectors from character ids: (N, max_chars) -> (N, projection_dim).
 
-        e = E[c_1..c_C]                                    (N, C, char_embed_dim)
-        f = concat_w act(max_t (Conv_w(e)_t + b_w))        (N, n_filters), act = tanh | relu
-        x = W_proj Highway^n(f) + b_proj                   (N, projection_dim)
+    e = E[c_1..c_C]                                    (N, C, char_embed_dim)
+    f = concat_w act(max_t (Conv_w(e)_t + b_w))        (N, n_filters), act = tanh | relu
+    x = W_proj Highway^n(f) + b_proj                   (N, projection_dim)
     """
 
     def __init__(self, options: ElmoOptions) -> None:

@@ -92,6 +92,8 @@ def embed_file(
         torch_device = torch.device(device)
     except RuntimeError:
         raise ConfigError(f"device: {device!r} is not a torch device") from None
+    if torch_device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device: {device!r} requested but CUDA is not available")
     sentences = read_sentences(input_txt)
     bilm = load_bilm(options, weights, device=torch_device)
     layers, mask = embed_sentences(bilm, sentences, batch_size=batch_size)

@@ -53,9 +53,8 @@ class ScalarMix(nn.Module):
 
     def forward(self, layers: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         if layers.dim() != 4 or layers.size(0) != self.num_layers:
-            raise ValueError(
-                f"expected layers (num_layers={self.num_layers}, B, T, D), got {tuple(layers.shape)}"
-            )
+            shape = tuple(layers.shape)
+            raise ValueError(f"expected layers ({self.num_layers}, B, T, D), got {shape}")
         chosen = layers[self.layers].float()  # (L', B, T, D)
         if self.layer_norm:
             if mask is None:

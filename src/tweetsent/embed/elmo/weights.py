@@ -98,26 +98,31 @@ def _read(handle: h5py.File, name: str, expected: tuple[int, ...], path: object)
     try:
         data = np.asarray(handle[name][...], dtype=np.float32)
     except (OSError, ValueError, TypeError) as exc:
-        raise DataError(f"cannot read dataset {name!r}, truncated or corrupt? ({exc})", path)
+        raise DataError(
+            f"cannot read dataset {name!r}, truncated or corrupt? ({exc})", path
+        ) from None
     if not np.isfinite(data).all():
         raise DataError(f"dataset {name!r} holds NaN or infinite values", path)
     return data
 
 
 def load_weights(bilm: ElmoBiLm, path: str | os.PathLike) -> None:
-    """Fill `bilm` from an official HDF5 file; every dataset is shape-checked before reading."""
+    """Fill `bilm` from an official HDF5 file.
+
+    Every dataset is shape-checked, then all are read and checked for NaN/inf, and only then
+    copied: a bad file raises DataError and leaves `bilm` unchanged.
+    """
     layout = weight_layout(bilm.options)
     with _open(path) as handle:
         for name, expected in layout.items():
             _shape(handle, name, expected, path)
-
-        def read(name: str) -> torch.Tensor:
-            return torch.from_numpy(_read(handle, name, layout[name], path))
-
-        with torch.no_grad():
-            _load_char_cnn(bilm, read)
-            _load_highways(bilm, read)
-            _load_lstms(bilm, read)
+        arrays = {
+            name: torch.from_numpy(_read(handle, name, layout[name], path)) for name in layout
+        }
+    with torch.no_grad():
+        _load_char_cnn(bilm, arrays.__getitem__)
+        _load_highways(bilm, arrays.__getitem__)
+        _load_lstms(bilm, arrays.__getitem__)
     bilm.reset_states()
 
 

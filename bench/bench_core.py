@@ -1,0 +1,144 @@
+"""The core benchmark, in one run on this machine (issue: the core of tweetsent).
+
+1. cleaning: tweets/s per core, and 1.2M tweets cleaned + tokenized + cached (then a cache hit);
+2. training: one epoch of BiLSTM(64) with 50-d GloVe over a synthetic 1.2M-tweet corpus
+   (resampled and perturbed SemEval tweets), tweets/s and the peak RSS of the training process;
+3. prediction: raw text in, labels out, tweets/s of tweetsent next to VADER on the same tweets.
+
+    python bench/bench_core.py [--n 1200000] [--batch-size 256] [--out bench/out/core]
+           [--markdown docs/benchmarks.md]
+
+Targets: cleaning <= 60 s; an epoch <= 5 min with peak RSS <= 4 GB; prediction >= VADER.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_clean import run as run_cleaning  # noqa: E402
+from synth import make_corpus  # noqa: E402
+
+
+def write_corpus(path: Path, n: int, seed: int) -> None:
+    texts, labels = make_corpus(n, seed=seed)
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        for i, (label, text) in enumerate(zip(labels, texts, strict=True)):
+            handle.write(f"{i}\t{label}\t{text}\n")
+
+
+def run_training(corpus: Path, out: Path, batch_size: int) -> dict:
+    """One epoch through the real `tweetsent train` in a child process (its peak RSS measured)."""
+    argv = [
+        "train",
+        "--data",
+        str(corpus),
+        "--out",
+        str(out / "train-run"),
+        "--epochs",
+        "1",
+        "--batch-size",
+        str(batch_size),
+        "--valid-fraction",
+        "0.02",
+        "--no-progress",
+    ]
+    # The child reports its own peak RSS (the cleaning workers are separate processes).
+    code = (
+        "import json, resource, sys; from tweetsent.cli import main; "
+        f"rc = main({argv!r}); "
+        "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); "
+        "sys.exit(rc)"
+    )
+    cmd = [sys.executable, "-c", code]
+    env = {**os.environ, "TWEETSENT_CACHE": str(out / "cache")}
+    start = time.perf_counter()
+    child = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    output, _ = child.communicate()
+    wall = time.perf_counter() - start
+    if child.returncode != 0:
+        raise SystemExit(f"training failed:\n{output}")
+    print(output)
+    with open(out / "train-run" / "history.csv") as handle:
+        row = next(csv.DictReader(handle))
+    meta = json.loads((out / "train-run" / "meta.json").read_text())
+    n_train = meta["data"]["train"]["examples"] - meta["data"]["valid"]["held_out_of_train"]
+    peak = int(output.rsplit("PEAK_RSS_KB", 1)[1].split()[0])
+    return {
+        "train_tweets": n_train,
+        "peak_rss_mb": peak / 1024,
+        "epoch_seconds": float(row["seconds"]),
+        "train_tweets_per_s": n_train / float(row["seconds"]),
+        "process_wall_s": wall,
+        "batch_size": batch_size,
+        "run_dir": str(out / "train-run"),
+    }
+
+
+def run_prediction(run_dir: str, n: int) -> dict:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    from tweetsent.predict import Predictor
+
+    texts, _ = make_corpus(n, seed=99)
+    predictor = Predictor.from_run(run_dir, batch_size=512)
+    predictor.predict(texts[:1000])  # warm-up
+    start = time.perf_counter()
+    labels = [p.label for p in predictor.predict(texts)]
+    ours = time.perf_counter() - start
+    analyzer = SentimentIntensityAnalyzer()
+    start = time.perf_counter()
+    vader = [analyzer.polarity_scores(t)["compound"] for t in texts]
+    theirs = time.perf_counter() - start
+    assert len(labels) == len(vader) == n
+    return {
+        "tweets": n,
+        "tweetsent_tweets_per_s": n / ours,
+        "vader_tweets_per_s": n / theirs,
+        "ratio": theirs / ours,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=1_200_000)
+    parser.add_argument("--predict-n", type=int, default=100_000)
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--out", type=Path, default=Path("bench/out/core"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    result = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "processor": platform.processor() or platform.machine(),
+        }
+    }
+    print("1. cleaning ...", flush=True)
+    result["cleaning"] = run_cleaning(args.n, workers=0, cache_dir=args.out / "clean-cache")
+    print(json.dumps(result["cleaning"], indent=1), flush=True)
+    corpus = args.out / "synthetic.tsv"
+    write_corpus(corpus, args.n, seed=7)
+    print("2. training one epoch ...", flush=True)
+    result["training"] = run_training(corpus, args.out, args.batch_size)
+    print(json.dumps(result["training"], indent=1), flush=True)
+    print("3. prediction vs VADER ...", flush=True)
+    result["prediction"] = run_prediction(result["training"]["run_dir"], args.predict_n)
+    print(json.dumps(result["prediction"], indent=1), flush=True)
+    (args.out / "core.json").write_text(json.dumps(result, indent=2))
+    corpus.unlink()
+
+
+if __name__ == "__main__":
+    main()

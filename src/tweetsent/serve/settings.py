@@ -1,0 +1,54 @@
+"""Server settings: where to listen, how to batch, and the limits on what a client may send."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tweetsent.errors import ConfigError
+
+PRECISIONS = ("float64", "float32")
+
+
+@dataclass
+class ServeSettings:
+    """Every limit is configurable (`tweetsent serve --max-texts ...`) and has a JSON error.
+
+    `precision = "float64"` runs the model in double precision: float32 matrix kernels pick
+    different code paths for different batch sizes, so a text's probabilities could differ in
+    the 7th digit with its batch neighbours; in float64 that noise is far below the float32
+    and 6-decimal rounding of the answer, so a text gets the same answer in any batch.
+    """
+
+    host: str = "127.0.0.1"  # loopback by default; binding elsewhere is an explicit choice
+    port: int = 8000
+    max_texts: int = 64  # texts per request
+    max_chars: int = 1000  # characters per text (a tweet has at most 280)
+    max_body_bytes: int = 1 << 20  # request body
+    max_batch: int = 64  # texts per model call (a larger request runs alone)
+    max_wait_ms: float = 5.0  # how long the first request of a batch waits for company
+    max_pending: int = 1024  # queued requests; beyond this, 503 "busy"
+    precision: str = "float64"
+    threads: int = 1  # torch threads of the model worker (0: every core)
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        for name, lo in (
+            ("port", 0),
+            ("max_texts", 1),
+            ("max_chars", 1),
+            ("max_body_bytes", 64),
+            ("max_batch", 1),
+            ("max_pending", 1),
+            ("threads", 0),
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+                raise ConfigError(f"serve.{name}: {value!r} must be an integer >= {lo}")
+        if self.port > 65535:
+            raise ConfigError(f"serve.port: {self.port} must be <= 65535")
+        if not 0 <= self.max_wait_ms <= 1000:
+            raise ConfigError(f"serve.max_wait_ms: {self.max_wait_ms!r} must be in [0, 1000]")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(
+                f"serve.precision: {self.precision!r} is not one of {', '.join(PRECISIONS)}"
+            )

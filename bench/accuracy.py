@@ -68,7 +68,7 @@ def tfidf_logreg(train_files, test_files) -> dict:
     x_train, y_train = labelled(train_files)
     x_test, y_test = labelled(test_files)
     vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
-    model = LogisticRegression(max_iter=2000, C=1.0)
+    model = LogisticRegression(max_iter=2000, C=1.0, class_weight="balanced")
     model.fit(vectorizer.fit_transform(x_train), y_train)
     return compute_metrics(y_test, model.predict(vectorizer.transform(x_test)), LABELS)
 

@@ -103,20 +103,49 @@ class ModelConfig:
     bidirectional: bool = True
     num_layers: int = 1
     hidden_size: int = 64
-    pooling: str = "max"  # last | mean | max
+    pooling: str = "max"  # last | mean | max | attention
     layer_dropout: float = 0.0  # between stacked RNN layers
     output_dropout: float = 0.3  # before the output layer
     mlp_hidden: int = 64  # feed-forward baseline (and MLP heads)
+    # Self-attention pooling (Lin et al. 2017), used when pooling = "attention"; the defaults are
+    # the study's setting, ATTENTION_PRESETS holds the paper's and single-hop attention.
+    attention_da: int = 10  # d_a, rows of W_s1
+    attention_hops: int = 5  # r, rows of W_s2 (1 = single-hop attention)
+    attention_penalty: float = 0.1  # coefficient of ||A A^T - I||_F^2 in the loss (0 = none)
+    attention_mlp: int = 64  # hidden units of the MLP over the flattened M (0 = linear head)
 
     def __post_init__(self) -> None:
         _check_choice("model", "kind", self.kind, ("rnn", "feedforward"))
         _check_choice("model", "cell", self.cell, ("lstm", "gru"))
-        _check_choice("model", "pooling", self.pooling, ("last", "mean", "max"))
+        _check_choice("model", "pooling", self.pooling, ("last", "mean", "max", "attention"))
         _check_range("model", "num_layers", self.num_layers, 1, 8)
         _check_range("model", "hidden_size", self.hidden_size, 1)
         _check_range("model", "layer_dropout", self.layer_dropout, 0.0, 0.95)
         _check_range("model", "output_dropout", self.output_dropout, 0.0, 0.95)
         _check_range("model", "mlp_hidden", self.mlp_hidden, 1)
+        _check_range("model", "attention_da", self.attention_da, 1)
+        _check_range("model", "attention_hops", self.attention_hops, 1)
+        _check_range("model", "attention_penalty", self.attention_penalty, 0.0)
+        _check_range("model", "attention_mlp", self.attention_mlp, 0)
+
+
+# Self-attention settings one flag away (`tweetsent train --attention-preset NAME`): the study's
+# (d_a = 10, r = 5: the ModelConfig defaults), the paper's (Lin et al. 2017: d_a = 350, r = 30,
+# penalty 1.0) and single-hop attention (r = 1, no penalty, as in DataStories, SemEval-2017).
+ATTENTION_PRESETS: dict[str, dict[str, Any]] = {
+    "study": {"attention_da": 10, "attention_hops": 5, "attention_penalty": 0.1},
+    "paper": {"attention_da": 350, "attention_hops": 30, "attention_penalty": 1.0},
+    "single": {"attention_da": 10, "attention_hops": 1, "attention_penalty": 0.0},
+}
+
+
+def attention_preset(name: str) -> dict[str, Any]:
+    """The dotted overrides of a preset, pooling included: {"model.pooling": "attention", ...}."""
+    if name not in ATTENTION_PRESETS:
+        choices = ", ".join(ATTENTION_PRESETS)
+        raise ConfigError(f"attention preset {name!r} is not one of {choices}")
+    fields = {f"model.{key}": value for key, value in ATTENTION_PRESETS[name].items()}
+    return {"model.pooling": "attention", **fields}
 
 
 @dataclass

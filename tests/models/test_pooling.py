@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tweetsent.models import LastPooling, MaxPooling, MeanPooling, RNNEncoder, build_pooling
+from tweetsent.models import LastPooling, MaxPooling, MeanPooling, build_pooling
 
 MASK = torch.tensor([[True, True, True], [True, False, False]])
 
@@ -45,22 +45,6 @@ def test_last_bidirectional_is_forward_end_and_backward_start() -> None:
     expected0 = torch.cat([states()[0, 2, :2], states()[0, 0, 2:]])
     expected1 = torch.cat([states()[1, 0, :2], states()[1, 0, 2:]])
     torch.testing.assert_close(pooled, torch.stack([expected0, expected1]))
-
-
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
-@pytest.mark.parametrize("bidirectional", [False, True])
-def test_last_equals_the_rnn_final_hidden_state(cell: str, bidirectional: bool) -> None:
-    torch.manual_seed(0)
-    encoder = RNNEncoder(5, 6, cell=cell, num_layers=2, bidirectional=bidirectional).eval()
-    x = torch.randn(1, 4, 5)
-    _, h_n = encoder.rnn(x)  # unpadded: h_n is the final state of each layer and direction
-    h_n = h_n[0] if cell == "lstm" else h_n
-    final = torch.cat([h_n[-2], h_n[-1]], -1) if bidirectional else h_n[-1]  # last layer
-    padded = torch.cat([x, torch.randn(1, 3, 5)], dim=1)  # (1, 7, 5) with 3 padding steps
-    states = encoder(padded, torch.tensor([4]))
-    mask = torch.tensor([[True] * 4 + [False] * 3])
-    pooled, _, _ = LastPooling(encoder.output_dim, bidirectional)(states, mask)
-    torch.testing.assert_close(pooled, final, rtol=0, atol=1e-6)
 
 
 def test_factory() -> None:

@@ -48,11 +48,22 @@ def build_model(
         bidirectional=model.bidirectional,
         dropout=model.layer_dropout,
     )
-    pooling = build_pooling(model.pooling, encoder.output_dim, bidirectional=model.bidirectional)
-    head = nn.Sequential(
-        nn.Dropout(model.output_dropout),  # output dropout, before the linear layer
-        nn.Linear(pooling.output_dim, num_labels),
+    pooling = build_pooling(
+        model.pooling,
+        encoder.output_dim,
+        bidirectional=model.bidirectional,
+        attention_dim=model.attention_da,
+        hops=model.attention_hops,
+        penalty=model.attention_penalty,
     )
+    if model.pooling == "attention" and model.attention_mlp > 0:
+        # Lin et al. 2017: the flattened sentence matrix M (r * 2u) -> ReLU MLP -> logits
+        head = mlp_head(pooling.output_dim, model.attention_mlp, num_labels, model.output_dropout)
+    else:
+        head = nn.Sequential(
+            nn.Dropout(model.output_dropout),  # output dropout, before the linear layer
+            nn.Linear(pooling.output_dim, num_labels),
+        )
     return RNNClassifier(embedder, encoder, pooling, head, class_weights)
 
 

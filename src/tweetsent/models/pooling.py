@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from tweetsent.models.attention import SelfAttentionPooling
+
 PoolingResult = tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]
 
 
@@ -64,11 +66,22 @@ class MaxPooling(nn.Module):
         return pooled.masked_fill(empty, 0.0), None, None
 
 
-POOLINGS = ("last", "mean", "max")
+POOLINGS = ("last", "mean", "max", "attention")
 
 
-def build_pooling(kind: str, input_dim: int, *, bidirectional: bool = False) -> nn.Module:
-    """A pooling module by name (see POOLINGS); `bidirectional` matters to 'last' only."""
+def build_pooling(
+    kind: str,
+    input_dim: int,
+    *,
+    bidirectional: bool = False,
+    attention_dim: int = 10,
+    hops: int = 5,
+    penalty: float = 0.1,
+) -> nn.Module:
+    """A pooling module by name (see POOLINGS); `bidirectional` matters to 'last' only,
+    `attention_dim` (d_a), `hops` (r) and `penalty` (coefficient) to 'attention' only."""
+    if kind == "attention":
+        return SelfAttentionPooling(input_dim, attention_dim, hops, penalty)
     if kind == "last":
         return LastPooling(input_dim, bidirectional)
     if kind == "mean":

@@ -22,6 +22,7 @@ from tweetsent.search.space import SearchSpace
 from tweetsent.search.storage import open_storage
 
 PLANNED = ("grid", "random")
+SHOWN = ("model.output_dropout", "train.clip_norm")  # recorded for every trial
 
 
 def plan(space: SearchSpace, stage1: dict[str, dict]) -> list[tuple[str, dict[str, Any]]]:
@@ -75,7 +76,7 @@ def top_configs(url: str, name: str, k: int, heartbeat: int) -> dict[str, dict[s
     top: dict[str, dict[str, Any]] = {}
     seen = []
     for trial in done:
-        fields = {k: v for k, v in trial.user_attrs.get("fields", {}).items() if k != "train.seed"}
+        fields = _stage1_fields(trial)
         if fields in seen:
             continue
         seen.append(fields)
@@ -83,3 +84,13 @@ def top_configs(url: str, name: str, k: int, heartbeat: int) -> dict[str, dict[s
         if len(top) == k:
             break
     return top
+
+
+def _stage1_fields(trial) -> dict[str, Any]:
+    """What made the trial: its parameters and rule changes (not its seed, not shown defaults)."""
+    overrides = trial.user_attrs.get("overrides", {})
+    return {
+        k: v
+        for k, v in trial.user_attrs.get("fields", {}).items()
+        if k != "train.seed" and (k not in SHOWN or k in trial.params or k in overrides)
+    }

@@ -30,14 +30,14 @@ class SearchSettings:
     overfit_gap: float = 0.10  # train-valid accuracy gap that triggers follow-ups (0 = off)
     overfit_dropout: float = 0.2  # follow-up 1: model.output_dropout raised by this (max 0.8)
     overfit_clip: float = 1.0  # follow-up 2: train.clip_norm lowered to this (or halved)
-    storage: str = ""  # any Optuna database URL ("" = sqlite:///<out>/study.db)
-    out: str = ""  # run directories and reports ("" = searches/<name>)
+    storage: str = ""  # any Optuna database URL ("" = sqlite:///<out>/studies.db)
+    out: str = ""  # studies folder ("" = searches): <out>/<name>/ holds runs and reports
     workers: int = 1  # local worker processes (0 = only create the study)
     heartbeat: int = 20  # seconds between a running trial's heartbeats
     from_study: str = ""  # two-stage search: the coarse study to start from
     from_storage: str = ""  # its storage ("" = this study's)
     top_k: int = 0  # how many of its best configurations to search around
-    mlflow: str = ""  # MLflow tracking URI ("" = off, "default" = file store in <out>/mlruns)
+    mlflow: str = ""  # MLflow tracking URI ("" = off, "default" = <out>/mlflow.db)
     progress: bool = True  # a line per worker and an overall bar
 
     def __post_init__(self) -> None:
@@ -66,11 +66,17 @@ class SearchSettings:
 
     @property
     def out_dir(self) -> Path:
-        return Path(self.out or Path("searches") / self.name)
+        """Where studies live: the default SQLite storage, one folder per study."""
+        return Path(self.out or "searches")
+
+    @property
+    def study_dir(self) -> Path:
+        """This study's trial run directories (trials/NNNN), logs and reports."""
+        return self.out_dir / self.name
 
     @property
     def storage_url(self) -> str:
-        return self.storage or f"sqlite:///{(self.out_dir / 'study.db').resolve()}"
+        return self.storage or f"sqlite:///{(self.out_dir / 'studies.db').resolve()}"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -86,7 +92,9 @@ class SearchSettings:
             if kind is float and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)
             if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-                raise ConfigError(f"{source}: search.{key}: expected {kind.__name__}, got {value!r}")
+                raise ConfigError(
+                    f"{source}: search.{key}: expected {kind.__name__}, got {value!r}"
+                )
             values[key] = value
         try:
             return cls(**values)

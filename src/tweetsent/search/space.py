@@ -92,7 +92,9 @@ class Param:
             return trial.suggest_categorical(self.name, self.choices)
         if self.integer:
             step = int(self.step or 1)
-            return trial.suggest_int(self.name, int(self.low), int(self.high), step=step, log=self.log)
+            return trial.suggest_int(
+                self.name, int(self.low), int(self.high), step=step, log=self.log
+            )
         return trial.suggest_float(self.name, self.low, self.high, step=self.step, log=self.log)
 
     def sample(self, rng: np.random.Generator) -> Any:
@@ -121,8 +123,12 @@ class SearchSpace:
 
     def base_values(self) -> dict[str, Any]:
         raw = self.base.to_dict()
-        return {f"{s}.{k}": v for s, table in raw.items() if isinstance(table, dict)
-                for k, v in table.items()}
+        return {
+            f"{s}.{k}": v
+            for s, table in raw.items()
+            if isinstance(table, dict)
+            for k, v in table.items()
+        }
 
     def grid(self, context: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Every combination, in a fixed order: the first parameter varies slowest.
@@ -165,6 +171,36 @@ class SearchSpace:
 
     def config(self, point: dict[str, Any]) -> RunConfig:
         return self.base.with_overrides(point)
+
+    def with_settings(self, overrides: dict[str, Any]) -> SearchSpace:
+        """A copy with settings fields replaced (CLI flags), checked again."""
+        space = dataclasses.replace(self, settings=self.settings.with_overrides(overrides))
+        _check(space)
+        return space
+
+    def to_state(self) -> dict[str, Any]:
+        """Plain data (JSON types) to rebuild the space in a worker process."""
+        params = [
+            {**dataclasses.asdict(p), "when": {k: list(v) for k, v in p.when.items()}}
+            for p in self.params
+        ]
+        return {
+            "params": params,
+            "base": self.base.to_dict(),
+            "source": self.source,
+            "settings": self.settings.to_dict(),
+            "fixed": self.fixed,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> SearchSpace:
+        params = [
+            Param(**{**p, "when": {k: tuple(v) for k, v in p["when"].items()}})
+            for p in state["params"]
+        ]
+        base = RunConfig.from_dict(state["base"], source=state["source"])
+        settings = SearchSettings.from_dict(state["settings"], source=state["source"])
+        return cls(params, base, settings, state["source"], state["fixed"])
 
     def fingerprint(self) -> str:
         """A hash of what defines the trials; a resumed or joined study must match it."""
@@ -263,7 +299,9 @@ def _param(name: str, spec: Any, source: str) -> Param:
     if isinstance(spec, list):
         spec = {"choices": spec}
     if not isinstance(spec, dict):
-        raise ConfigError(f"{where}: expected a list of choices or a table (use [fixed] for one value)")
+        raise ConfigError(
+            f"{where}: expected a list of choices or a table (use [fixed] for one value)"
+        )
     extra = set(spec) - SPEC_KEYS
     if extra:
         raise ConfigError(f"{where}: unknown key {sorted(extra)[0]!r}")
@@ -309,7 +347,7 @@ def _when(raw: Any, name: str, where: str) -> dict[str, tuple]:
     if raw is None:
         return implicit_condition(name) or {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: when must be a table like {{ \"model.pooling\" = \"max\" }}")
+        raise ConfigError(f'{where}: when must be a table like {{ "model.pooling" = "max" }}')
     flat: dict[str, tuple] = {}
     for key, value in raw.items():
         if isinstance(value, dict):

@@ -14,6 +14,7 @@ import fcntl
 import os
 import socket
 import threading
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,25 +27,32 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
 def open_storage(url: str, heartbeat: int = 20) -> optuna.storages.BaseStorage:
-    """An RDB storage with heartbeats (grace period: three beats)."""
+    """An RDB storage with heartbeats (grace period: three beats).
+
+    A plain `postgresql://` URL is read with psycopg2 (`pip install 'tweetsent[postgres]'`);
+    name another driver explicitly (`postgresql+psycopg://`) to use it instead.
+    """
     engine: dict = {}
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = {"connect_args": {"timeout": 120}}
     elif "://" not in url:
         raise ConfigError(f"search.storage: {url!r} is not a database URL (sqlite:///file.db)")
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg2://" + url.partition("://")[2]  # the `postgres` extra's driver
     try:
-        rdb = optuna.storages.RDBStorage(
-            url, engine_kwargs=engine, heartbeat_interval=heartbeat, grace_period=3 * heartbeat
-        )
+        with _quiet():
+            rdb = optuna.storages.RDBStorage(
+                url, engine_kwargs=engine, heartbeat_interval=heartbeat, grace_period=3 * heartbeat
+            )
     except ImportError as exc:
         raise ConfigError(f"search.storage: {exc} (pip install 'tweetsent[postgres]')") from None
     except Exception as exc:  # sqlalchemy: bad URL, server not reachable, ...
-        raise ConfigError(f"search.storage: cannot open {_safe(url)}: {exc}") from None
+        raise ConfigError(f"search.storage: cannot open {safe_url(url)}: {exc}") from None
     return optuna.storages.get_storage(rdb)
 
 
-def _safe(url: str) -> str:
+def safe_url(url: str) -> str:
     """The URL without its password, for messages."""
     head, sep, tail = url.partition("@")
     if not sep or "://" not in head:
@@ -118,8 +126,22 @@ def fail_dead_trials(study: optuna.Study, storage, worker: str | None = None) ->
         dead = owner == worker if worker else name == host and not _alive(int(pid or 0))
         if dead and mark_failed(study, storage, trial.number, f"worker {owner} died"):
             failed.append(trial.number)
-    optuna.storages.fail_stale_trials(study)
+    fail_stale(study)
     return failed
+
+
+def fail_stale(study: optuna.Study) -> None:
+    """Fail running trials whose heartbeat stopped more than a grace period ago."""
+    with _quiet():
+        optuna.storages.fail_stale_trials(study)
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Optuna marks heartbeats experimental (since 2.9); its warning says nothing to users."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        yield
 
 
 def _alive(pid: int) -> bool:

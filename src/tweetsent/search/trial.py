@@ -8,6 +8,7 @@ number of workers. Follow-ups from the overfitting rule keep their parent's seed
 from __future__ import annotations
 
 import math
+import os
 import time
 import traceback
 from collections.abc import Callable
@@ -62,9 +63,14 @@ def run_trial(
         point = trial_point(space, trial, stage1)
         if "train.seed" not in point:
             point["train.seed"] = trial_seed(s.seed, slot)
-        run_dir = s.out_dir / "trials" / f"{trial.number:04d}"
+        run_dir = s.study_dir / "trials" / f"{trial.number:04d}"
         config = space.config({**point, "out": str(run_dir), "train.progress": False})
-        _record_start(trial, slot, point, run_dir)
+        _share_cpus(config, max(s.workers, 1))
+        shown = {"model.output_dropout": config.model.output_dropout}
+        shown["train.clip_norm"] = config.train.clip_norm  # what the overfitting rule changes
+        _record_start(
+            trial, slot, {**point, **{k: v for k, v in shown.items() if k not in point}}, run_dir
+        )
         event("start", trial.number, config.train.epochs, attrs.get("origin", "tpe"))
         reporter = _Reporter(trial, s.metric, s.pruner != "none", history, event)
         with Heartbeat(storage, trial_id, s.heartbeat):
@@ -119,3 +125,11 @@ def _record_end(trial, history: list, start: float, best_epoch: int | None) -> N
         trial.set_user_attr("gap", float(history[-1]["gap"]))
     if best_epoch is not None:
         trial.set_user_attr("best_epoch", best_epoch)
+
+
+def _share_cpus(config, workers: int) -> None:
+    """Where the config says "every core" (0), split the cores between the workers."""
+    if config.train.threads == 0:
+        config.train.threads = max(1, (os.cpu_count() or 1) // workers)
+    if config.data.workers == 0 and workers > 1:
+        config.data.workers = 1

@@ -40,7 +40,10 @@ class MicroBatcher:
     """`await batcher.submit(texts, attention)` -> the predictions of these texts, in order."""
 
     def __init__(
-        self, predict: PredictFn, max_batch: int = 64, max_wait_ms: float = 5.0,
+        self,
+        predict: PredictFn,
+        max_batch: int = 64,
+        max_wait_ms: float = 5.0,
         max_pending: int = 1024,
     ) -> None:
         self._predict = predict

@@ -150,7 +150,7 @@ def _train_epoch(model, optimizer, prepared: Prepared, config: RunConfig, device
     if tc.dry_run:
         batches = batches[:DRY_RUN_BATCHES]
     matrix = np.zeros((len(prepared.labels),) * 2, dtype=np.int64)
-    total, seen = 0.0, 0
+    total, seen, penalty = 0.0, 0, None
     bar = tqdm(
         batches,
         desc=f"epoch {epoch}/{tc.epochs}",
@@ -171,10 +171,15 @@ def _train_epoch(model, optimizer, prepared: Prepared, config: RunConfig, device
         loss = float(out.loss.detach())
         total += loss * len(index)
         seen += len(index)
+        if out.penalty is not None:  # self-attention: coefficient * P, already in the loss
+            penalty = (penalty or 0.0) + float(out.penalty.detach()) * len(index)
         pred = out.logits.detach().argmax(-1).cpu().numpy()
         matrix += confusion_matrix(labels.cpu().numpy(), pred, len(prepared.labels))
         bar.set_postfix(loss=f"{total / seen:.4f}", refresh=False)
-    return {"loss": total / max(seen, 1), **metrics_from_confusion(matrix, prepared.labels)}
+    row = {"loss": total / max(seen, 1), **metrics_from_confusion(matrix, prepared.labels)}
+    if penalty is not None:
+        row["penalty"] = penalty / max(seen, 1)  # logged as train_penalty
+    return row
 
 
 def _finish(model, prepared, config, device, state, run_dir, stopped) -> RunResult:
@@ -218,8 +223,9 @@ def _optimizer(model: torch.nn.Module, config: RunConfig) -> torch.optim.Optimiz
 
 def _epoch_line(row: dict) -> str:
     flag = "  [overfitting: train-valid gap growing]" if row["overfit"] else ""
+    penalty = f" (penalty {row['train_penalty']:.4f})" if "train_penalty" in row else ""
     return (
-        f"epoch {row['epoch']}: loss {row['train_loss']:.4f}/{row['valid_loss']:.4f} "
+        f"epoch {row['epoch']}: loss {row['train_loss']:.4f}/{row['valid_loss']:.4f}{penalty} "
         f"acc {row['train_accuracy']:.3f}/{row['valid_accuracy']:.3f} "
         f"AvgRec {row['valid_avgrec']:.3f} F1-PN {row['valid_f1_pn']:.3f} "
         f"({row['seconds']:.1f}s){flag}"

@@ -1,0 +1,220 @@
+"""The FastAPI app: a thin HTTP face over `Predictor`, with micro-batching and limits.
+
+    POST /v1/predict   {"texts": [...], "attention": false} -> a prediction per text, in order
+    GET  /v1/model     the model card: labels, data, settings, scores, limits
+    GET  /healthz      the process answers
+    GET  /readyz       the model is loaded (503 until then)
+    GET  /             the web page (every asset served from /static, no CDN)
+    GET  /docs         OpenAPI docs, as FastAPI gives them (/openapi.json)
+
+The model is loaded in a worker thread after start-up, so /healthz answers at once and /readyz
+turns 200 when the model is ready.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from tweetsent import __version__
+from tweetsent.predict import Prediction, Predictor
+from tweetsent.serve.batcher import Busy, MicroBatcher
+from tweetsent.serve.card import model_card
+from tweetsent.serve.errors import ApiError, BodyLimit, install_handlers
+from tweetsent.serve.schemas import ErrorResponse, PredictRequest, PredictResponse, Status
+from tweetsent.serve.settings import ServeSettings
+
+log = logging.getLogger("tweetsent.serve")
+STATIC = Path(__file__).parent / "static"
+# The page and its assets come from this server only.
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse, "description": text}
+    for code, text in (
+        (413, "Over a limit: body size, texts per request or characters per text"),
+        (422, "Malformed JSON, wrong types or unknown fields"),
+        (503, "The model is loading, or too many requests are waiting"),
+    )
+}
+
+
+class ModelState:
+    """The predictor once loaded, and the one function the batcher's worker thread calls."""
+
+    def __init__(self, run_dir: Path, settings: ServeSettings, predictor: Predictor | None):
+        self.run_dir = run_dir
+        self.settings = settings
+        self.predictor = predictor
+        self.card: dict[str, Any] | None = None
+        self.failed = False
+        if predictor is not None:
+            self._prepare(predictor)
+
+    def load(self) -> None:
+        """Runs in a worker thread: read the run directory, build the model, warm it up."""
+        try:
+            torch.set_num_threads(self.settings.threads or os.cpu_count() or 1)
+            predictor = Predictor.from_run(self.run_dir, device=self.settings.device)
+            self._prepare(predictor)
+            log.info("model ready: %s", self.card["summary"] if self.card else self.run_dir)
+        except Exception:
+            self.failed = True
+            log.exception("cannot load the model from %s", self.run_dir)
+
+    def _prepare(self, predictor: Predictor) -> None:
+        if self.settings.precision == "float64":
+            predictor.model.double()
+        predictor.predict(["warm up"], attention=predictor.has_attention)
+        self.card = model_card(predictor.run, self.settings, predictor.has_attention)
+        self.predictor = predictor
+
+    def predict(self, texts: Sequence[str], attention: bool) -> list[Prediction]:
+        assert self.predictor is not None
+        return self.predictor.predict(texts, attention=attention)
+
+
+def create_app(
+    run_dir: str | Path,
+    settings: ServeSettings | None = None,
+    predictor: Predictor | None = None,
+) -> FastAPI:
+    """The app for one run directory (or an already loaded `predictor` of it)."""
+    settings = settings or ServeSettings()
+    state = ModelState(Path(run_dir), settings, predictor)
+    batcher = MicroBatcher(
+        state.predict, settings.max_batch, settings.max_wait_ms, settings.max_pending
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await batcher.start()
+        loader = None if state.predictor else asyncio.create_task(asyncio.to_thread(state.load))
+        yield
+        if loader is not None:
+            loader.cancel()
+        await batcher.stop()
+
+    app = FastAPI(
+        title="tweetsent",
+        version=__version__,
+        description="Tweet sentiment with recurrent networks: predictions, model card, health.",
+        lifespan=lifespan,
+    )
+    app.state.model = state
+    app.state.batcher = batcher
+    install_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    _add_routes(app, state, batcher, settings)
+    return app
+
+
+def _add_routes(
+    app: FastAPI, state: ModelState, batcher: MicroBatcher, settings: ServeSettings
+) -> None:
+    @app.post(
+        "/v1/predict",
+        response_model=PredictResponse,
+        response_model_exclude_none=True,
+        responses=ERRORS,
+        tags=["predict"],
+    )
+    async def predict(request: PredictRequest) -> dict[str, Any]:
+        """Label tweets: for each text, in order, its label, the probability of every class,
+        whether nothing was left after cleaning and, with `attention`, token/weight pairs."""
+        predictor = _ready(state)
+        check_limits(request.texts, settings)
+        try:
+            preds = await batcher.submit(request.texts, request.attention)
+        except Busy:
+            raise ApiError(
+                503, "busy", "too many requests waiting; retry shortly", {"Retry-After": "1"}
+            ) from None
+        return {
+            "labels": predictor.labels,
+            "attention_available": predictor.has_attention,
+            "predictions": [_prediction(pred) for pred in preds],
+        }
+
+    @app.get("/v1/model", responses={503: ERRORS[503]}, tags=["model"])
+    async def model() -> dict[str, Any]:
+        """The model card: labels, data, settings, validation scores, and the request limits."""
+        _ready(state)
+        return state.card or {}
+
+    @app.get("/healthz", response_model=Status, tags=["health"])
+    async def healthz() -> dict[str, str]:
+        """The process is up (says nothing about the model)."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", response_model=Status, responses={503: {"model": Status}}, tags=["health"])
+    async def readyz():
+        """200 once the model is loaded and warmed up; 503 while loading or if loading failed."""
+        if state.predictor is not None:
+            return {"status": "ready"}
+        return JSONResponse({"status": "failed" if state.failed else "loading"}, status_code=503)
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers=_page_headers())
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+
+def check_limits(texts: Sequence[str], settings: ServeSettings) -> None:
+    if len(texts) > settings.max_texts:
+        raise ApiError(
+            413,
+            "too_many_texts",
+            f"{len(texts)} texts in one request; at most {settings.max_texts}",
+        )
+    for i, text in enumerate(texts):
+        if len(text) > settings.max_chars:
+            raise ApiError(
+                413,
+                "text_too_long",
+                f"texts.{i}: {len(text):,} characters; at most {settings.max_chars:,}",
+            )
+
+
+def _ready(state: ModelState) -> Predictor:
+    if state.predictor is None:
+        message = "the model failed to load" if state.failed else "the model is still loading"
+        raise ApiError(503, "not_ready", message, {"Retry-After": "1"})
+    return state.predictor
+
+
+def _prediction(pred: Prediction) -> dict[str, Any]:
+    out: dict[str, Any] = {"label": pred.label, "probs": pred.probs, "empty": pred.empty}
+    if pred.attention is not None and pred.tokens is not None:
+        out["attention"] = [
+            {"token": _utf8(token), "weight": round(float(weight), 6)}
+            for token, weight in zip(pred.tokens, pred.attention, strict=False)
+        ]
+    return out
+
+
+def _utf8(text: str) -> str:
+    """A lone surrogate (valid in a JSON string, not in UTF-8) becomes '?' on the way out."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _page_headers() -> dict[str, str]:
+    return {
+        "Content-Security-Policy": PAGE_POLICY,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-cache",
+    }

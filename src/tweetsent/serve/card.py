@@ -1,0 +1,90 @@
+"""The model card served at `GET /v1/model`: labels, data, settings and scores of a run.
+
+Built from the run directory's meta.json and config.json. File system paths are cut to their
+file names (a client has no business knowing the server's layout), example rows skipped in
+training are left out, and non-finite numbers become null (JSON has no NaN).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from tweetsent.rundir import LoadedRun
+from tweetsent.serve.settings import ServeSettings
+
+PATH_FIELDS = {("data", "train"), ("data", "valid"), ("data", "cache_dir"), ("embed", "path")}
+
+
+def model_card(run: LoadedRun, settings: ServeSettings, attention: bool) -> dict[str, Any]:
+    """`attention`: whether predictions can carry token weights (`Predictor.has_attention`)."""
+    config = run.config.to_dict()
+    config.pop("out", None)
+    for section, name in PATH_FIELDS:
+        value = config[section][name]
+        config[section][name] = (
+            [_name(v) for v in value] if isinstance(value, list) else _name(value)
+        )
+    meta = run.meta
+    return _finite(
+        {
+            "name": run.path.name,
+            "labels": list(run.labels),
+            "attention": attention,
+            "summary": summary(run),
+            "data": {
+                "train_files": config["data"]["train"],
+                "valid_files": config["data"]["valid"],
+                "labels": config["data"]["labels"],
+                "report": _without(meta.get("data", {}), "skipped_examples"),
+            },
+            "settings": {k: config[k] for k in ("text", "embed", "model", "train")},
+            "scores": meta.get("scores"),
+            "parameters": meta.get("parameters"),
+            "versions": {"tweetsent": meta.get("tweetsent"), "torch": meta.get("torch")},
+            "limits": {
+                "max_texts": settings.max_texts,
+                "max_chars": settings.max_chars,
+                "max_body_bytes": settings.max_body_bytes,
+            },
+            "batching": {
+                "max_batch": settings.max_batch,
+                "max_wait_ms": settings.max_wait_ms,
+                "precision": settings.precision,
+            },
+        }
+    )
+
+
+def summary(run: LoadedRun) -> str:
+    """e.g. 'BiLSTM(64) x1, max pooling, glove-kumo embeddings (50-d)'."""
+    m, e = run.config.model, run.config.embed
+    if m.kind == "feedforward":
+        body = f"feed-forward MLP({m.mlp_hidden}) over mean embeddings"
+    else:
+        body = (
+            f"{'Bi' if m.bidirectional else ''}{m.cell.upper()}({m.hidden_size}) x{m.num_layers}, "
+            f"{m.pooling} pooling"
+        )
+    return f"{body}, {e.kind} embeddings ({e.dim}-d)"
+
+
+def _name(value: Any) -> Any:
+    return Path(value).name if isinstance(value, str) and value else value
+
+
+def _without(value: Any, key: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _without(v, key) for k, v in value.items() if k != key}
+    return value
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value

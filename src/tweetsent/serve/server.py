@@ -1,0 +1,48 @@
+"""Run the app under uvicorn: `tweetsent serve RUN` calls `serve(run_dir, settings)`."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import sys
+from pathlib import Path
+
+from tweetsent.errors import ConfigError
+from tweetsent.rundir import WEIGHTS, read_run
+from tweetsent.serve.settings import ServeSettings
+
+
+def serve(run_dir: str | Path, settings: ServeSettings, access_log: bool = False) -> None:
+    """Check the run directory (a user error is one line, before anything listens), then serve
+    until interrupted. The model loads in the background; /readyz says when it is ready."""
+    import uvicorn
+
+    from tweetsent.serve.app import create_app
+
+    run = read_run(run_dir)
+    if not (run.path / WEIGHTS).is_file():
+        raise ConfigError(f"{run.path}: no {WEIGHTS} (training did not finish an epoch)")
+    if not is_loopback(settings.host):
+        print(
+            f"warning: listening on {settings.host}: reachable from other machines",
+            file=sys.stderr,
+        )
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
+    uvicorn.run(
+        create_app(run.path, settings),
+        host=settings.host,
+        port=settings.port,
+        access_log=access_log,
+        log_level="info",
+        limit_concurrency=settings.max_pending + 64,  # beyond: 503 before any work is done
+        timeout_graceful_shutdown=10,
+    )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,60 @@
+"""RNNEncoder: equal to torch's stacked (bi)directional RNN on unpadded input, exact under
+padding, layer dropout between layers only."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tweetsent.models import LastPooling, RNNEncoder
+
+
+def copy_from_torch_rnn(encoder: RNNEncoder, rnn: torch.nn.RNNBase) -> None:
+    """Give the encoder the weights of a stacked (bidirectional) `nn.LSTM`/`nn.GRU`."""
+    with torch.no_grad():
+        for k in range(rnn.num_layers):
+            directions = [(encoder.forward_layers[k], "")]
+            if rnn.bidirectional:
+                directions.append((encoder.backward_layers[k], "_reverse"))
+            for layer, suffix in directions:
+                for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                    getattr(layer, f"{name}_l0").copy_(getattr(rnn, f"{name}_l{k}{suffix}"))
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_encoder_matches_torch_and_last_is_the_final_hidden_state(
+    cell: str, bidirectional: bool
+) -> None:
+    torch.manual_seed(0)
+    kind = torch.nn.LSTM if cell == "lstm" else torch.nn.GRU
+    rnn = kind(5, 6, num_layers=2, bidirectional=bidirectional, batch_first=True).eval()
+    encoder = RNNEncoder(5, 6, cell=cell, num_layers=2, bidirectional=bidirectional).eval()
+    copy_from_torch_rnn(encoder, rnn)
+    x = torch.randn(1, 4, 5)
+    expected_states, h_n = rnn(x)  # unpadded: h_n is the final state of each layer, direction
+    h_n = h_n[0] if cell == "lstm" else h_n
+    final = torch.cat([h_n[-2], h_n[-1]], -1) if bidirectional else h_n[-1]  # last layer
+    padded = torch.cat([x, torch.randn(1, 3, 5)], dim=1)  # (1, 7, 5): 3 steps of padding
+    states = encoder(padded, torch.tensor([4]))
+    torch.testing.assert_close(states[:, :4], expected_states, rtol=0, atol=1e-6)
+    assert torch.equal(states[:, 4:], torch.zeros(1, 3, encoder.output_dim))
+    mask = torch.tensor([[True] * 4 + [False] * 3])
+    pooled, _, _ = LastPooling(encoder.output_dim, bidirectional)(states, mask)
+    torch.testing.assert_close(pooled, final, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_layer_dropout_acts_between_layers_in_training_only(cell: str) -> None:
+    x, lengths = torch.randn(3, 5, 4), torch.tensor([5, 3, 1])
+    two = RNNEncoder(4, 8, cell=cell, num_layers=2, dropout=0.5)
+    assert not torch.equal(two(x, lengths), two(x, lengths))
+    two.eval()
+    assert torch.equal(two(x, lengths), two(x, lengths))
+    one = RNNEncoder(4, 8, cell=cell, num_layers=1, dropout=0.5)  # nothing to drop between
+    assert torch.equal(one(x, lengths), one(x, lengths))
+
+
+def test_bad_cell_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown RNN cell 'rnn'"):
+        RNNEncoder(4, 8, cell="rnn")

@@ -1,0 +1,198 @@
+"""Serving fixtures: tiny runs trained once per session, and real `tweetsent serve` processes.
+
+The servers are separate processes (uvicorn on a free loopback port), reached over HTTP with
+the standard library only, so the tests see what a client sees.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tweetsent.config import ModelConfig, RunConfig
+from tweetsent.errors import ConfigError
+
+POSITIVE = ["love", "great", "happy", "awesome", "best", "good", "amazing", ":)"]
+NEGATIVE = ["hate", "awful", "sad", "worst", "bad", "terrible", "angry", ":("]
+NEUTRAL = ["meeting", "tuesday", "report", "bus", "update", "schedule", "office", "weather"]
+FILLER = ["the", "today", "this", "my", "phone", "game", "movie", "team", "at", "@friend"]
+# Small limits so that every limit is cheap to hit.
+LIMITS = {"max_texts": 8, "max_chars": 300, "max_body_bytes": 8192}
+
+
+def attention_pooling_available() -> bool:
+    try:
+        ModelConfig(pooling="attention")
+    except ConfigError:
+        return False
+    return True
+
+
+def tweets(n: int, seed: int) -> list[tuple[str, str]]:
+    """(label, text) pairs whose label is learnable from sentiment words among filler."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        label = ("positive", "negative", "neutral")[i % 3]
+        cue = {"positive": POSITIVE, "negative": NEGATIVE, "neutral": NEUTRAL}[label]
+        words = rng.sample(FILLER, rng.randint(2, 6)) + rng.sample(cue, rng.randint(1, 2))
+        rng.shuffle(words)
+        rows.append((label, " ".join(words)))
+    return rows
+
+
+def train_tiny(folder: Path, **overrides: Any) -> Path:
+    """Train a tiny model on synthetic tweets in a few seconds; return its run directory."""
+    from tweetsent.train import train
+
+    folder.mkdir(parents=True, exist_ok=True)
+    data = folder / "train.tsv"
+    rows = tweets(240, seed=1)
+    data.write_text("".join(f"{1000 + i}\t{lab}\t{txt}\n" for i, (lab, txt) in enumerate(rows)))
+    settings = {
+        "data.train": [str(data)],
+        "data.min_freq": 1,
+        "data.workers": 1,
+        "data.cache_dir": str(folder / "cache"),
+        "embed.kind": "random",
+        "embed.dim": 16,
+        "model.hidden_size": 16,
+        "train.epochs": 4,
+        "train.batch_size": 16,
+        "train.lr": 0.01,
+        "train.progress": False,
+        "train.threads": 1,
+        "out": str(folder / "run"),
+        **overrides,
+    }
+    train(RunConfig().with_overrides(settings), log=lambda *args: None)
+    return folder / "run"
+
+
+@pytest.fixture(scope="session")
+def bilstm_run(tmp_path_factory) -> Path:
+    return train_tiny(tmp_path_factory.mktemp("serve-bilstm"))
+
+
+@pytest.fixture(scope="session")
+def attention_run(tmp_path_factory) -> Path:
+    if not attention_pooling_available():
+        pytest.skip("self-attention pooling is not in ModelConfig yet (model.pooling='attention')")
+    return train_tiny(tmp_path_factory.mktemp("serve-attention"), **{"model.pooling": "attention"})
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class Server:
+    """A `tweetsent serve` process on 127.0.0.1:port; `call` sends one HTTP request."""
+
+    def __init__(self, run_dir: Path, log_path: Path, *flags: str) -> None:
+        self.run_dir = run_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        command = [sys.executable, "-m", "tweetsent.cli", "serve", str(run_dir)]
+        command += ["--port", str(self.port), *flags]
+        self.log = open(log_path, "wb")  # noqa: SIM115 (closed in stop)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                if self.call("GET", "/readyz").status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server not ready in {timeout} s: {self.log_path.read_text()[-2000:]}")
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: bytes | str | dict | list | None = None,
+        headers: dict[str, str] | None = None,
+        chunked: bool = False,
+    ) -> Reply:
+        headers = dict(headers or {})
+        if isinstance(body, dict | list):
+            body = json.dumps(body)
+            headers.setdefault("Content-Type", "application/json")
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            if chunked:
+                conn.request(method, path, body=iter([body]), headers=headers, encode_chunked=True)
+            else:
+                conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            return Reply(response.status, dict(response.getheaders()), response.read())
+        finally:
+            conn.close()
+
+    def predict(self, texts: list, attention: bool = False) -> Reply:
+        return self.call("POST", "/v1/predict", {"texts": texts, "attention": attention})
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+        self.log.close()
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def limit_flags() -> list[str]:
+    return [f"--{name.replace('_', '-')}={value}" for name, value in LIMITS.items()]
+
+
+@pytest.fixture(scope="session")
+def server(bilstm_run, tmp_path_factory):
+    """A BiLSTM server with small limits."""
+    srv = Server(bilstm_run, tmp_path_factory.mktemp("serve-log") / "server.log", *limit_flags())
+    try:
+        srv.wait_ready()
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="session")
+def attention_server(attention_run, tmp_path_factory):
+    srv = Server(attention_run, tmp_path_factory.mktemp("serve-log") / "attention.log")
+    try:
+        srv.wait_ready()
+        yield srv
+    finally:
+        srv.stop()

@@ -110,6 +110,25 @@ def run_prediction(run_dir: str, n: int) -> dict:
     }
 
 
+def markdown(result: dict) -> str:
+    c, t, p = result["cleaning"], result["training"], result["prediction"]
+    rows = [
+        ("cleaning, one core (tweets per CPU-second)", f"{c['per_core_tweets_s']:,.0f}", ""),
+        ("1.2M tweets cleaned + tokenized + cached (wall)", f"{c['first_s']:.1f} s", "<= 60 s"),
+        ("same, second run (cache hit)", f"{c['cached_s']:.1f} s", ""),
+        (f"training, one epoch BiLSTM(64) + GloVe 50d, batch {t['batch_size']}",
+         f"{t['epoch_seconds']:.0f} s ({t['train_tweets_per_s']:,.0f} tweets/s)", "<= 300 s"),
+        ("training process peak RSS", f"{t['peak_rss_mb']:,.0f} MB", "<= 4096 MB"),
+        (f"prediction, raw text to labels ({p['tweets']:,} tweets)",
+         f"{p['tweetsent_tweets_per_s']:,.0f} tweets/s", ""),
+        ("VADER on the same tweets", f"{p['vader_tweets_per_s']:,.0f} tweets/s", ""),
+        ("tweetsent / VADER", f"{p['ratio']:.2f}x", ">= 1"),
+    ]
+    lines = ["| measure | value | target |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=1_200_000)
@@ -137,6 +156,9 @@ def main() -> None:
     result["prediction"] = run_prediction(result["training"]["run_dir"], args.predict_n)
     print(json.dumps(result["prediction"], indent=1), flush=True)
     (args.out / "core.json").write_text(json.dumps(result, indent=2))
+    table = markdown(result)
+    (args.out / "core.md").write_text(table + "\n")
+    print(table)
     corpus.unlink()
 
 

@@ -52,11 +52,17 @@ def main() -> int:
     try:
         check_loopback(url)
         wait_ready(url, timeout=120)
+        cpu_before = cpu_seconds(server[0].pid) if server else None
+        load_before = os.getloadavg()[0]
         stats = asyncio.run(drive(url, texts, args))
+        cpu = cpu_seconds(server[0].pid) - cpu_before if server else None
     finally:
         if server:
             stop_server(server[0])
     report = summarise(stats, args)
+    report["load_average_1min"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+    if cpu is not None and stats.total:
+        report["server_cpu_ms_per_request"] = round(1000 * cpu / stats.total, 3)
     print(format_report(report))
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -126,12 +132,19 @@ def wait_ready(url: str, timeout: float) -> None:
     raise SystemExit(f"load_test: {url} not ready after {timeout:.0f} s")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Stats:
     def __init__(self) -> None:
         self.latencies: list[float] = []
         self.statuses: Counter = Counter()
         self.failures: Counter = Counter()
         self.started = self.ended = 0.0
+        self.total = 0  # answers, warm-up included (for CPU per request)
 
 
 async def drive(url: str, texts: list[str], args: argparse.Namespace) -> Stats:
@@ -171,6 +184,7 @@ async def client(host, port, texts, args, stats, measure_from, stop_at, seed, bu
                 stats.failures[type(exc).__name__] += 1
             conn = _close(conn)
             continue
+        stats.total += 1
         if start >= measure_from:
             stats.latencies.append(loop.time() - start)
             stats.statuses[status] += 1
@@ -237,7 +251,14 @@ def format_report(r: dict) -> str:
             f"latency ms    p50 {lat['p50']}  p95 {lat['p95']}  p99 {lat['p99']}  max {lat['max']}",
             f"non-2xx       {r['non_2xx']}  statuses {r['statuses']}",
             f"failed        {sum(r['failed_requests'].values())} {r['failed_requests'] or ''}",
+            f"machine       {r['cpu_count']} CPUs, 1-min load average {r['load_average_1min']} "
+            "(before, after)",
         ]
+        + (
+            [f"server CPU    {r['server_cpu_ms_per_request']} ms per request"]
+            if "server_cpu_ms_per_request" in r
+            else []
+        )
     )
 
 

@@ -41,7 +41,7 @@ TRAIN_FLAGS = [
     ("--min-freq", "data.min_freq", int, "vocabulary: minimum token count"),
     ("--workers", "data.workers", int, "processes for cleaning (0: every core)"),
     ("--stopwords", "text.stopwords", str, "none | study | study-strict"),
-    ("--embed", "embed.kind", str, "random | glove-kumo | vectors"),
+    ("--embed", "embed.kind", str, "random | glove-kumo | vectors | elmo"),
     ("--vectors", "embed.path", str, "GloVe / word2vec file (with --embed vectors)"),
     ("--embed-dim", "embed.dim", int, "dimension of random embeddings"),
     ("--embed-dropout", "embed.dropout", float, "dropout on the embeddings"),
@@ -90,7 +90,7 @@ def _add_train(sub) -> None:
         help="self-attention pooling with the study | paper | single setting (flags override it)",
     )
     for flag, dest, kind, text in TRAIN_FLAGS:
-        p.add_argument(flag, dest=dest, type=kind, help=text)
+        p.add_argument(flag, dest=dest, type=kind, help=text, metavar=dest.split(".")[1].upper())
     for name, dest, text in TRAIN_BOOLS:
         _bool_flag(p, name, dest, text)
 
@@ -229,7 +229,7 @@ SERVE_FLAGS = [
     ("--max-batch", "max_batch", int, "texts per model call (default 64)"),
     ("--max-wait-ms", "max_wait_ms", float, "wait for a batch to fill (default 5 ms)"),
     ("--max-pending", "max_pending", int, "queued requests before 503 busy (default 1024)"),
-    ("--precision", "precision", str, "float64 (batch-independent results) | float32"),
+    ("--precision", "precision", str, "mixed (default) | float64 | float32"),
     ("--threads", "threads", int, "torch threads of the model worker (0: every core)"),
     ("--device", "device", str, "cpu | cuda | cuda:N"),
 ]
@@ -239,7 +239,7 @@ def _add_serve(sub) -> None:
     p = sub.add_parser("serve", help="REST API and web page for a run (FastAPI + uvicorn)")
     p.add_argument("run", help="run directory")
     for flag, dest, kind, text in SERVE_FLAGS:
-        p.add_argument(flag, dest=f"serve_{dest}", type=kind, help=text)
+        p.add_argument(flag, dest=f"serve_{dest}", type=kind, metavar=dest.upper(), help=text)
     p.add_argument("--access-log", action="store_true", help="log every request")
 
 
@@ -343,6 +343,98 @@ def _explain(args: argparse.Namespace) -> int:
     return 0
 
 
+# ELMo: `train` flags, and the `elmo` group (embed, cache, merge, fetch, import, info).
+TRAIN_FLAGS += [
+    ("--elmo-model", "embed.elmo_model", str, "ELMo registry model (small, ..., original)"),
+    ("--elmo-options", "embed.elmo_options", str, "ELMo options.json (with --elmo-weights)"),
+    ("--elmo-weights", "embed.elmo_weights", str, "ELMo HDF5 weight file"),
+    ("--elmo-layers", "embed.elmo_layers", str, "biLM layers to mix: all, or e.g. 1,2"),
+    ("--elmo-dropout", "embed.elmo_dropout", float, "dropout on the mixed ELMo vectors"),
+    ("--elmo-concat", "embed.elmo_concat", str, "word vectors beside ELMo: none | random | ..."),
+]
+TRAIN_BOOLS += [("elmo-cache", "embed.elmo_cache", "train from cached ELMo features")]
+
+
+def _add_elmo(sub) -> None:
+    p = sub.add_parser("elmo", help="ELMo: embed sentences, feature cache, official models")
+    esub = p.add_subparsers(dest="elmo_command", required=True)
+    e = esub.add_parser("embed", help="every biLM layer of pre-tokenized sentences -> .npz")
+    for flag in ("--options", "--weights", "--input", "--output"):
+        e.add_argument(flag, required=True)
+    c = esub.add_parser("cache", help="compute a corpus's ELMo features once (float16, resumable)")
+    c.add_argument("--config", help="TOML config of the training run")
+    c.add_argument("--data", nargs="+", help="training files (as for train)")
+    c.add_argument("--valid", nargs="+", help="validation files")
+    c.add_argument("--model", dest="embed.elmo_model", help="registry model")
+    c.add_argument("--options", dest="embed.elmo_options", help="options.json")
+    c.add_argument("--weights", dest="embed.elmo_weights", help="HDF5 weights")
+    c.add_argument("--cache-dir", dest="embed.elmo_cache_dir", help="feature cache root")
+    c.add_argument("--shard", default="0/1", help="i/N: this process's share (0 <= i < N)")
+    c.add_argument("--threads", type=int, default=0, help="torch threads (0: every core)")
+    c.add_argument("--no-progress", action="store_true")
+    for q in (e, c):
+        q.add_argument("--batch-size", type=int, default=64, help="sentences per biLM batch")
+        q.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
+    m = esub.add_parser("merge", help="copy feature-cache chunks (shards) into one cache root")
+    m.add_argument("sources", nargs="+", help="cache roots (their --cache-dir)")
+    m.add_argument("--into", required=True, help="destination cache root")
+    f = esub.add_parser("fetch", help="download an official model, checksums recorded")
+    f.add_argument("name")
+    f.add_argument("--force", action="store_true")
+    i = esub.add_parser("import", help="copy an official model from a local folder (offline)")
+    i.add_argument("name")
+    i.add_argument("folder")
+    n = esub.add_parser("info", help="the official models and which are on disk")
+    n.add_argument("name", nargs="?")
+
+
+@command("elmo")
+def _elmo(args: argparse.Namespace) -> int:
+    from tweetsent.embed.elmo import embed_file, merge_stores, registry
+
+    what = args.elmo_command
+    if what == "embed":
+        s = embed_file(
+            args.options, args.weights, args.input, args.output, args.batch_size, args.device
+        )
+        print(f"{s.sentences:,} sentences, {s.tokens:,} tokens -> {s.output} ({s.seconds:.1f}s)")
+    elif what == "cache":
+        _elmo_cache(args)
+    elif what == "merge":
+        print(f"{merge_stores(args.sources, args.into)} chunk(s) copied into {args.into}")
+    elif what == "fetch":
+        print(registry.fetch(args.name, force=args.force))
+    elif what == "import":
+        print(registry.import_local(args.name, args.folder))
+    else:
+        for entry in registry.info():
+            if args.name in (None, entry["name"]):
+                print(json.dumps(entry, ensure_ascii=False))
+    return 0
+
+
+def _elmo_cache(args: argparse.Namespace) -> None:
+    import torch
+
+    from tweetsent.embed.elmo import cache_corpus, parse_shard
+    from tweetsent.predict import resolve_device
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    config = RunConfig.from_toml(args.config) if args.config else RunConfig()
+    keys = ("embed.elmo_model", "embed.elmo_options", "embed.elmo_weights", "embed.elmo_cache_dir")
+    overrides = {key: getattr(args, key) for key in keys}
+    overrides.update({"embed.kind": "elmo", "data.train": args.data, "data.valid": args.valid})
+    summary = cache_corpus(
+        config.with_overrides(overrides),
+        shard=parse_shard(args.shard),
+        batch_size=args.batch_size,
+        device=str(resolve_device(args.device)),
+        progress=not args.no_progress,
+    )
+    print(f"computed {summary.computed:,} tweets ({summary.chunks} chunks, {summary.seconds:.1f}s)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tweetsent", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=_version())
@@ -362,6 +454,7 @@ ADDERS = [_add_train, _add_evaluate, _add_predict, _add_data]
 ADDERS += [_add_serve, _add_export]
 ADDERS += [_add_search]
 ADDERS += [_add_explain]
+ADDERS += [_add_elmo]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -78,20 +78,80 @@ class DataConfig:
 
 @dataclass
 class EmbedConfig:
-    """The embedder: random, pretrained word vectors, or (later) contextual ones."""
+    """The embedder: random or pretrained word vectors, or ELMo (alone or + word vectors).
 
-    kind: str = "glove-kumo"  # random | glove-kumo | vectors
+    For kind = elmo, `path`, `dim`, `freeze` and `dropout` describe the word vectors of
+    `elmo_concat` (if any); the ELMo part is the scalar mix of the biLM's `elmo_layers`.
+    """
+
+    kind: str = "glove-kumo"  # random | glove-kumo | vectors | elmo
     path: str = ""  # for kind = vectors: GloVe/word2vec text or word2vec binary file
     dim: int = 50  # for random; taken from the file for pretrained vectors
     freeze: bool = False
     dropout: float = 0.0  # dropout on the embeddings
+    elmo_model: str = ""  # registry model (small | medium | original | original-5.5b), or:
+    elmo_options: str = ""  # an options.json ...
+    elmo_weights: str = ""  # ... and its HDF5 weights
+    elmo_layers: str = "all"  # biLM layers to mix: all, or indices like "1,2" (0 = char CNN)
+    elmo_dropout: float = 0.5  # dropout on the mixed ELMo vectors
+    elmo_concat: str = "none"  # word vectors beside ELMo: none | random | glove-kumo | vectors
+    elmo_cache: bool = True  # train from cached float16 features (False: rerun ELMo each batch)
+    elmo_cache_dir: str = ""  # "" = data.cache_dir, else $TWEETSENT_CACHE or ~/.cache/tweetsent
 
     def __post_init__(self) -> None:
-        _check_choice("embed", "kind", self.kind, ("random", "glove-kumo", "vectors"))
+        _check_choice("embed", "kind", self.kind, (*WORD_KINDS, "elmo"))
         _check_range("embed", "dim", self.dim, 1)
         _check_range("embed", "dropout", self.dropout, 0.0, 0.95)
-        if self.kind == "vectors" and not self.path:
-            raise ConfigError("embed.path: required when embed.kind = 'vectors'")
+        if self.word_kind == "vectors" and not self.path:
+            raise ConfigError(f"embed.path: required when embed.{self._word_field} = 'vectors'")
+        if self.kind == "elmo":
+            self._check_elmo()
+
+    def _check_elmo(self) -> None:
+        _check_choice("embed", "elmo_concat", self.elmo_concat, ("none", *WORD_KINDS))
+        _check_range("embed", "elmo_dropout", self.elmo_dropout, 0.0, 0.95)
+        if self.elmo_model:
+            _check_choice("embed", "elmo_model", self.elmo_model, ELMO_MODELS)
+            if self.elmo_options or self.elmo_weights:
+                raise ConfigError("embed.elmo_model: give a model name or options + weights")
+        elif not (self.elmo_options and self.elmo_weights):
+            raise ConfigError(
+                "embed.elmo_model: kind = 'elmo' needs elmo_model, or elmo_options and elmo_weights"
+            )
+        self.elmo_layer_indices()
+
+    @property
+    def _word_field(self) -> str:
+        return "elmo_concat" if self.kind == "elmo" else "kind"
+
+    @property
+    def word_kind(self) -> str:
+        """The word vectors: random | glove-kumo | vectors, or none (ELMo alone)."""
+        return self.elmo_concat if self.kind == "elmo" else self.kind
+
+    @property
+    def needs_words(self) -> bool:
+        """Whether the embedder reads the token strings (ELMo) besides the token ids."""
+        return self.kind == "elmo"
+
+    def elmo_layer_indices(self) -> list[int] | None:
+        """`elmo_layers` as a list of indices, None for all."""
+        if self.elmo_layers.strip() == "all":
+            return None
+        try:
+            layers = [int(part) for part in self.elmo_layers.split(",")]
+        except ValueError:
+            layers = []
+        if not layers or min(layers) < 0 or len(set(layers)) != len(layers):
+            raise ConfigError(
+                f"embed.elmo_layers: {self.elmo_layers!r} is not 'all' or distinct indices "
+                "like '1,2'"
+            )
+        return layers
+
+
+WORD_KINDS = ("random", "glove-kumo", "vectors")
+ELMO_MODELS = ("small", "medium", "original", "original-5.5b")  # = embed.elmo.registry.MODELS
 
 
 @dataclass

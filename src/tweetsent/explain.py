@@ -164,7 +164,7 @@ def _draw_highlighted(fig, ax, tokens: list[str], weights: list[float], cmap) ->
         text = ax.text(
             x, y, token, transform=ax.transAxes, fontsize=11, va="top",
             color="white" if shade > 0.6 else "black",
-            bbox={"facecolor": cmap(0.1 + 0.9 * shade), "edgecolor": "none", "pad": 2.0},
+            bbox={"facecolor": cmap(0.05 + 0.95 * shade), "edgecolor": "none", "pad": 2.0},
         )  # fmt: skip
         extent = text.get_window_extent(renderer)
         line_height = line_height or 1.5 * extent.height / box.height

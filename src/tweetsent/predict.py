@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tweetsent.data.batching import bucketed_batches, pad_batch
+from tweetsent.data.batching import batch_inputs, bucketed_batches, pad_batch
 from tweetsent.data.prepare import EncodedSet
 from tweetsent.rundir import LoadedRun, load_run
 from tweetsent.text import Normalizer
@@ -74,7 +74,8 @@ def run_model(
     for index in bucketed_batches(data.lengths, batch_size, shuffle=False):
         tokens, lengths, labels = pad_batch(data, index)
         known = bool((labels >= 0).all())
-        out = model(tokens.to(device), lengths, labels.to(device) if known else None)
+        targets = labels.to(device) if known else None
+        out = model(tokens.to(device), lengths, targets, **batch_inputs(data, index))
         batch_probs = torch.softmax(out.logits.float(), dim=-1).cpu().numpy()
         if probs is None:
             probs = np.zeros((n, batch_probs.shape[1]), dtype=np.float32)
@@ -114,7 +115,10 @@ class Predictor:
     def encode(self, texts: Sequence[str]) -> tuple[list[list[str]], EncodedSet]:
         token_lists = [self.normalizer.tokenize(text) for text in texts]
         ids = [self.run.vocab.encode(tokens) for tokens in token_lists]
-        return token_lists, EncodedSet.from_ids(ids, [-1] * len(ids))
+        data = EncodedSet.from_ids(ids, [-1] * len(ids))
+        if self.run.config.embed.needs_words:  # ELMo runs on the token strings
+            data.words = token_lists
+        return token_lists, data
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """(n, num_labels) probabilities, columns in `self.labels` order."""

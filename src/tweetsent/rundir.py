@@ -3,6 +3,7 @@
     config.json          resolved RunConfig
     vocab.json           the vocabulary (id order)
     meta.json            labels, metrics summary, device, versions, checksums of inputs
+                         (for ELMo: the biLM files' paths and SHA-256, checked on load)
     model.safetensors    best weights
     checkpoint/          last epoch's weights, optimizer state and loop state (for --resume)
     history.csv          per-epoch metrics, train and validation
@@ -105,5 +106,10 @@ def load_run(path: str | Path, device: str | torch.device = "cpu") -> LoadedRun:
 
 
 def model_extras(run: LoadedRun) -> dict[str, Any]:
-    """Keyword arguments build_model needs beyond the config (none for word-level models)."""
-    return {}
+    """Keyword arguments build_model needs beyond the config: none for word-level models; for
+    ELMo, the biLM files, checked against the checksums recorded in meta.json."""
+    if run.config.embed.kind != "elmo":
+        return {}
+    from tweetsent.embed.elmo import source_for_run
+
+    return {"elmo": source_for_run(run.config.embed, run.meta.get("elmo"))}

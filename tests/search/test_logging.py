@@ -28,6 +28,7 @@ def test_display_counts_trials_and_follows_each_worker(capsys):
     ]
 
 
+@pytest.mark.slow
 def test_mlflow_logs_every_trial_with_its_epochs(tweets, tmp_path, make_space):
     mlflow = pytest.importorskip("mlflow", reason="mlflow not installed (extra: tweetsent[mlflow])")
     search = 'name = "logged"\nmlflow = "default"'

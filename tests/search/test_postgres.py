@@ -35,6 +35,7 @@ def pg_url() -> str:
     return url
 
 
+@pytest.mark.slow
 def test_two_workers_share_one_study_on_postgresql(pg_url, tweets, tmp_path, make_space):
     name = f"pg-{uuid.uuid4().hex[:8]}"
     search = f'name = "{name}"\nstorage = "{pg_url}"\nworkers = 0'

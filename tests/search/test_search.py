@@ -62,6 +62,7 @@ def space_toml_for(make_space):
     return make
 
 
+@pytest.mark.slow
 def test_grid_runs_every_combination_exactly_once_with_two_worker_processes(grid_runs):
     space = grid_runs[2]
     study = _study(space)
@@ -77,6 +78,7 @@ def test_grid_runs_every_combination_exactly_once_with_two_worker_processes(grid
         assert (Path(t.user_attrs["run_dir"]) / "model.safetensors").is_file()
 
 
+@pytest.mark.slow
 def test_seeds_and_results_do_not_depend_on_the_number_of_workers(grid_runs):
     one, two = _by_slot(_study(grid_runs[1])), _by_slot(_study(grid_runs[2]))
     assert sorted(one) == sorted(two) == list(range(6))
@@ -88,6 +90,7 @@ def test_seeds_and_results_do_not_depend_on_the_number_of_workers(grid_runs):
     assert len({one[s].user_attrs["fields"]["train.seed"] for s in one}) == 6
 
 
+@pytest.mark.slow
 def test_report_files_and_best_config_round_trip(grid_runs):
     space = grid_runs[1]
     out = space.settings.study_dir
@@ -109,6 +112,7 @@ def test_report_files_and_best_config_round_trip(grid_runs):
     assert config.data.train == expected.data.train
 
 
+@pytest.mark.slow
 def test_existing_study_needs_resume_or_join(grid_runs, capsys):
     space = grid_runs[1]
     from tweetsent.errors import ConfigError
@@ -142,6 +146,7 @@ run_search(load_space(sys.argv[1]), log=lambda _: None)
 """
 
 
+@pytest.mark.slow
 def test_resume_after_a_killed_worker_reruns_only_missing_and_failed(
     tweets, tmp_path, space_toml_for
 ):
@@ -178,6 +183,7 @@ def test_resume_after_a_killed_worker_reruns_only_missing_and_failed(
     ]
 
 
+@pytest.mark.slow
 def test_two_stage_tpe_searches_around_the_top_k(grid_runs, tweets, tmp_path, space_toml_for):
     coarse = grid_runs[1]
     search = (

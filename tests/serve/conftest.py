@@ -92,6 +92,40 @@ def attention_run(tmp_path_factory) -> Path:
     return train_tiny(tmp_path_factory.mktemp("serve-attention"), **{"model.pooling": "attention"})
 
 
+@pytest.fixture(scope="session")
+def elmo_run(tmp_path_factory) -> Path:
+    """A classifier over a tiny random ELMo biLM (generated here, in the official layout)."""
+    import torch
+
+    from tweetsent.embed.elmo import ElmoBiLm, ElmoOptions, save_hdf5
+
+    folder = tmp_path_factory.mktemp("serve-elmo")
+    options = ElmoOptions(
+        filters=((1, 4), (2, 8), (3, 8)),
+        char_embed_dim=4,
+        n_highway=1,
+        activation="relu",
+        lstm_dim=16,
+        projection_dim=8,
+        n_layers=2,
+        cell_clip=3.0,
+        proj_clip=3.0,
+    )
+    torch.manual_seed(0)
+    options.save(folder / "options.json")
+    save_hdf5(ElmoBiLm(options), folder / "weights.hdf5")
+    elmo = {
+        "embed.kind": "elmo",
+        "embed.elmo_options": str(folder / "options.json"),
+        "embed.elmo_weights": str(folder / "weights.hdf5"),
+        "embed.elmo_dropout": 0.0,
+        "embed.elmo_concat": "random",
+        "embed.dim": 8,
+        "train.epochs": 2,
+    }
+    return train_tiny(folder, **elmo)
+
+
 @dataclass
 class Reply:
     status: int

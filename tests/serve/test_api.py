@@ -183,3 +183,37 @@ def _tweets(n: int) -> list[tuple[str, str]]:
     words = ["love", "hate", "bus", "great", "awful", "meeting", "today", "phone", ":)", ":("]
     rng = random.Random(11)
     return [("", " ".join(rng.choices(words, k=rng.randint(1, 12)))) for _ in range(n)]
+
+
+def test_attention_model_returns_token_weight_pairs(attention_server, attention_run):
+    texts = ["I love this phone, best day ever :)", "", "@friend worst bus ever :("]
+    body = attention_server.predict(texts, attention=True).json()
+    assert body["attention_available"] is True
+    predictor = Predictor.from_run(attention_run)
+    for text, pred in zip(texts, body["predictions"], strict=True):
+        pairs = pred["attention"]
+        assert [p["token"] for p in pairs] == (predictor.normalizer.tokenize(text) or [""])
+        assert all(p["weight"] >= 0 for p in pairs)
+        assert sum(p["weight"] for p in pairs) == pytest.approx(1.0, abs=1e-4)
+    plain = attention_server.predict(texts).json()["predictions"]
+    assert all("attention" not in pred for pred in plain)
+    assert [p["probs"] for p in plain] == [p["probs"] for p in body["predictions"]]
+
+
+def test_attention_weights_do_not_depend_on_the_batch(attention_server):
+    pool = [text for _, text in _tweets(24)]
+    alone = {text: attention_server.predict([text], True).json()["predictions"][0] for text in pool}
+    rng = random.Random(5)
+    requests = [(rng.sample(pool, rng.randint(1, 3)), i % 2 == 0) for i in range(48)]
+    start = threading.Barrier(len(requests))
+
+    def send(request):
+        start.wait()
+        return request, attention_server.predict(*request)
+
+    with ThreadPoolExecutor(max_workers=len(requests)) as executor:
+        for (texts, attention), reply in executor.map(send, requests):
+            expected = [dict(alone[text]) for text in texts]
+            if not attention:
+                expected = [{k: v for k, v in e.items() if k != "attention"} for e in expected]
+            assert reply.json()["predictions"] == expected

@@ -136,3 +136,27 @@ def test_queue_is_bounded():
 
     results = run(flood())
     assert [r[0].label for r in results] == ["t0", "t1", "t2", "t3"]
+
+
+def _two_requests(announce_second: bool) -> list[list[str]]:
+    """Submit "a", then "b" 50 ms later, with a 2 s wait bound; the model calls made."""
+    model = FakeModel()
+
+    async def scenario():
+        batcher = MicroBatcher(model, max_batch=8, max_wait_ms=2000)
+        await batcher.start()
+        try:
+            settle = batcher.announce() if announce_second else None
+            first = asyncio.ensure_future(batcher.submit(["a"]))
+            await asyncio.sleep(0.05)
+            await asyncio.gather(first, batcher.submit(["b"], settle=settle))
+        finally:
+            await batcher.stop()
+
+    run(scenario())
+    return model.calls
+
+
+def test_a_batch_waits_for_announced_requests_only():
+    assert _two_requests(announce_second=True) == [["a", "b"]]
+    assert _two_requests(announce_second=False) == [["a"], ["b"]]

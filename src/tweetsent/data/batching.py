@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,6 +24,17 @@ def pad_batch(
     for row, (start, end) in enumerate(zip(starts, ends, strict=True)):
         tokens[row, : end - start] = data.ids[start:end]
     return torch.from_numpy(tokens), torch.from_numpy(lengths), torch.from_numpy(data.labels[index])
+
+
+def batch_inputs(data: EncodedSet, index: np.ndarray) -> dict[str, Any]:
+    """Keyword arguments for the model beyond tokens and lengths: `words=` the cached features
+    (`FeatureBatch`) or the token strings of the rows in `index`, for a contextual embedder
+    (ELMo); nothing for word-level models."""
+    if data.features is not None:
+        return {"words": data.features.batch(index)}
+    if data.words is not None:
+        return {"words": [data.words[i] for i in index]}
+    return {}
 
 
 def bucketed_batches(

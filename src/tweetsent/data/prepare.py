@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from tweetsent.config import RunConfig
+from tweetsent.data.features import FeatureRows
 from tweetsent.data.labels import LabelSet, apply_labels
 from tweetsent.data.readers import Examples, read_examples
 from tweetsent.data.split import stratified_split
@@ -24,11 +25,17 @@ from tweetsent.text import Vocabulary, tokenize_corpus
 
 @dataclass
 class EncodedSet:
-    """Token ids of a corpus, stored flat (ids + offsets) to keep 1M+ tweets small in memory."""
+    """Token ids of a corpus, stored flat (ids + offsets) to keep 1M+ tweets small in memory.
+
+    For a contextual embedder (ELMo) it also carries the token strings (`words`, for features
+    computed on the fly) or cached per-token features (`features`); batches pass them on.
+    """
 
     ids: np.ndarray  # (total_tokens,) int32
     offsets: np.ndarray  # (n + 1,) int64
     labels: np.ndarray  # (n,) int64, -1 when unknown
+    words: list[list[str]] | None = None  # each tweet's tokens (ELMo without a cache)
+    features: FeatureRows | None = None  # each tweet's cached ELMo layers
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -87,10 +94,14 @@ def encode(
     labels: Sequence[str | None],
     vocab: Vocabulary,
     label_names: Sequence[str],
+    keep_words: bool = False,
 ) -> EncodedSet:
     index = {name: i for i, name in enumerate(label_names)}
     label_ids = [index.get(label, -1) if label is not None else -1 for label in labels]
-    return EncodedSet.from_ids([vocab.encode(tokens) for tokens in token_lists], label_ids)
+    encoded = EncodedSet.from_ids([vocab.encode(tokens) for tokens in token_lists], label_ids)
+    if keep_words:
+        encoded.words = [list(tokens) for tokens in token_lists]
+    return encoded
 
 
 def prepare(config: RunConfig, progress: bool = True, vocab: Vocabulary | None = None) -> Prepared:
@@ -123,11 +134,12 @@ def prepare(config: RunConfig, progress: bool = True, vocab: Vocabulary | None =
     if vocab is None:
         vocab = Vocabulary.build(train_tokens, min_freq=data.min_freq, max_size=data.max_vocab)
     counts = Counter(token for tokens in train_tokens for token in tokens)
+    keep = config.embed.needs_words  # ELMo reads the token strings
     return Prepared(
         labels=list(label_names),
         vocab=vocab,
-        train=encode(train_tokens, train_labels, vocab, label_names),
-        valid=encode(valid_tokens, valid_labels, vocab, label_names),
+        train=encode(train_tokens, train_labels, vocab, label_names, keep),
+        valid=encode(valid_tokens, valid_labels, vocab, label_names, keep),
         valid_texts=list(valid_texts),
         token_counts=counts,
         report={

@@ -14,8 +14,10 @@ class Embedder(Protocol):
 
     A classifier calls `embedder(tokens)`, or `embedder(tokens, words=words)` when its caller
     passed the token strings (B lists of str, unpadded): a character-level embedder such as
-    ELMo needs them, a word-level one accepts and ignores them. Modules are expected to be
-    `nn.Module`s, so that their weights are part of the classifier's state dict.
+    ELMo needs them, a word-level one accepts and ignores them. The classifier passes `words`
+    on unread, so it may also be precomputed features (`data.features.FeatureBatch`, the ELMo
+    cache at training time). Modules are expected to be `nn.Module`s, so that their weights
+    are part of the classifier's state dict.
     """
 
     output_dim: int

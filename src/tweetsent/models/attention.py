@@ -45,7 +45,7 @@ class SelfAttentionPooling(nn.Module):
         super().__init__()
         if input_dim < 1 or attention_dim < 1 or hops < 1:
             raise ValueError(
-                f"need input_dim, attention_dim, hops >= 1, got {input_dim}, {attention_dim}, {hops}"
+                f"need input_dim, attention_dim, hops >= 1: {input_dim}, {attention_dim}, {hops}"
             )
         if coefficient < 0:
             raise ValueError(f"the penalty coefficient must be >= 0, got {coefficient}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from torch import nn
@@ -14,6 +15,9 @@ from tweetsent.models.feedforward import FeedForwardClassifier, mlp_head
 from tweetsent.models.pooling import build_pooling
 from tweetsent.models.rnn import RNNClassifier, RNNEncoder
 
+if TYPE_CHECKING:
+    from tweetsent.embed.elmo import ElmoSource
+
 
 def build_model(
     config: RunConfig,
@@ -21,13 +25,15 @@ def build_model(
     num_labels: int,
     embedding_matrix: np.ndarray | None = None,
     class_weights: Sequence[float] | None = None,
+    elmo: ElmoSource | None = None,
 ) -> nn.Module:
     """The classifier `config.model` describes, over the embedder `config.embed` describes.
 
     Without `embedding_matrix` the embedding is random with `config.embed.dim` columns: that is
     how a saved run is rebuilt before its safetensors weights (embedding included) are loaded.
     A given matrix must be (vocab_size, config.embed.dim). `class_weights` (one per label)
-    weigh the cross-entropy; they are not part of the state dict.
+    weigh the cross-entropy; they are not part of the state dict. `elmo`: the biLM files of
+    an ELMo embedder (default: those `config.embed` names).
     """
     if vocab_size < 1:
         raise ValueError(f"vocab_size must be positive, got {vocab_size}")
@@ -35,7 +41,7 @@ def build_model(
         raise ValueError(f"a classifier needs at least 2 labels, got {num_labels}")
     if class_weights is not None and len(class_weights) != num_labels:
         raise ValueError(f"{len(class_weights)} class weights for {num_labels} labels")
-    embedder = build_embedder(config.embed, vocab_size, embedding_matrix)
+    embedder = build_embedder(config.embed, vocab_size, embedding_matrix, elmo)
     model = config.model
     if model.kind == "feedforward":
         head = mlp_head(embedder.output_dim, model.mlp_hidden, num_labels, model.output_dropout)
@@ -68,9 +74,33 @@ def build_model(
 
 
 def build_embedder(
-    config: EmbedConfig, vocab_size: int, embedding_matrix: np.ndarray | None = None
+    config: EmbedConfig,
+    vocab_size: int,
+    embedding_matrix: np.ndarray | None = None,
+    elmo: ElmoSource | None = None,
 ) -> nn.Module:
-    """A `WordEmbedder`, from the matrix when given, else random (config.dim columns)."""
+    """A `WordEmbedder` (from the matrix when given, else random with config.dim columns), or
+    for kind = elmo an `ElmoEmbedder` with such word vectors beside it if elmo_concat says so."""
+    if config.kind == "elmo":
+        from tweetsent.embed.elmo import ElmoEmbedder, resolve_source
+
+        source = elmo or resolve_source(config)
+        words = None
+        if config.word_kind != "none":
+            words = _word_embedder(config, vocab_size, embedding_matrix)
+        return ElmoEmbedder(
+            source.load(),
+            layers=config.elmo_layer_indices(),
+            dropout=config.elmo_dropout,
+            words=words,
+            source=source,
+        )
+    return _word_embedder(config, vocab_size, embedding_matrix)
+
+
+def _word_embedder(
+    config: EmbedConfig, vocab_size: int, embedding_matrix: np.ndarray | None
+) -> WordEmbedder:
     if embedding_matrix is None:
         return WordEmbedder(vocab_size, config.dim, freeze=config.freeze, dropout=config.dropout)
     rows, dim = embedding_matrix.shape

@@ -32,7 +32,7 @@ class Display:
                 disable=not enabled,
                 dynamic_ncols=True,
                 leave=False,
-                bar_format="{desc}{bar:20}| {n_fmt}/{total_fmt} epochs {postfix}",
+                bar_format="{desc}{bar:20}| {n_fmt}/{total_fmt} epochs{postfix}",
                 desc=f"worker {i}: idle ",
                 file=sys.stderr,
             )  # fmt: skip
@@ -69,6 +69,8 @@ class Display:
         score = f" {self.metric} {value:.4f}" if value is not None else ""
         self.write(f"trial {number} {state.lower()}{score} (worker {worker})")
         if worker < len(self.lines):
+            self.lines[worker].reset(total=1)
+            self.lines[worker].set_postfix_str("")
             self.lines[worker].set_description_str(f"worker {worker}: idle ")
 
     def write(self, text: str) -> None:

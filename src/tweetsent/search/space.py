@@ -207,7 +207,7 @@ class SearchSpace:
         s = self.settings
         spec = {
             "params": [dataclasses.asdict(p) for p in self.params],
-            "base": self.base.to_dict(),
+            "base": _changed(self.base),  # not every field: new fields must not break a study
             "sampler": s.sampler,
             "seed": s.seed,
             "trials": s.trials if s.sampler != "grid" else None,
@@ -217,6 +217,18 @@ class SearchSpace:
         }
         text = json.dumps(spec, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _changed(config: RunConfig) -> dict[str, Any]:
+    """The fields of `config` that differ from the defaults."""
+    ours, default = config.to_dict(), RunConfig().to_dict()
+    changed = {k: v for k, v in ours.items() if not isinstance(v, dict) and v != default[k]}
+    for section, table in ours.items():
+        if isinstance(table, dict):
+            for key, value in table.items():
+                if default[section].get(key) != value:
+                    changed[f"{section}.{key}"] = value
+    return changed
 
 
 def load_space(path: str | Path, base: RunConfig | None = None) -> SearchSpace:

@@ -19,6 +19,7 @@ import numpy as np
 import optuna
 from optuna.trial import TrialState
 
+from tweetsent.config import RunConfig
 from tweetsent.search.space import SearchSpace
 from tweetsent.search.storage import Heartbeat
 from tweetsent.train import train
@@ -60,17 +61,7 @@ def run_trial(
     start = time.perf_counter()
     history: list[dict[str, Any]] = []
     try:
-        point = trial_point(space, trial, stage1)
-        if "train.seed" not in point:
-            point["train.seed"] = trial_seed(s.seed, slot)
-        run_dir = s.study_dir / "trials" / f"{trial.number:04d}"
-        config = space.config({**point, "out": str(run_dir), "train.progress": False})
-        _share_cpus(config, max(s.workers, 1))
-        shown = {"model.output_dropout": config.model.output_dropout}
-        shown["train.clip_norm"] = config.train.clip_norm  # what the overfitting rule changes
-        _record_start(
-            trial, slot, {**point, **{k: v for k, v in shown.items() if k not in point}}, run_dir
-        )
+        config = _trial_config(space, trial, stage1, slot)
         event("start", trial.number, config.train.epochs, attrs.get("origin", "tpe"))
         reporter = _Reporter(trial, s.metric, s.pruner != "none", history, event)
         with Heartbeat(storage, trial_id, s.heartbeat):
@@ -92,6 +83,22 @@ def run_trial(
         raise
     event("end", frozen.number, frozen.state.name, frozen.value)
     return frozen
+
+
+def _trial_config(space: SearchSpace, trial, stage1: dict, slot: int) -> RunConfig:
+    """The trial's config; its fields, seed and run directory go into its user attributes."""
+    s = space.settings
+    point = trial_point(space, trial, stage1)
+    if "train.seed" not in point:
+        point["train.seed"] = trial_seed(s.seed, slot)
+    run_dir = s.study_dir / "trials" / f"{trial.number:04d}"
+    config = space.config({**point, "out": str(run_dir), "train.progress": False})
+    _share_cpus(config, max(s.workers, 1))
+    shown = {"model.output_dropout": config.model.output_dropout}
+    shown["train.clip_norm"] = config.train.clip_norm  # what the overfitting rule changes
+    fields = {**point, **{k: v for k, v in shown.items() if k not in point}}
+    _record_start(trial, slot, fields, run_dir)
+    return config
 
 
 class _Reporter:

@@ -22,20 +22,23 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tweetsent import __version__
 from tweetsent.predict import Prediction, Predictor
 from tweetsent.serve.batcher import Busy, MicroBatcher
 from tweetsent.serve.card import model_card
 from tweetsent.serve.errors import ApiError, BodyLimit, install_handlers
+from tweetsent.serve.precision import apply_precision
 from tweetsent.serve.schemas import ErrorResponse, PredictRequest, PredictResponse, Status
 from tweetsent.serve.settings import ServeSettings
 
 log = logging.getLogger("tweetsent.serve")
 STATIC = Path(__file__).parent / "static"
+ARRIVAL = "tweetsent.settle"  # scope key: settles a request's announcement to the batcher
 # The page and its assets come from this server only.
 PAGE_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -60,6 +63,7 @@ class ModelState:
         self.predictor = predictor
         self.card: dict[str, Any] | None = None
         self.failed = False
+        self.min_rows = 1
         if predictor is not None:
             self._prepare(predictor)
 
@@ -75,15 +79,19 @@ class ModelState:
             log.exception("cannot load the model from %s", self.run_dir)
 
     def _prepare(self, predictor: Predictor) -> None:
-        if self.settings.precision == "float64":
-            predictor.model.double()
-        predictor.predict(["warm up"], attention=predictor.has_attention)
+        self.min_rows = apply_precision(predictor.model, self.settings.precision)
+        self._run(predictor, ["warm up"], predictor.has_attention)
         self.card = model_card(predictor.run, self.settings, predictor.has_attention)
-        self.predictor = predictor
+        self.predictor = predictor  # last: from here on, /readyz says ready
 
     def predict(self, texts: Sequence[str], attention: bool) -> list[Prediction]:
+        """What the batcher's worker thread calls."""
         assert self.predictor is not None
-        return self.predictor.predict(texts, attention=attention)
+        return self._run(self.predictor, texts, attention)
+
+    def _run(self, predictor: Predictor, texts: Sequence[str], attention: bool):
+        filler = [""] * max(0, self.min_rows - len(texts))  # short batches: empty filler rows
+        return predictor.predict([*texts, *filler], attention=attention)[: len(texts)]
 
 
 def create_app(
@@ -116,6 +124,7 @@ def create_app(
     app.state.model = state
     app.state.batcher = batcher
     install_handlers(app)
+    app.add_middleware(Arrivals, batcher=batcher)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     _add_routes(app, state, batcher, settings)
     return app
@@ -131,22 +140,24 @@ def _add_routes(
         responses=ERRORS,
         tags=["predict"],
     )
-    async def predict(request: PredictRequest) -> dict[str, Any]:
+    async def predict(request: PredictRequest, raw: Request) -> JSONResponse:
         """Label tweets: for each text, in order, its label, the probability of every class,
         whether nothing was left after cleaning and, with `attention`, token/weight pairs."""
         predictor = _ready(state)
         check_limits(request.texts, settings)
+        settle = raw.scope.get(ARRIVAL)
         try:
-            preds = await batcher.submit(request.texts, request.attention)
+            preds = await batcher.submit(request.texts, request.attention, settle)
         except Busy:
             raise ApiError(
                 503, "busy", "too many requests waiting; retry shortly", {"Retry-After": "1"}
             ) from None
-        return {
+        body = {
             "labels": predictor.labels,
             "attention_available": predictor.has_attention,
             "predictions": [_prediction(pred) for pred in preds],
         }
+        return JSONResponse(body)  # built from the schema's fields: no second validation pass
 
     @app.get("/v1/model", responses={503: ERRORS[503]}, tags=["model"])
     async def model() -> dict[str, Any]:
@@ -171,6 +182,25 @@ def _add_routes(
         return FileResponse(STATIC / "index.html", headers=_page_headers())
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+
+class Arrivals:
+    """ASGI middleware: announces each `POST /v1/predict` to the batcher as soon as its body is
+    in, so that a batch being formed waits for it; settled when submitted or finished."""
+
+    def __init__(self, app: ASGIApp, batcher: MicroBatcher) -> None:
+        self.app = app
+        self.batcher = batcher
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/v1/predict":
+            await self.app(scope, receive, send)
+            return
+        settle = scope[ARRIVAL] = self.batcher.announce()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            settle()
 
 
 def check_limits(texts: Sequence[str], settings: ServeSettings) -> None:

@@ -5,7 +5,9 @@ thread, so the loop keeps answering `/healthz` (and queueing) while a batch is c
 
 A batch starts with the oldest waiting request and takes the requests behind it, in arrival
 order, until it holds `max_batch` texts or the oldest request has waited `max_wait_ms`
-(bounded wait, bounded batch). A request larger than `max_batch` runs alone. Every request
+(bounded wait, bounded batch). It waits only for requests the server has already begun to
+receive (`announce()`): when none is on its way, the batch runs at once, so a lone request is
+not held back by the wait. A request larger than `max_batch` runs alone. Every request
 keeps its own slice of the batch's predictions, so results never mix; and no state is carried
 from one model call to the next.
 """
@@ -54,6 +56,7 @@ class MicroBatcher:
         self._task: asyncio.Task | None = None
         self._carry: _Job | None = None  # a request that did not fit into the last batch
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tweetsent-model")
+        self.arriving = 0  # requests announced but not submitted yet
         self.batches = 0  # model calls made (for tests and logs)
         self.largest = 0  # most requests seen in one model call
 
@@ -74,7 +77,29 @@ class MicroBatcher:
                 job.future.set_exception(RuntimeError("server shutting down"))
         self._executor.shutdown(wait=False, cancel_futures=True)
 
-    async def submit(self, texts: Sequence[str], attention: bool = False) -> list[Prediction]:
+    def announce(self) -> Callable[[], None]:
+        """A request is on its way: batches wait for it (up to `max_wait_ms`) until the
+        returned function is called, when it is submitted or given up (calling it again is
+        harmless)."""
+        self.arriving += 1
+        done = False
+
+        def settle() -> None:
+            nonlocal done
+            if not done:
+                done = True
+                self.arriving -= 1
+
+        return settle
+
+    async def submit(
+        self,
+        texts: Sequence[str],
+        attention: bool = False,
+        settle: Callable[[], None] | None = None,
+    ) -> list[Prediction]:
+        if settle is not None:
+            settle()
         if self._queue is None:
             raise RuntimeError("MicroBatcher.start() was not awaited")
         if self._queue.qsize() >= self.max_pending:
@@ -101,8 +126,10 @@ class MicroBatcher:
         deadline = first.arrived + self.max_wait
         while size < self.max_batch:
             if self._queue.empty():
+                await asyncio.sleep(0)  # let the loop take in what has just arrived
+            if self._queue.empty():
                 remaining = deadline - loop.time()
-                if remaining <= 0:
+                if remaining <= 0 or self.arriving == 0:
                     break
                 try:
                     job = await asyncio.wait_for(self._queue.get(), remaining)

@@ -6,17 +6,15 @@ from dataclasses import dataclass
 
 from tweetsent.errors import ConfigError
 
-PRECISIONS = ("float64", "float32")
+PRECISIONS = ("mixed", "float64", "float32")
 
 
 @dataclass
 class ServeSettings:
     """Every limit is configurable (`tweetsent serve --max-texts ...`) and has a JSON error.
 
-    `precision = "float64"` runs the model in double precision: float32 matrix kernels pick
-    different code paths for different batch sizes, so a text's probabilities could differ in
-    the 7th digit with its batch neighbours; in float64 that noise is far below the float32
-    and 6-decimal rounding of the answer, so a text gets the same answer in any batch.
+    `precision` decides how a text gets the same answer in any batch (serve/precision.py):
+    `mixed` (default) float32 encoder + float64 pooling and head, `float64`, or `float32`.
     """
 
     host: str = "127.0.0.1"  # loopback by default; binding elsewhere is an explicit choice
@@ -27,7 +25,7 @@ class ServeSettings:
     max_batch: int = 64  # texts per model call (a larger request runs alone)
     max_wait_ms: float = 5.0  # how long the first request of a batch waits for company
     max_pending: int = 1024  # queued requests; beyond this, 503 "busy"
-    precision: str = "float64"
+    precision: str = "mixed"
     threads: int = 1  # torch threads of the model worker (0: every core)
     device: str = "cpu"
 

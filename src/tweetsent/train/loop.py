@@ -16,15 +16,23 @@ from tqdm.auto import tqdm
 
 from tweetsent import __version__
 from tweetsent.config import RunConfig
-from tweetsent.data.batching import bucketed_batches, pad_batch
+from tweetsent.data.batching import batch_inputs, bucketed_batches, pad_batch
 from tweetsent.data.prepare import Prepared, prepare
 from tweetsent.errors import ConfigError
 from tweetsent.metrics import compute_metrics, confusion_matrix, metrics_from_confusion
 from tweetsent.models import build_model
 from tweetsent.predict import resolve_device, run_model
-from tweetsent.rundir import WEIGHTS, load_weights, read_run, save_run_files, save_weights
+from tweetsent.rundir import (
+    WEIGHTS,
+    load_weights,
+    model_extras,
+    read_run,
+    save_run_files,
+    save_weights,
+)
 from tweetsent.train import checkpoint
 from tweetsent.train.embeddings import initial_embeddings
+from tweetsent.train.features import attach_features
 from tweetsent.train.report import write_outputs
 
 DRY_RUN_BATCHES = 3
@@ -80,8 +88,11 @@ def train(
     if matrix is not None:
         config.embed.dim = int(matrix.shape[1])
     weights = _class_weights(prepared) if tc.class_weights else None
-    model = build_model(config, len(prepared.vocab), len(prepared.labels), matrix, weights)
+    extras = model_extras(saved) if saved else {}  # resuming ELMo: the same biLM files
+    sizes = (len(prepared.vocab), len(prepared.labels))
+    model = build_model(config, *sizes, matrix, weights, **extras)
     model.to(device)
+    contextual = attach_features(config, prepared, model, log)  # ELMo: the feature cache
     optimizer = _optimizer(model, config)
     state = _State()
     if saved is None:
@@ -92,6 +103,7 @@ def train(
             "data": prepared.report,
             "embeddings": embed_info,
             "parameters": sum(p.numel() for p in model.parameters()),
+            **contextual,
         }
         save_run_files(run_dir, config, prepared.vocab, prepared.labels, meta)
     else:
@@ -162,7 +174,7 @@ def _train_epoch(model, optimizer, prepared: Prepared, config: RunConfig, device
     for index in bar:
         tokens, lengths, labels = pad_batch(data, index)
         labels = labels.to(device)
-        out = model(tokens.to(device), lengths, labels)
+        out = model(tokens.to(device), lengths, labels, **batch_inputs(data, index))
         optimizer.zero_grad(set_to_none=True)
         out.loss.backward()
         if tc.clip_norm > 0:

@@ -9,14 +9,28 @@
 
 Modules: `chars` (character ids), `options` (options.json), `bilm` + `projected_lstm` (the
 network), `weights` (HDF5 read/write), `mix` (ScalarMix), `embed` (sentences -> .npz),
-`registry` (the four official English models: download, offline import, checksums).
+`registry` (the four official English models: download, offline import, checksums),
+`source` (which files, by SHA-256), `embedder` (`ElmoEmbedder`, the classifier's input),
+`store` + `cache` (the float16 feature cache: build once, memory-map at training time).
 """
 
 from tweetsent.embed.elmo.bilm import BiLmOutput, ElmoBiLm
+from tweetsent.embed.elmo.cache import (
+    CachePlan,
+    CacheSummary,
+    build_cache,
+    cache_corpus,
+    parse_shard,
+    plan_cache,
+    store_root,
+)
 from tweetsent.embed.elmo.chars import batch_to_ids, word_to_ids
 from tweetsent.embed.elmo.embed import EmbedSummary, embed_file, embed_sentences, read_sentences
+from tweetsent.embed.elmo.embedder import ElmoEmbedder, bilm_features
 from tweetsent.embed.elmo.mix import ScalarMix
 from tweetsent.embed.elmo.options import ElmoOptions, save_options
+from tweetsent.embed.elmo.source import ElmoSource, resolve_source, source_for_run
+from tweetsent.embed.elmo.store import FeatureStore, merge_stores, text_keys
 from tweetsent.embed.elmo.weights import (
     check_weights,
     load_bilm,
@@ -27,19 +41,34 @@ from tweetsent.embed.elmo.weights import (
 
 __all__ = [
     "BiLmOutput",
+    "CachePlan",
+    "CacheSummary",
     "ElmoBiLm",
+    "ElmoEmbedder",
     "ElmoOptions",
+    "ElmoSource",
     "EmbedSummary",
+    "FeatureStore",
     "ScalarMix",
     "batch_to_ids",
+    "bilm_features",
+    "build_cache",
+    "cache_corpus",
     "check_weights",
     "embed_file",
     "embed_sentences",
     "load_bilm",
     "load_weights",
+    "merge_stores",
+    "parse_shard",
+    "plan_cache",
     "read_sentences",
+    "resolve_source",
     "save_hdf5",
     "save_options",
+    "source_for_run",
+    "store_root",
+    "text_keys",
     "weight_layout",
     "word_to_ids",
 ]

@@ -21,7 +21,8 @@ class ScalarMix(nn.Module):
     """layers (L, B, T, D) [+ mask (B, T)] -> (B, T, D). Learned w (one per chosen layer), gamma.
 
     `layers` picks which of the L biLM layers to mix (0 = char CNN, 1.. = LSTM layers);
-    float16 inputs (the feature cache) are mixed in float32.
+    float16 inputs (the feature cache) are mixed in the parameters' dtype (float32, or float64
+    after `.double()`).
     """
 
     def __init__(
@@ -55,7 +56,7 @@ class ScalarMix(nn.Module):
         if layers.dim() != 4 or layers.size(0) != self.num_layers:
             shape = tuple(layers.shape)
             raise ValueError(f"expected layers ({self.num_layers}, B, T, D), got {shape}")
-        chosen = layers[self.layers].float()  # (L', B, T, D)
+        chosen = layers[self.layers].to(self.scalars.dtype)  # (L', B, T, D)
         if self.layer_norm:
             if mask is None:
                 raise ValueError("ScalarMix(layer_norm=True) needs the mask")

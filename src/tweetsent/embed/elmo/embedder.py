@@ -1,0 +1,124 @@
+"""ELMo as a classifier's embedder: mixed biLM layers, optionally beside word vectors.
+
+Peters et al. 2018, equation 1, with the classifier learning the mix:
+
+    ELMo_k = gamma * sum_j s_j h_{k,j},   s = softmax(w)      over the chosen layers j
+    e_k    = dropout(ELMo_k)                (;  [e_k ; word_vector(t_k)] with word vectors)
+
+The biLM itself is frozen and not part of the classifier's state dict (a run directory stores
+the mix and the word vectors only, and records the biLM files' checksums). Its layers reach
+the embedder in one of two ways, through the classifier's `words=` argument:
+
+- cached: a `FeatureBatch` of float16 layers read from the feature cache (training);
+- on the fly: the token strings; the biLM runs on them from a zero state (no state carried
+  between batches, so a tweet's features do not depend on its neighbours) and its output is
+  rounded to float16 exactly like the cache, so that training and serving see the same inputs.
+
+Run in float64 (`model.double()`, the server's default), the biLM's batch-size noise (1e-16)
+is far below float16 rounding, so a tweet gets bit-identical features in any batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from tweetsent.data.features import FeatureBatch
+from tweetsent.embed.elmo.bilm import ElmoBiLm
+from tweetsent.embed.elmo.chars import batch_to_ids
+from tweetsent.embed.elmo.mix import ScalarMix
+from tweetsent.embed.elmo.source import ElmoSource
+from tweetsent.errors import ConfigError
+
+FEATURE_DTYPE = torch.float16  # what the cache stores, and what on-the-fly features round to
+
+
+class ElmoEmbedder(nn.Module):
+    """tokens (B, T) + words (token strings or a `FeatureBatch`) -> (B, T, output_dim)."""
+
+    needs_words = True
+
+    def __init__(
+        self,
+        bilm: ElmoBiLm,
+        layers: Sequence[int] | None = None,
+        dropout: float = 0.5,
+        words: nn.Module | None = None,
+        source: ElmoSource | None = None,
+    ) -> None:
+        super().__init__()
+        num = bilm.num_output_layers
+        if layers is not None and any(not 0 <= i < num for i in layers):
+            raise ConfigError(
+                f"embed.elmo_layers: {list(layers)} must lie in 0..{num - 1} (this biLM has "
+                f"{num} layers: the char CNN and {num - 1} LSTM layers)"
+            )
+        bilm.requires_grad_(False)
+        self._frozen = (bilm.eval(),)  # a tuple: not a submodule, so not in the state dict
+        self.source = source
+        self.mix = ScalarMix(num, layers, dropout=dropout)
+        self.words = words
+        self.elmo_dim = bilm.output_dim
+        self.output_dim = self.elmo_dim + (words.output_dim if words is not None else 0)
+
+    @property
+    def bilm(self) -> ElmoBiLm:
+        return self._frozen[0]
+
+    def _apply(self, fn, recurse=True):
+        """`.to(device)`, `.double()`, ... also move the (unregistered) biLM."""
+        super()._apply(fn, recurse)
+        self.bilm._apply(fn, recurse)
+        return self
+
+    def features(self, words: Sequence[Sequence[str]]) -> FeatureBatch:
+        """All biLM layers of a batch of tweets, rounded to float16 like the cache."""
+        return bilm_features(self.bilm, words)
+
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        words: Sequence[Sequence[str]] | FeatureBatch | None = None,
+    ) -> torch.Tensor:
+        """tokens (B, T), 0 = padding -> (B, T, output_dim); zeros beyond each tweet's tokens
+        in the ELMo part."""
+        if words is None:
+            raise ValueError("ElmoEmbedder needs words=: the token strings or cached features")
+        batch = words if isinstance(words, FeatureBatch) else self.features(words)
+        width = tokens.shape[1]
+        dtype = self.mix.scalars.dtype
+        layers = _fit_width(batch.layers, width, dim=2).to(tokens.device)  # float16 across
+        layers = layers.to(dtype)  # (L, B, T, D)
+        mask = _fit_width(batch.mask, width, dim=1).to(tokens.device)  # (B, T)
+        if layers.shape[:3] != (self.mix.num_layers, tokens.shape[0], width):
+            raise ValueError(
+                f"ELMo features {tuple(layers.shape)} do not fit {self.mix.num_layers} layers "
+                f"x tokens {tuple(tokens.shape)}"
+            )
+        mixed = self.mix(layers, mask)  # (B, T, D_elmo)
+        if self.words is None:
+            return mixed
+        return torch.cat([mixed, self.words(tokens)], dim=-1)  # (B, T, D_elmo + D_words)
+
+
+@torch.no_grad()
+def bilm_features(bilm: ElmoBiLm, words: Sequence[Sequence[str]]) -> FeatureBatch:
+    """The biLM's layers for a batch of token lists, from a zero state, rounded to float16:
+    the one function behind both the cache and on-the-fly features."""
+    device = bilm.char_encoder.projection.weight.device
+    out = bilm.eval()(batch_to_ids(words, bilm.options.max_chars).to(device))
+    return FeatureBatch(out.layers.to(FEATURE_DTYPE), out.mask)  # (L, B, T, D), (B, T)
+
+
+def _fit_width(x: torch.Tensor, width: int, dim: int) -> torch.Tensor:
+    """Cut or zero-pad x along `dim` to `width` (an all-empty batch has ELMo width 0)."""
+    have = x.shape[dim]
+    if have > width:
+        return x.narrow(dim, 0, width)
+    if have < width:
+        shape = list(x.shape)
+        shape[dim] = width - have
+        return torch.cat([x, x.new_zeros(shape)], dim=dim)
+    return x

@@ -1,0 +1,55 @@
+"""Contextual (ELMo) inputs for training: features from the cache, computed once.
+
+With `embed.elmo_cache` (the default) every train and valid tweet missing from the feature
+cache is computed before the first epoch, then each batch reads its rows from the memory-mapped
+cache (`EncodedSet.features`), so epochs cost about what they cost with word vectors. Without
+it (or in a dry run) the biLM runs on the token strings in every batch, as in the study.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from torch import nn
+
+from tweetsent.config import RunConfig
+from tweetsent.data.prepare import Prepared
+
+
+def attach_features(
+    config: RunConfig, prepared: Prepared, model: nn.Module, log: Callable[[str], Any] = print
+) -> dict[str, Any]:
+    """Give `prepared.train` / `.valid` what the model's embedder reads beyond token ids.
+
+    Returns the entries for meta.json (`{"elmo": ...}` with the biLM files' checksums), or
+    nothing for word-level embedders. Call after the model is on its device: the cache is
+    computed there.
+    """
+    if not config.embed.needs_words:
+        return {}
+    from tweetsent.embed.elmo import FeatureStore, build_cache, store_root, text_keys
+
+    embedder = model.embedder
+    bilm = embedder.bilm
+    info = {
+        **embedder.source.to_meta(),
+        "layers": bilm.num_output_layers,
+        "dim": bilm.output_dim,
+        "mixed_layers": embedder.mix.layers,
+    }
+    if not config.embed.elmo_cache or config.train.dry_run:
+        why = "dry run" if config.embed.elmo_cache else "embed.elmo_cache = false"
+        log(f"elmo: features computed in every batch ({why})")
+        return {"elmo": {**info, "cache": None}}
+    store = FeatureStore.open(
+        store_root(config), embedder.source, bilm.num_output_layers, bilm.output_dim
+    )
+    words = prepared.train.words + prepared.valid.words
+    progress = config.train.progress
+    summary = build_cache(bilm, store, words, progress=progress, log=log)
+    for data in (prepared.train, prepared.valid):
+        data.features = store.rows(text_keys(data.words))
+        data.words = None  # batches read the cache from here on
+    log(f"elmo: {summary.computed:,} tweets computed in {summary.seconds:.1f}s ({store.folder})")
+    return {"elmo": {**info, "cache": str(store.folder)}}

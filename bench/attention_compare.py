@@ -40,6 +40,13 @@ POOLINGS = {
     "attention-study": attention_preset("study"),
     "attention-paper": attention_preset("paper"),
 }
+# --sweep: the penalty coefficient, for the study's setting and the paper's d_a, r.
+SWEEP = {
+    "study-penalty-0": {**attention_preset("study"), "model.attention_penalty": 0.0},
+    "study-penalty-1": {**attention_preset("study"), "model.attention_penalty": 1.0},
+    "paper-penalty-0.1": {**attention_preset("paper"), "model.attention_penalty": 0.1},
+}
+CONFIGS = {**POOLINGS, **SWEEP}
 DEFAULT = RunConfig().model.pooling
 KEYS = ("avgrec", "f1_pn", "accuracy")
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
@@ -65,7 +72,7 @@ def run_one(name: str, seed: int, data: Path, out: Path, epochs: int) -> dict:
     train_files, test_files = split_files(data)
     config = RunConfig().with_overrides(
         {
-            **POOLINGS[name],
+            **CONFIGS[name],
             "data.train": train_files,
             "data.workers": 1,
             "train.seed": seed,
@@ -116,7 +123,7 @@ def mean_sd(values: list[float]) -> tuple[float, float]:
 
 def summary_rows(results: list[dict]) -> dict[str, dict]:
     rows: dict[str, dict] = {}
-    for name in POOLINGS:
+    for name in CONFIGS:
         runs = [r for r in results if r["name"] == name]
         if not runs:
             continue
@@ -151,7 +158,8 @@ def markdown(rows: dict[str, dict]) -> str:
         "| pooling | AvgRec | F1-PN | accuracy | best epoch | seeds |",
         "|---|---|---|---|---|---|",
     ]
-    for name, r in rows.items():
+    main = {k: v for k, v in rows.items() if k in POOLINGS}
+    for name, r in main.items():
         label = f"**{name}** (default)" if name == DEFAULT else name
         cells = [fmt(r[k]) for k in KEYS] + [fmt(r["best_epoch"], 1), str(r["n"])]
         head.append(f"| {label} | {' | '.join(cells)} |")
@@ -165,41 +173,93 @@ def markdown(rows: dict[str, dict]) -> str:
         " | loss rise | P (test) | s/epoch | parameters |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, r in rows.items():
+    for name, r in main.items():
         penalty = fmt(r["penalty_test"], 2) if "penalty_test" in r else "-"
         cells = [fmt(r["epoch1"]), fmt(r["best_valid"]), fmt(r["gap_best"], 3)]
         cells += [fmt(r["gap_last"], 3), fmt(r["loss_rise"], 3), penalty, f"{r['seconds'][0]:.0f}"]
         cells.append(f"{r['params']:,}")
         speed.append(f"| {name} | {' | '.join(cells)} |")
-    return "\n".join(head + speed)
+    return "\n".join(head + speed + sweep_table(rows))
+
+
+def sweep_table(rows: dict[str, dict]) -> list[str]:
+    """The penalty coefficient: best validation AvgRec (what a default may be chosen on) and
+    test AvgRec, for the study's and the paper's d_a and r."""
+    names = ["study-penalty-0", "attention-study", "study-penalty-1"]
+    names += ["paper-penalty-0.1", "attention-paper"]
+    present = [n for n in names if n in rows]
+    if not any(n in SWEEP for n in present):
+        return []
+    lines = [
+        "",
+        "Penalty coefficient (`--sweep`):",
+        "",
+        "| setting | d_a, r | coefficient | best valid AvgRec | test AvgRec | test F1-PN | seeds |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in present:
+        model = RunConfig().with_overrides(CONFIGS[name]).model
+        r = rows[name]
+        cells = [f"{model.attention_da}, {model.attention_hops}", str(model.attention_penalty)]
+        cells += [fmt(r["best_valid"]), fmt(r["avgrec"]), fmt(r["f1_pn"]), str(r["n"])]
+        lines.append(f"| {name} | {' | '.join(cells)} |")
+    return lines
 
 
 def plot_curves(results: list[dict], path: Path) -> None:
+    """Mean over seeds per epoch (seeds that reached it), the band spans the seeds; settings
+    that collapsed (best valid AvgRec < 0.5) are drawn on a second row, on their own scale."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = (("valid_avgrec", "validation AvgRec"), ("valid_loss", "validation loss"))
-    panels += (("gap", "train - valid accuracy"),)
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8), layout="constrained")
+    panels = (("valid_avgrec", "validation AvgRec"), ("valid_loss", "validation loss (+ penalty)"))
+    panels += (("gap", "train - valid accuracy"), ("train_ce", "training cross-entropy"))
+    fig, axes = plt.subplots(2, 4, figsize=(18, 7.5), layout="constrained", height_ratios=(2, 1))
     colours = plt.get_cmap("tab10")
     for i, name in enumerate(POOLINGS):
         runs = [r for r in results if r["name"] == name]
-        for ax, (key, title) in zip(axes, panels, strict=True):
-            for j, run in enumerate(runs):
-                epochs = [h["epoch"] for h in run["history"]]
-                values = [h[key] for h in run["history"]]
-                style = "-" if name.startswith("attention") else "--"
-                ax.plot(epochs, values, style, color=colours(i), alpha=0.8, marker=".",
-                        label=name if j == 0 else None)  # fmt: skip
-            ax.set_title(title)
+        if not runs:
+            continue
+        collapsed = max(h["valid_avgrec"] for r in runs for h in r["history"]) < 0.5
+        for ax, (key, title) in zip(axes[int(collapsed)], panels, strict=True):
+            epochs, mean, low, high = _per_epoch(runs, key)
+            style = "-" if name.startswith("attention") else "--"
+            ax.plot(epochs, mean, style, color=colours(i), marker="o", markersize=3, label=name)
+            ax.fill_between(epochs, low, high, color=colours(i), alpha=0.15)
+            ax.set_title(title + (" (collapsed)" if collapsed else ""), fontsize=10)
             ax.set_xlabel("epoch")
             ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
-    fig.suptitle("SemEval-2017 4A, BiLSTM(64) + GloVe 50d: one line per seed", fontsize=10)
-    fig.savefig(path, dpi=100)
+            ax.xaxis.get_major_locator().set_params(integer=True)
+    for row in axes:
+        row[0].legend(fontsize=8)
+    fig.suptitle(
+        "SemEval-2017 4A validation split, BiLSTM(64) + GloVe 50d: mean over seeds, band = "
+        "min..max; early stopping ends runs at different epochs",
+        fontsize=10,
+    )
+    fig.savefig(path, dpi=90)
     plt.close(fig)
+
+
+def _value(row: dict, key: str) -> float:
+    if key == "train_ce":  # the penalty term is logged on its own: take it out of the loss
+        return row["train_loss"] - row.get("train_penalty", 0.0)
+    return row[key]
+
+
+def _per_epoch(runs: list[dict], key: str) -> tuple[list[int], ...]:
+    last = max(len(r["history"]) for r in runs)
+    epochs, mean, low, high = [], [], [], []
+    for epoch in range(1, last + 1):
+        rows = [r["history"][epoch - 1] for r in runs if len(r["history"]) >= epoch]
+        values = [_value(row, key) for row in rows]
+        epochs.append(epoch)
+        mean.append(statistics.mean(values))
+        low.append(min(values))
+        high.append(max(values))
+    return epochs, mean, low, high
 
 
 def example_tweets(test_file: str, count: int = 3) -> list[str]:
@@ -216,13 +276,12 @@ def example_tweets(test_file: str, count: int = 3) -> list[str]:
     return chosen
 
 
-def draw_heatmaps(rows: dict, out: Path, img: Path, test_file: str) -> list[tuple[str, str, str]]:
+def draw_heatmaps(rows: dict, out: Path, img: Path, test_file: str) -> list[tuple[str, ...]]:
     from tweetsent.explain import explain, render_png
     from tweetsent.predict import Predictor
 
-    attention = {
-        k: v for k, v in rows.items() if k.startswith("attention") and k != "attention-single"
-    }
+    hops = {k: CONFIGS[k].get("model.attention_hops", 0) for k in rows}
+    attention = {k: v for k, v in rows.items() if hops[k] > 1}  # multi-hop: a real heatmap
     best = max(attention, key=lambda k: attention[k]["avgrec"][0])
     predictor = Predictor.from_run(out / "runs" / f"{best}-seed1")
     shown = []
@@ -232,6 +291,16 @@ def draw_heatmaps(rows: dict, out: Path, img: Path, test_file: str) -> list[tupl
         render_png(explanation, path)
         shown.append((path.name, gold, explanation.label))
     return [(best, *s) for s in shown]
+
+
+def pressure_table(out: Path, train_files: list[str]) -> str:
+    """bench/attention_pressure.py's table, cached in OUT/pressure.md."""
+    cached = out / "pressure.md"
+    if not cached.is_file():
+        from attention_pressure import run as pressure
+
+        cached.write_text(pressure(train_files)[1] + "\n", encoding="utf-8")
+    return cached.read_text(encoding="utf-8")
 
 
 def write_docs(doc: Path, block: str) -> None:
@@ -253,14 +322,16 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--parallel", type=int, default=2)
-    parser.add_argument("--only", nargs="+", choices=list(POOLINGS), help="these poolings only")
+    parser.add_argument("--only", nargs="+", choices=list(CONFIGS), help="these settings only")
+    parser.add_argument("--sweep", action="store_true", help="add the penalty sweep (SWEEP)")
+    parser.add_argument("--no-pressure", action="store_true", help="skip attention_pressure.py")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "attention")
     parser.add_argument("--docs", type=Path, default=ROOT / "docs" / "attention.md")
     parser.add_argument("--report-only", action="store_true", help="no training: cached results")
     args = parser.parse_args()
     if not args.data.is_dir():
         raise SystemExit(f"{args.data} not found: this benchmark needs the SemEval files")
-    names = args.only or list(POOLINGS)
+    names = args.only or list(POOLINGS) + (list(SWEEP) if args.sweep else [])
     jobs = [(n, s) for s in range(1, args.seeds + 1) for n in names]
     if args.report_only:
         results = [json.loads(p.read_text()) for p in sorted((args.out / "results").glob("*.json"))]
@@ -282,8 +353,10 @@ def main() -> None:
     for best, name, gold, predicted in shown:
         figures.append(f"![{best}, gold {gold}, predicted {predicted}](img/{name})")
         figures.append("")
-    command = "nice -n 15 python bench/attention_compare.py --seeds 3 --parallel 2"
+    command = "nice -n 15 python bench/attention_compare.py --seeds 3 --parallel 2 --sweep"
     block = f"Regenerate: `{command}`\n\n{table}\n\n" + "\n".join(figures)
+    if not args.no_pressure:
+        block += "\n" + pressure_table(args.out, split_files(args.data)[0])
     write_docs(args.docs, block)
     (args.out / "summary.json").write_text(json.dumps(rows, indent=1))
     print(f"written: {args.docs}", file=sys.stderr)

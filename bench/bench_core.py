@@ -36,37 +36,24 @@ def write_corpus(path: Path, n: int, seed: int) -> None:
             handle.write(f"{i}\t{label}\t{text}\n")
 
 
-def run_training(corpus: Path, out: Path, batch_size: int) -> dict:
+def run_training(corpus: Path, out: Path, batch_size: int, threads: int) -> dict:
     """One epoch through the real `tweetsent train` in a child process (its peak RSS measured)."""
-    argv = [
-        "train",
-        "--data",
-        str(corpus),
-        "--out",
-        str(out / "train-run"),
-        "--epochs",
-        "1",
-        "--batch-size",
-        str(batch_size),
-        "--valid-fraction",
-        "0.02",
-        "--no-progress",
-    ]
-    # The child reports its own peak RSS (the cleaning workers are separate processes).
+    argv = ["train", "--data", str(corpus), "--out", str(out / "train-run"), "--epochs", "1",
+            "--batch-size", str(batch_size), "--valid-fraction", "0.02", "--no-progress",
+            "--threads", str(threads)]  # fmt: skip
+    # The child reports its own peak RSS and CPU time (the cleaning workers are separate).
     code = (
-        "import json, resource, sys; from tweetsent.cli import main; "
+        "import resource, sys; from tweetsent.cli import main; "
         f"rc = main({argv!r}); "
-        "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); "
+        "u = resource.getrusage(resource.RUSAGE_SELF); "
+        "print('PEAK_RSS_KB', u.ru_maxrss, 'CPU_S', u.ru_utime + u.ru_stime); "
         "sys.exit(rc)"
     )
-    cmd = [sys.executable, "-c", code]
     env = {**os.environ, "TWEETSENT_CACHE": str(out / "cache")}
     start = time.perf_counter()
-    child = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    output, _ = child.communicate()
+    child = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     wall = time.perf_counter() - start
+    output = child.stdout + child.stderr
     if child.returncode != 0:
         raise SystemExit(f"training failed:\n{output}")
     print(output)
@@ -74,16 +61,14 @@ def run_training(corpus: Path, out: Path, batch_size: int) -> dict:
         row = next(csv.DictReader(handle))
     meta = json.loads((out / "train-run" / "meta.json").read_text())
     n_train = meta["data"]["train"]["examples"] - meta["data"]["valid"]["held_out_of_train"]
-    peak = int(output.rsplit("PEAK_RSS_KB", 1)[1].split()[0])
+    usage = output.rsplit("PEAK_RSS_KB", 1)[1].split()
+    seconds = float(row["seconds"])
     return {
-        "train_tweets": n_train,
-        "peak_rss_mb": peak / 1024,
-        "epoch_seconds": float(row["seconds"]),
-        "train_tweets_per_s": n_train / float(row["seconds"]),
-        "process_wall_s": wall,
-        "batch_size": batch_size,
-        "run_dir": str(out / "train-run"),
-    }
+        "train_tweets": n_train, "threads": threads, "batch_size": batch_size,
+        "epoch_seconds": seconds, "train_tweets_per_s": n_train / seconds,
+        "peak_rss_mb": int(usage[0]) / 1024, "process_cpu_s": float(usage[2]),
+        "process_wall_s": wall, "run_dir": str(out / "train-run"),
+    }  # fmt: skip
 
 
 def run_prediction(run_dir: str, n: int) -> dict:
@@ -116,11 +101,17 @@ def markdown(result: dict) -> str:
         ("cleaning, one core (tweets per CPU-second)", f"{c['per_core_tweets_s']:,.0f}", ""),
         ("1.2M tweets cleaned + tokenized + cached (wall)", f"{c['first_s']:.1f} s", "<= 60 s"),
         ("same, second run (cache hit)", f"{c['cached_s']:.1f} s", ""),
-        (f"training, one epoch BiLSTM(64) + GloVe 50d, batch {t['batch_size']}",
-         f"{t['epoch_seconds']:.0f} s ({t['train_tweets_per_s']:,.0f} tweets/s)", "<= 300 s"),
+        (
+            f"training, one epoch BiLSTM(64) + GloVe 50d, batch {t['batch_size']}",
+            f"{t['epoch_seconds']:.0f} s ({t['train_tweets_per_s']:,.0f} tweets/s)",
+            "<= 300 s",
+        ),
         ("training process peak RSS", f"{t['peak_rss_mb']:,.0f} MB", "<= 4096 MB"),
-        (f"prediction, raw text to labels ({p['tweets']:,} tweets)",
-         f"{p['tweetsent_tweets_per_s']:,.0f} tweets/s", ""),
+        (
+            f"prediction, raw text to labels ({p['tweets']:,} tweets)",
+            f"{p['tweetsent_tweets_per_s']:,.0f} tweets/s",
+            "",
+        ),
         ("VADER on the same tweets", f"{p['vader_tweets_per_s']:,.0f} tweets/s", ""),
         ("tweetsent / VADER", f"{p['ratio']:.2f}x", ">= 1"),
     ]
@@ -134,6 +125,10 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1_200_000)
     parser.add_argument("--predict-n", type=int, default=100_000)
     parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: every core)")
+    parser.add_argument("--skip-cleaning", action="store_true", help="reuse core.json's figures")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: every core)")
+    parser.add_argument("--skip-cleaning", action="store_true", help="reuse core.json's figures")
     parser.add_argument("--out", type=Path, default=Path("bench/out/core"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -145,12 +140,15 @@ def main() -> None:
         }
     }
     print("1. cleaning ...", flush=True)
-    result["cleaning"] = run_cleaning(args.n, workers=0, cache_dir=args.out / "clean-cache")
+    if args.skip_cleaning:
+        result["cleaning"] = json.loads((args.out / "core.json").read_text())["cleaning"]
+    else:
+        result["cleaning"] = run_cleaning(args.n, workers=0, cache_dir=args.out / "clean-cache")
     print(json.dumps(result["cleaning"], indent=1), flush=True)
     corpus = args.out / "synthetic.tsv"
     write_corpus(corpus, args.n, seed=7)
     print("2. training one epoch ...", flush=True)
-    result["training"] = run_training(corpus, args.out, args.batch_size)
+    result["training"] = run_training(corpus, args.out, args.batch_size, args.threads)
     print(json.dumps(result["training"], indent=1), flush=True)
     print("3. prediction vs VADER ...", flush=True)
     result["prediction"] = run_prediction(result["training"]["run_dir"], args.predict_n)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import ipaddress
 import json
 import os
@@ -54,6 +55,8 @@ def main() -> int:
         wait_ready(url, timeout=120)
         cpu_before = cpu_seconds(server[0].pid) if server else None
         load_before = os.getloadavg()[0]
+        gc.collect()
+        gc.freeze()  # no full collection over the client's long-lived objects mid-run
         stats = asyncio.run(drive(url, texts, args))
         cpu = cpu_seconds(server[0].pid) - cpu_before if server else None
     finally:

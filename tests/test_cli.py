@@ -8,13 +8,31 @@ import pytest
 
 from tweetsent.cli import main
 
-TINY = ["--min-freq", "1", "--workers", "1", "--embed", "random", "--embed-dim", "16",
-        "--hidden", "16", "--epochs", "2", "--batch-size", "16", "--threads", "1", "--no-progress"]
+TINY = [
+    "--min-freq",
+    "1",
+    "--workers",
+    "1",
+    "--embed",
+    "random",
+    "--embed-dim",
+    "16",
+    "--hidden",
+    "16",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "16",
+    "--threads",
+    "1",
+    "--no-progress",
+]
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tweetsent.cli", *args], capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "tweetsent.cli", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.fixture
@@ -33,26 +51,36 @@ def test_train_predict_evaluate(trained, tiny_tsv, tmp_path, capsys):
         assert set(row["probs"]) == {"negative", "neutral", "positive"}
         assert sum(row["probs"].values()) == pytest.approx(1.0, abs=1e-4)
     assert lines[1]["empty"] is True and lines[0]["empty"] is False
-    assert main(["evaluate", str(trained), "--data", str(tiny_tsv),
-                 "--out", str(tmp_path / "m.json")]) == 0
+    assert (
+        main(["evaluate", str(trained), "--data", str(tiny_tsv), "--out", str(tmp_path / "m.json")])
+        == 0
+    )
     assert "avgrec" in capsys.readouterr().out
     assert json.loads((tmp_path / "m.json").read_text())["examples"] == 240
 
 
 def test_predict_file_keeps_order_and_columns(trained, tmp_path):
     src = tmp_path / "in.csv"
-    src.write_text('id,text,extra\n1,"love this, great",a\n2,worst day,b\n3,"",c\n4,meeting at 3,d\n')
+    src.write_text(
+        'id,text,extra\n1,"love this, great",a\n2,worst day,b\n3,"",c\n4,meeting at 3,d\n'
+    )
     out = tmp_path / "out.csv"
-    assert main(["predict", str(trained), "--input", str(src), "--output", str(out),
-                 "--no-progress"]) == 0
+    assert (
+        main(["predict", str(trained), "--input", str(src), "--output", str(out), "--no-progress"])
+        == 0
+    )
     lines = out.read_text().splitlines()
     assert lines[0].startswith("id,text,extra,label,prob_negative")
     assert [line.split(",")[0] for line in lines[1:]] == ["1", "2", "4"]  # empty row skipped
     jsonl = tmp_path / "out.jsonl"
     txt = tmp_path / "in.txt"
     txt.write_text("first tweet\nsecond :(\n")
-    assert main(["predict", str(trained), "--input", str(txt), "--output", str(jsonl),
-                 "--no-progress"]) == 0
+    assert (
+        main(
+            ["predict", str(trained), "--input", str(txt), "--output", str(jsonl), "--no-progress"]
+        )
+        == 0
+    )
     rows = [json.loads(line) for line in jsonl.read_text().splitlines()]
     assert [r["text"] for r in rows] == ["first tweet", "second :("]
 

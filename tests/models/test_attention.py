@@ -171,3 +171,18 @@ def test_factory_builds_attention() -> None:
     assert isinstance(pool, SelfAttentionPooling) and pool.output_dim == 16
     with pytest.raises(ValueError, match="coefficient"):
         SelfAttentionPooling(8, coefficient=-0.1)
+
+
+def test_the_paper_setting_is_one_flag_away() -> None:
+    from tweetsent.cli import build_parser, config_from_args
+
+    args = build_parser().parse_args(["train", "--attention-preset", "paper"])
+    model = config_from_args(args).model
+    assert (model.pooling, model.attention_da, model.attention_hops) == ("attention", 350, 30)
+    assert model.attention_penalty == 1.0
+    args = build_parser().parse_args(
+        ["train", "--attention-preset", "paper", "--attention-hops", "7"]
+    )
+    assert config_from_args(args).model.attention_hops == 7  # flags override the preset
+    args = build_parser().parse_args(["train", "--attention-preset", "single"])
+    assert config_from_args(args).model.attention_hops == 1

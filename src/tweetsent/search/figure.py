@@ -10,6 +10,7 @@ dashed.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +24,14 @@ from tweetsent.io import atomic_path  # noqa: E402
 NA = -0.1  # where a field a trial does not use is drawn
 
 
-def _axis(values: list[Any]) -> tuple[callable, list[float], list[str]]:
-    """A map value -> [0, 1] plus tick positions and labels for one axis."""
+def _axis(values: list[Any]) -> tuple[Callable, list[float], list[str], bool]:
+    """A map value -> [0, 1], tick positions and labels, and whether the axis is categorical."""
     present = [v for v in values if v is not None]
     numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in present)
     distinct = sorted(set(present), key=lambda v: (str(type(v)), v))
     if not numeric or len(distinct) <= 1:
         place = {v: (i + 0.5) / len(distinct) for i, v in enumerate(distinct)}
-        return (lambda v: place.get(v, NA)), list(place.values()), [str(v) for v in place]
+        return (lambda v: place.get(v, NA)), list(place.values()), [str(v) for v in place], True
     lo, hi = min(distinct), max(distinct)
     log = lo > 0 and hi / lo > 20
 
@@ -40,7 +41,14 @@ def _axis(values: list[Any]) -> tuple[callable, list[float], list[str]]:
         return (math.log(v / lo) / math.log(hi / lo)) if log else (v - lo) / (hi - lo)
 
     ticks = distinct if len(distinct) <= 6 else [lo, (lo * hi) ** 0.5 if log else (lo + hi) / 2, hi]
-    return scale, [scale(t) for t in ticks], [f"{t:.3g}" for t in ticks]
+    return scale, [scale(t) for t in ticks], [f"{t:.3g}" for t in ticks], False
+
+
+def _jitter(row: dict[str, Any], name: str, scales: dict) -> float:
+    """A small fixed offset per trial on categorical axes, so that lines sharing a value part."""
+    if name == "value" or not scales[name][3]:
+        return 0.0
+    return ((int(row.get("trial", 0)) * 0.618034) % 1.0 - 0.5) * 0.05
 
 
 def plot_parallel(
@@ -59,7 +67,7 @@ def plot_parallel(
         scales = {name: _axis([r.get(name) for r in rows]) for name in axes}
         order = sorted(rows, key=lambda r: r["value"])  # best drawn last, on top
         for row in order:
-            ys = [scales[name][0](row.get(name)) for name in axes]
+            ys = [scales[name][0](row.get(name)) + _jitter(row, name, scales) for name in axes]
             dashed = str(row.get("origin", "")).startswith("overfit")
             ax.plot(
                 range(len(axes)),
@@ -71,7 +79,7 @@ def plot_parallel(
             )
         for i, name in enumerate(axes):
             ax.axvline(i, color="0.3", linewidth=0.8)
-            _, ticks, labels = scales[name]
+            _, ticks, labels, _ = scales[name]
             for y, label in zip(ticks, labels, strict=True):
                 ax.text(i + 0.03, y, label, fontsize=7, va="center")
             if any(r.get(name) is None for r in rows):

@@ -43,7 +43,7 @@ def report_only(space: SearchSpace, log=print) -> SearchReport:
     """Write the report of an existing study again (no training)."""
     s = space.settings
     storage = open_storage(s.storage_url, s.heartbeat)
-    return write_report(_load(space, storage), space, log)
+    return write_report(_load(space, storage, strict=False, log=log), space, log)
 
 
 def _exists(storage, name: str) -> bool:
@@ -54,16 +54,19 @@ def _exists(storage, name: str) -> bool:
     return True
 
 
-def _load(space: SearchSpace, storage) -> optuna.Study:
+def _load(space: SearchSpace, storage, strict: bool = True, log=print) -> optuna.Study:
     s = space.settings
     if not _exists(storage, s.name):
         raise ConfigError(f"no study {s.name!r} in {safe_url(s.storage_url)}")
     study = optuna.load_study(study_name=s.name, storage=storage)
     if study.user_attrs.get("fingerprint") != space.fingerprint():
-        raise ConfigError(
+        message = (
             f"{space.source}: the space or settings differ from those study {s.name!r} was "
-            "created with (name a new study with --name)"
+            "created with"
         )
+        if strict:
+            raise ConfigError(f"{message} (name a new study with --name)")
+        log(f"warning: {message}; best_config.toml uses the space as it is now")
     return study
 
 

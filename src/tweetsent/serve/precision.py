@@ -14,7 +14,7 @@ API returns. Three settings (`tweetsent serve --precision`):
   reductions then differ by ~1e-16, far below float32 rounding of the answer. An ELMo biLM also
   runs in float64 (its float16-rounded output is exact in float32), as float32 noise in it
   could flip a float16 rounding.
-- `float64`: the whole model in float64: no reliance on kernel behaviour, 3-5x slower on CPU
+- `float64`: the whole model in float64: no reliance on kernel behaviour, 2-5x slower on CPU here
   (PyTorch has no oneDNN LSTM for float64).
 - `float32`: the model as trained; fastest; answers may differ in the 6th decimal by batch.
 """

@@ -14,8 +14,9 @@ the embedder in one of two ways, through the classifier's `words=` argument:
   between batches, so a tweet's features do not depend on its neighbours) and its output is
   rounded to float16 exactly like the cache, so that training and serving see the same inputs.
 
-Run in float64 (`model.double()`, the server's default), the biLM's batch-size noise (1e-16)
-is far below float16 rounding, so a tweet gets bit-identical features in any batch.
+Run in float64 (`model.double()`; the server's `mixed` and `float64` precisions do so), the
+biLM's batch-size noise (1e-16) is far below float16 rounding, so a tweet gets bit-identical
+features in any batch.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ FEATURE_DTYPE = torch.float16  # what the cache stores, and what on-the-fly feat
 class ElmoEmbedder(nn.Module):
     """tokens (B, T) + words (token strings or a `FeatureBatch`) -> (B, T, output_dim)."""
 
-    needs_words = True
+    needs_words = True  # callers pass words= (serve.precision runs such embedders in float64)
 
     def __init__(
         self,

@@ -56,15 +56,17 @@ class ScalarMix(nn.Module):
         if layers.dim() != 4 or layers.size(0) != self.num_layers:
             shape = tuple(layers.shape)
             raise ValueError(f"expected layers ({self.num_layers}, B, T, D), got {shape}")
-        chosen = layers[self.layers].to(self.scalars.dtype)  # (L', B, T, D)
-        if self.layer_norm:
-            if mask is None:
-                raise ValueError("ScalarMix(layer_norm=True) needs the mask")
-            chosen = _masked_layer_norm(chosen, mask)
-        mixed = torch.einsum("l,lbtd->btd", self.weights(), chosen)  # (B, T, D)
-        mixed = self.gamma * mixed
+        if self.layer_norm and mask is None:
+            raise ValueError("ScalarMix(layer_norm=True) needs the mask")
+        weights = self.weights() * self.gamma  # (L',): gamma * s_j
+        mixed = None
+        for k, index in enumerate(self.layers):  # layer by layer: no (L', B, T, D) copy
+            layer = layers[index].to(weights.dtype)  # (B, T, D)
+            if self.layer_norm:
+                layer = _masked_layer_norm(layer[None], mask)[0]
+            mixed = weights[k] * layer if mixed is None else mixed + weights[k] * layer
         if mask is not None:
-            mixed = mixed * mask[..., None]
+            mixed = mixed * mask[..., None]  # (B, T, D)
         return self.dropout(mixed)
 
 

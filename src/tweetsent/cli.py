@@ -386,6 +386,7 @@ def _add_elmo(sub) -> None:
     i.add_argument("folder")
     n = esub.add_parser("info", help="the official models and which are on disk")
     n.add_argument("name", nargs="?")
+    _add_elmo_pretrain(esub)
 
 
 @command("elmo")
@@ -400,6 +401,8 @@ def _elmo(args: argparse.Namespace) -> int:
         print(f"{s.sentences:,} sentences, {s.tokens:,} tokens -> {s.output} ({s.seconds:.1f}s)")
     elif what == "cache":
         _elmo_cache(args)
+    elif what == "pretrain":
+        _elmo_pretrain(args)
     elif what == "merge":
         print(f"{merge_stores(args.sources, args.into)} chunk(s) copied into {args.into}")
     elif what == "fetch":
@@ -411,6 +414,60 @@ def _elmo(args: argparse.Namespace) -> int:
             if args.name in (None, entry["name"]):
                 print(json.dumps(entry, ensure_ascii=False))
     return 0
+
+
+def _add_elmo_pretrain(esub) -> None:
+    t = esub.add_parser("pretrain", help="pretrain a biLM on your corpus (official file format)")
+    t.add_argument("--corpus", nargs="+", required=True, help="text files, one tweet per line")
+    t.add_argument("--out", required=True, help="output folder (options.json, weights.hdf5, ...)")
+    t.add_argument("--preset", default="cpu", help="cpu | small (biLM shape)")
+    t.add_argument("--options", help="options.json giving the shape (instead of --preset)")
+    t.add_argument("--column", type=int, help="tab-separated field holding the text (0-based)")
+    t.add_argument("--clean", action="store_true", help="tokens of tweetsent's normalizer")
+    for flag, kind in PRETRAIN_FLAGS:
+        t.add_argument(f"--{flag.replace('_', '-')}", dest=flag, type=kind, help="PretrainConfig")
+    t.add_argument("--optimizer", help="adam | adagrad")
+    t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
+    t.add_argument("--dry-run", action="store_true", help="2 steps, 20 held-out sentences")
+    t.add_argument("--threads", type=int, default=0, help="torch threads (0: every core)")
+    t.add_argument("--no-progress", action="store_true")
+
+
+PRETRAIN_FLAGS = [("epochs", int), ("batch_size", int), ("lr", float), ("max_vocab", int)]
+PRETRAIN_FLAGS += [("n_samples", int), ("full_softmax_max", int), ("clip_norm", float)]
+PRETRAIN_FLAGS += [("dropout", float), ("eval_every", int), ("checkpoint_every", int)]
+PRETRAIN_FLAGS += [("max_steps", int), ("max_minutes", float), ("seed", int)]
+PRETRAIN_FLAGS += [("heldout_every", int), ("heldout_max", int), ("min_count", int)]
+
+
+def _elmo_pretrain(args: argparse.Namespace) -> None:
+    import torch
+
+    from tweetsent.embed.elmo.pretrain import PretrainConfig, pretrain
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    names = [name for name, _ in PRETRAIN_FLAGS] + ["optimizer"]
+    fields = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+    if args.dry_run:
+        fields.update(max_steps=2, heldout_max=20)
+    config = PretrainConfig(
+        corpus=tuple(args.corpus),
+        out=args.out,
+        preset=args.preset,
+        options=args.options,
+        column=args.column,
+        clean=args.clean,
+        progress=not args.no_progress,
+        **fields,
+    )
+    r = pretrain(config, resume=args.resume)
+    last = r.history[-1] if r.history else {}
+    ppl = "/".join(f"{last[k]:.1f}" for k in ("forward", "backward", "mean")) if last else "-"
+    sampled = " (sampled softmax)" if r.sampled else ""
+    print(f"{r.steps:,} steps, {r.epochs_done} epoch(s), {r.seconds:.0f}s, vocab {r.vocab_size:,}")
+    print(f"softmax{sampled}; held-out perplexity forward/backward/mean {ppl}")
+    print(f"written: {r.options_path} {r.weights_path} {r.out / 'vocab.txt'}")
 
 
 def _elmo_cache(args: argparse.Namespace) -> None:

@@ -1,0 +1,384 @@
+"""Pretrain an ELMo biLM on your own corpus and save it in the official format.
+
+    result = pretrain(PretrainConfig(corpus=("tweets.txt",), out="elmo-tweets", preset="cpu"))
+    bilm = load_bilm(result.options_path, result.weights_path)    # like an official model
+
+The loop (Peters et al. 2018; bilm-tf's training recipe, in PyTorch): streamed batches of
+sentences (`lm_data`), the joint forward + backward LM loss (`lm_model`), global gradient-norm
+clipping, Adam or Adagrad, a held-out perplexity report (forward, backward and their geometric
+mean, exp((NLL_f + NLL_b) / 2)) every `eval_every` steps and every epoch, checkpoints every
+`checkpoint_every` steps and every epoch (`lm_checkpoint`; `resume=True` continues from the
+last one with the same batches and random numbers as an uninterrupted run). The output folder
+holds `options.json`, `weights.hdf5` (official layout), `vocab.txt`, `perplexity.csv` and
+`perplexity.png`; the softmax layer stays in the checkpoint (the official files omit it too).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from tweetsent.embed.elmo.chars import batch_to_ids
+from tweetsent.embed.elmo.lm_checkpoint import load_checkpoint, save_checkpoint
+from tweetsent.embed.elmo.lm_data import (
+    CorpusSpec,
+    LmVocab,
+    build_vocab,
+    heldout_sentences,
+    iter_batches,
+)
+from tweetsent.embed.elmo.lm_model import BiLmLanguageModel
+from tweetsent.embed.elmo.options import ElmoOptions
+from tweetsent.embed.elmo.weights import save_hdf5
+from tweetsent.errors import ConfigError
+from tweetsent.io import atomic_path, atomic_write, read_json, write_json
+
+SMALL_FILTERS = ((1, 32), (2, 32), (3, 64), (4, 128), (5, 256), (6, 512), (7, 1024))
+PRESETS = {
+    # fits a laptop CPU: 2 x LSTM 512 with projection 64, 256 char filters
+    "cpu": ElmoOptions(
+        filters=((1, 32), (2, 32), (3, 64), (4, 128)),
+        char_embed_dim=16,
+        n_highway=1,
+        lstm_dim=512,
+        projection_dim=64,
+    ),
+    # the shape of the official "small" model (elmo_2x1024_128_2048cnn_1xhighway)
+    "small": ElmoOptions(filters=SMALL_FILTERS, char_embed_dim=16, n_highway=1),
+}
+OPTIMIZERS = ("adam", "adagrad")
+CHECKPOINT = "checkpoint"
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """One pretraining run; `options` (an options.json path) overrides `preset`."""
+
+    corpus: tuple[str, ...]
+    out: str
+    preset: str = "cpu"
+    options: str | None = None
+    column: int | None = None  # tab-separated field holding the text; None: whole line
+    clean: bool = False  # tweetsent's normalizer (the classifier's tokens) instead of split()
+    max_tokens: int = 64
+    max_vocab: int = 50_000
+    min_count: int = 1
+    full_softmax_max: int = 8192  # larger vocabularies train with sampled softmax
+    n_samples: int = 1024
+    epochs: int = 1
+    batch_size: int = 32
+    chunk_lines: int = 4096  # shuffle chunk (sentences in memory while streaming)
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    clip_norm: float = 10.0
+    dropout: float = 0.1
+    heldout_every: int = 50
+    heldout_max: int = 2000
+    eval_every: int = 0  # steps; 0: once per epoch only
+    checkpoint_every: int = 500  # steps; 0: once per epoch only
+    max_steps: int = 0  # stop after this global step (0: no limit)
+    max_minutes: float = 0.0  # stop after this long in this call (0: no limit)
+    seed: int = 0
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "corpus", tuple(str(p) for p in self.corpus))
+        if not self.corpus:
+            raise ConfigError("pretrain.corpus: at least one file is needed")
+        if self.options is None and self.preset not in PRESETS:
+            raise ConfigError(f"pretrain.preset: {self.preset!r} is not one of {list(PRESETS)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"pretrain.optimizer: {self.optimizer!r} is not adam or adagrad")
+        positive = ("epochs", "batch_size", "chunk_lines", "max_vocab", "min_count", "n_samples")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ConfigError(f"pretrain.{name}: {getattr(self, name)} must be >= 1")
+        if self.max_vocab < 4:
+            raise ConfigError("pretrain.max_vocab: must be >= 4 (<S>, </S>, <UNK> + a word)")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"pretrain.dropout: {self.dropout} must be in [0, 1)")
+        if self.lr <= 0 or self.clip_norm <= 0:
+            raise ConfigError("pretrain.lr and pretrain.clip_norm must be > 0")
+
+    def elmo_options(self) -> ElmoOptions:
+        return ElmoOptions.load(self.options) if self.options else PRESETS[self.preset]
+
+    def corpus_spec(self) -> CorpusSpec:
+        return CorpusSpec(
+            self.corpus,
+            self.column,
+            self.clean,
+            self.max_tokens,
+            self.heldout_every,
+            self.heldout_max,
+        )
+
+
+@dataclass
+class PretrainResult:
+    out: Path
+    steps: int
+    epochs_done: int
+    seconds: float  # training time over all calls (resumed runs included)
+    vocab_size: int
+    sampled: bool
+    history: list[dict[str, float]] = field(default_factory=list)
+
+    @property
+    def options_path(self) -> Path:
+        return self.out / "options.json"
+
+    @property
+    def weights_path(self) -> Path:
+        return self.out / "weights.hdf5"
+
+
+def batch_tensors(
+    batch: list[list[str]], vocab: LmVocab, max_chars: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Char ids (B, T, C) of the words and target ids (B, T+2) of `<S> words </S>`."""
+    char_ids = batch_to_ids(batch, max_chars)
+    targets = torch.zeros(len(batch), char_ids.size(1) + 2, dtype=torch.long)
+    for row, sentence in enumerate(batch):
+        ids = vocab.ids(sentence)
+        targets[row, : len(ids)] = torch.tensor(ids)
+    return char_ids, targets
+
+
+@torch.no_grad()
+def heldout_perplexity(
+    model: BiLmLanguageModel, vocab: LmVocab, sentences: list[list[str]], batch_size: int = 64
+) -> dict[str, float]:
+    """Exact (full-softmax) perplexities: forward, backward and mean = exp((NLL_f + NLL_b) / 2)."""
+    was_training = model.training
+    model.eval()
+    ordered = sorted(sentences, key=len)
+    total_f = total_b = 0.0
+    count = 0
+    for start in range(0, len(ordered), batch_size):
+        char_ids, targets = batch_tensors(
+            ordered[start : start + batch_size], vocab, model.bilm.options.max_chars
+        )
+        loss = model(char_ids, targets, full=True)
+        total_f, total_b = total_f + float(loss.forward), total_b + float(loss.backward)
+        count += loss.tokens
+    model.train(was_training)
+    count = max(count, 1)
+    return {
+        "forward": math.exp(total_f / count),
+        "backward": math.exp(total_b / count),
+        "mean": math.exp((total_f + total_b) / (2 * count)),
+    }
+
+
+def _optimizer(config: PretrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
+    if config.optimizer == "adagrad":  # bilm-tf's choice (lr 0.2, accumulator 1.0)
+        return torch.optim.Adagrad(model.parameters(), lr=config.lr, initial_accumulator_value=1.0)
+    return torch.optim.Adam(model.parameters(), lr=config.lr)
+
+
+def _prepare_vocab(config: PretrainConfig, out: Path, resume: bool) -> tuple[LmVocab, int]:
+    """The vocabulary (built in a streaming pass, or reloaded to resume) and the sentence count."""
+    if resume and (out / "vocab.txt").is_file() and (out / "corpus.json").is_file():
+        return LmVocab.load(out / "vocab.txt"), int(read_json(out / "corpus.json")["sentences"])
+    vocab, stats = build_vocab(config.corpus_spec(), config.max_vocab, config.min_count)
+    vocab.save(out / "vocab.txt")
+    write_json(out / "corpus.json", {**dataclasses.asdict(stats), "vocab_size": len(vocab)})
+    return vocab, stats.sentences
+
+
+class _Trainer:
+    """The mutable state of one call of `pretrain` (kept out of the model, nanoGPT-style)."""
+
+    def __init__(self, config: PretrainConfig, out: Path, resume: bool) -> None:
+        self.config, self.out = config, out
+        self.options = config.elmo_options()
+        self.vocab, self.sentences = _prepare_vocab(config, out, resume)
+        self.heldout = heldout_sentences(config.corpus_spec())
+        self.sampled = len(self.vocab) > config.full_softmax_max
+        torch.manual_seed(config.seed)
+        self.model = BiLmLanguageModel(
+            self.options,
+            len(self.vocab),
+            config.dropout,
+            config.n_samples if self.sampled else 0,
+        )
+        self.optimizer = _optimizer(config, self.model)
+        self.state: dict[str, Any] = {"step": 0, "epoch": 0, "batch": 0, "seconds": 0.0}
+        self.state["history"] = []
+        if resume and (out / CHECKPOINT / "state.json").is_file():
+            self.state = load_checkpoint(out / CHECKPOINT, self.model, self.optimizer)
+            self._check_resume()
+        self.started = time.monotonic()
+        self.seconds_before = float(self.state["seconds"])
+
+    def _check_resume(self) -> None:
+        if self.state.get("options") != self.options.to_dict():
+            raise ConfigError("pretrain: the checkpoint was made with other biLM options")
+        if self.state.get("vocab_size") != len(self.vocab):
+            raise ConfigError("pretrain: the checkpoint was made with another vocabulary")
+
+    def seconds(self) -> float:
+        return self.seconds_before + time.monotonic() - self.started
+
+    def evaluate(self) -> None:
+        if not self.heldout or (
+            self.state["history"] and self.state["history"][-1]["step"] == self.state["step"]
+        ):
+            return
+        ppl = heldout_perplexity(self.model, self.vocab, self.heldout, self.config.batch_size)
+        steps_per_epoch = max(1, math.ceil(self.sentences / self.config.batch_size))
+        epoch = self.state["epoch"] + self.state["batch"] / steps_per_epoch
+        row = {"step": self.state["step"], "epoch": round(epoch, 4), **ppl}
+        self.state["history"].append({**row, "seconds": round(self.seconds(), 2)})
+
+    def checkpoint(self) -> None:
+        self.state["seconds"] = self.seconds()
+        extra = {"options": self.options.to_dict(), "vocab_size": len(self.vocab)}
+        save_checkpoint(self.out / CHECKPOINT, self.model, self.optimizer, {**self.state, **extra})
+
+    def step(self, batch: list[list[str]]) -> float:
+        self.model.train()
+        char_ids, targets = batch_tensors(batch, self.vocab, self.options.max_chars)
+        loss = self.model(char_ids, targets).mean
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_norm)
+        self.optimizer.step()
+        self.state["step"] += 1
+        return float(loss.detach())
+
+    def should_stop(self) -> bool:
+        c = self.config
+        return bool(c.max_steps and self.state["step"] >= c.max_steps) or bool(
+            c.max_minutes and time.monotonic() - self.started >= 60.0 * c.max_minutes
+        )
+
+
+StepCallback = Callable[[int, float], None]
+
+
+def pretrain(
+    config: PretrainConfig, *, resume: bool = False, callback: StepCallback | None = None
+) -> PretrainResult:
+    """Train the biLM as a language model on `config.corpus` and write the official files.
+
+    `callback(step, loss)` runs after every optimizer step (tests use it to simulate a kill).
+    """
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    run = _Trainer(config, out, resume)
+    if not run.state["history"]:
+        run.evaluate()  # the untrained model's perplexity: the curve's first point
+    bar = _progress(config, run)
+    stopped = run.should_stop()
+    while not stopped and run.state["epoch"] < config.epochs:
+        stopped = _epoch(run, bar, callback)
+        if not stopped:
+            run.state["epoch"] += 1
+            run.state["batch"] = 0
+            run.evaluate()
+            run.checkpoint()
+    if bar is not None:
+        bar.close()
+    run.evaluate()
+    run.checkpoint()
+    write_outputs(run.model, run.options, out, run.state["history"])
+    return PretrainResult(
+        out=out,
+        steps=run.state["step"],
+        epochs_done=run.state["epoch"],
+        seconds=run.seconds(),
+        vocab_size=len(run.vocab),
+        sampled=run.sampled,
+        history=list(run.state["history"]),
+    )
+
+
+def _epoch(run: _Trainer, bar: Any, callback: StepCallback | None) -> bool:
+    """Train the rest of the current epoch; True when a step or time limit stopped it."""
+    c, state = run.config, run.state
+    skip = state["batch"]  # batches of this epoch already trained (resume)
+    batches = iter_batches(
+        run.config.corpus_spec(), c.batch_size, c.chunk_lines, c.seed, state["epoch"]
+    )
+    smooth = None
+    for index, batch in enumerate(batches):
+        if index < skip:
+            continue
+        loss = run.step(batch)
+        state["batch"] = index + 1
+        smooth = loss if smooth is None else 0.98 * smooth + 0.02 * loss
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(epoch=state["epoch"] + 1, ppl=f"{math.exp(min(smooth, 50.0)):.1f}")
+        if callback is not None:
+            callback(state["step"], loss)
+        if c.eval_every and state["step"] % c.eval_every == 0:
+            run.evaluate()
+        if c.checkpoint_every and state["step"] % c.checkpoint_every == 0:
+            run.checkpoint()
+        if run.should_stop():
+            return True
+    return False
+
+
+def _progress(config: PretrainConfig, run: _Trainer) -> Any:
+    if not config.progress:
+        return None
+    from tqdm import tqdm
+
+    per_epoch = math.ceil(run.sentences / config.batch_size)
+    label = "sampled-softmax ppl" if run.sampled else "ppl"
+    return tqdm(
+        total=per_epoch * config.epochs,
+        initial=run.state["step"],
+        desc=f"biLM pretrain ({label})",
+        unit="batch",
+        dynamic_ncols=True,
+    )
+
+
+def write_outputs(
+    model: BiLmLanguageModel, options: ElmoOptions, out: Path, history: list[dict[str, float]]
+) -> None:
+    """options.json + weights.hdf5 (official layout), perplexity.csv and perplexity.png."""
+    options.save(out / "options.json")
+    save_hdf5(model.bilm, out / "weights.hdf5")
+    columns = ["step", "epoch", "forward", "backward", "mean", "seconds"]
+    with atomic_write(out / "perplexity.csv", "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows({k: row.get(k) for k in columns} for row in history)
+    if history:
+        plot_perplexity(history, out / "perplexity.png")
+
+
+def plot_perplexity(history: list[dict[str, float]], path: Path) -> None:
+    """Held-out perplexity (log scale) against training steps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    steps = [row["step"] for row in history]
+    for key, style in (("forward", "--"), ("backward", ":"), ("mean", "-")):
+        ax.plot(steps, [row[key] for row in history], style, marker=".", label=key)
+    ax.set_yscale("log")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("held-out perplexity")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)

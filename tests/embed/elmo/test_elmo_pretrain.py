@@ -1,0 +1,189 @@
+"""biLM pretraining: perplexity goes down, resume continues, written files load unchanged."""
+
+from __future__ import annotations
+
+import csv
+import random
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from tweetsent.embed.elmo import batch_to_ids, load_bilm
+from tweetsent.embed.elmo.lm_data import (
+    CorpusSpec,
+    LmVocab,
+    build_vocab,
+    heldout_sentences,
+    iter_batches,
+    training_sentences,
+)
+from tweetsent.embed.elmo.lm_model import BiLmLanguageModel, log_uniform_probs
+from tweetsent.embed.elmo.pretrain import PretrainConfig, batch_tensors, pretrain
+from tweetsent.errors import ConfigError, DataError
+
+SUBJECTS = ["the cat", "a dog", "my friend", "@user", "this phone"]
+VERBS = ["loves", "hates", "wants", "sees"]
+OBJECTS = ["the game", "pizza", "#monday", "rain :(", "music :)"]
+
+
+def write_corpus(path: Path, lines: int = 300, seed: int = 0) -> Path:
+    """A tiny tweet-like language with structure an LM can learn in a few steps."""
+    rng = random.Random(seed)
+    with open(path, "w", encoding="utf-8") as handle:
+        for i in range(lines):
+            text = f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)}"
+            handle.write(f"{i}\tneutral\t{text}\n")
+    return path
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    return write_corpus(tmp_path / "tweets.tsv")
+
+
+@pytest.fixture
+def tiny_options_file(tmp_path: Path, tiny_options) -> Path:
+    path = tmp_path / "tiny_options.json"
+    tiny_options.save(path)
+    return path
+
+
+def config_for(corpus: Path, options: Path, out: Path, **overrides) -> PretrainConfig:
+    base = PretrainConfig(
+        corpus=(str(corpus),),
+        out=str(out),
+        options=str(options),
+        column=2,
+        epochs=2,
+        batch_size=16,
+        chunk_lines=64,
+        lr=0.01,
+        dropout=0.0,
+        heldout_every=10,
+        checkpoint_every=0,
+        progress=False,
+    )
+    return replace(base, **overrides)
+
+
+def test_corpus_stream_splits_heldout_and_builds_ranked_vocab(corpus):
+    spec = CorpusSpec((str(corpus),), column=2, heldout_every=10, heldout_max=5)
+    heldout = heldout_sentences(spec)
+    assert len(heldout) == 5
+    assert sum(1 for _ in training_sentences(spec)) == 300 - 5
+    vocab, stats = build_vocab(spec, max_size=10)
+    assert vocab.words[:3] == ("<S>", "</S>", "<UNK>") and len(vocab) == 10
+    assert stats.sentences == 295
+    assert vocab.ids(["the", "zzz-unknown"]) == [0, vocab.words.index("the"), 2, 1]
+    epoch0 = [s for b in iter_batches(spec, 16, 64, seed=1, epoch=0) for s in b]
+    assert sorted(map(tuple, epoch0)) == sorted(map(tuple, training_sentences(spec)))
+    again = [s for b in iter_batches(spec, 16, 64, seed=1, epoch=0) for s in b]
+    assert again == epoch0
+
+
+def test_vocab_file_round_trip_and_errors(tmp_path):
+    vocab = LmVocab(("<S>", "</S>", "<UNK>", "a", "b"))
+    vocab.save(tmp_path / "vocab.txt")
+    assert LmVocab.load(tmp_path / "vocab.txt") == vocab
+    (tmp_path / "bad.txt").write_text("a\nb\n", encoding="utf-8")
+    with pytest.raises(DataError, match="bad.txt"):
+        LmVocab.load(tmp_path / "bad.txt")
+    with pytest.raises(DataError, match="field 2"):
+        list(training_sentences(CorpusSpec((str(tmp_path / "bad.txt"),), column=2)))
+
+
+def test_sampled_softmax_is_log_uniform_and_trains(tiny_options):
+    q = log_uniform_probs(100)
+    assert torch.isclose(q.sum(), torch.tensor(1.0)) and bool((q[:-1] > q[1:]).all())
+    torch.manual_seed(0)
+    model = BiLmLanguageModel(tiny_options, vocab_size=100, dropout=0.0, n_samples=20)
+    vocab = LmVocab(("<S>", "</S>", "<UNK>", *(f"w{i}" for i in range(97))))
+    char_ids, targets = batch_tensors([["w1", "w2", "w3"], ["w4"]], vocab, tiny_options.max_chars)
+    loss = model(char_ids, targets)
+    assert loss.tokens == 4 + 2 and torch.isfinite(loss.mean)
+    loss.mean.backward()
+    assert (
+        model.softmax_weight.grad is not None
+        and model.bilm.char_encoder.embedding.weight.grad.abs().sum() > 0
+    )
+    model.eval()
+    exact = model(char_ids, targets)  # eval: always the exact softmax
+    assert exact.tokens == 6
+
+
+def test_tiny_pretraining_lowers_heldout_perplexity(corpus, tiny_options_file, tmp_path):
+    result = pretrain(config_for(corpus, tiny_options_file, tmp_path / "run"))
+    first, last = result.history[0], result.history[-1]
+    assert first["step"] == 0 and last["step"] == result.steps > 0
+    assert last["mean"] < 0.7 * first["mean"]
+    assert last["forward"] < first["forward"] and last["backward"] < first["backward"]
+    with open(result.out / "perplexity.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == len(result.history) and (result.out / "perplexity.png").stat().st_size > 0
+    assert not result.sampled
+
+
+def test_written_files_round_trip_through_load_bilm(corpus, tiny_options_file, tmp_path):
+    config = config_for(corpus, tiny_options_file, tmp_path / "run", epochs=1)
+    result = pretrain(config)
+    model = BiLmLanguageModel(config.elmo_options(), result.vocab_size)
+    weights = load_file(str(result.out / "checkpoint" / "model.safetensors"))
+    model.load_state_dict(weights)
+    loaded = load_bilm(result.options_path, result.weights_path)
+    ids = batch_to_ids([["the", "cat", "loves", "#monday"], ["pizza"], []])
+    with torch.no_grad():
+        expected, got = model.bilm.eval()(ids), loaded(ids)
+    assert torch.equal(expected.mask, got.mask)
+    torch.testing.assert_close(got.layers, expected.layers, rtol=0, atol=1e-6)
+    assert LmVocab.load(result.out / "vocab.txt").words[:3] == ("<S>", "</S>", "<UNK>")
+
+
+class Killed(Exception):
+    pass
+
+
+def test_resume_after_kill_matches_uninterrupted_run(corpus, tiny_options_file, tmp_path):
+    settings = {"checkpoint_every": 4, "dropout": 0.2, "full_softmax_max": 8, "n_samples": 5}
+    whole = pretrain(config_for(corpus, tiny_options_file, tmp_path / "a", **settings))
+    assert whole.sampled
+
+    def kill_at_step_7(step: int, loss: float) -> None:
+        if step == 7:
+            raise Killed
+
+    config = config_for(corpus, tiny_options_file, tmp_path / "b", **settings)
+    with pytest.raises(Killed):
+        pretrain(config, callback=kill_at_step_7)
+    seen: list[int] = []
+    resumed = pretrain(config, resume=True, callback=lambda step, loss: seen.append(step))
+    assert seen[0] == 5  # the checkpoint of step 4, then onwards
+    assert resumed.steps == whole.steps
+    a = load_file(str(whole.out / "checkpoint" / "model.safetensors"))
+    b = load_file(str(resumed.out / "checkpoint" / "model.safetensors"))
+    for name in a:
+        torch.testing.assert_close(b[name], a[name], rtol=0, atol=0)
+
+
+def test_config_errors_name_the_field(corpus, tmp_path):
+    with pytest.raises(ConfigError, match="pretrain.preset"):
+        PretrainConfig(corpus=(str(corpus),), out=str(tmp_path), preset="huge")
+    with pytest.raises(ConfigError, match="pretrain.optimizer"):
+        PretrainConfig(corpus=(str(corpus),), out=str(tmp_path), optimizer="sgd")
+
+
+def test_cli_dry_run_writes_loadable_files(corpus, tiny_options_file, tmp_path, capsys):
+    from tweetsent.cli import main
+
+    out = tmp_path / "cli"
+    argv = ["elmo", "pretrain", "--corpus", str(corpus), "--column", "2", "--out", str(out)]
+    argv += ["--options", str(tiny_options_file), "--dry-run", "--no-progress", "--clean"]
+    assert main(argv) == 0
+    assert "2 steps" in capsys.readouterr().out
+    bilm = load_bilm(out / "options.json", out / "weights.hdf5")
+    assert bilm.num_output_layers == 3
+    bad = ["elmo", "pretrain", "--corpus", str(corpus), "--out", str(out), "--preset", "huge"]
+    assert main(bad) == 2  # ConfigError: one line on stderr, exit code 2
+    assert "pretrain.preset" in capsys.readouterr().err

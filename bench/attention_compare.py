@@ -6,10 +6,15 @@ AvgRec) with each pooling, over --seeds seeds, on every shared file but twitter-
 
   OUT/runs/NAME-seedS/          run directories; OUT/results/NAME-seedS.json (reused on rerun)
   docs/img/attention_curves.png validation AvgRec / loss / train-valid gap per epoch
-  docs/img/attention_tweet_K.png heatmaps of a few test tweets (best attention setting, seed 1)
+  docs/img/attention_tweet_K*.png heatmaps of 3 test tweets (study preset, and without penalty)
+  OUT/pressure.md               bench/attention_pressure.py's table (why the paper setting fails)
   docs/attention.md             the block between the `results` markers is rewritten
 
-    nice -n 15 python bench/attention_compare.py [--seeds 3] [--parallel 2] [--report-only]
+    nice -n 15 python bench/attention_compare.py [--seeds 3] [--parallel 2] [--sweep]
+    nice -n 15 python bench/attention_compare.py --report-only     # redraw from OUT/results
+
+--sweep adds the penalty-coefficient runs (SWEEP: the study's d_a, r with 0 and 1.0, the
+paper's with 0.1).
 
 Each training uses one torch thread (`train.threads = 1`); --parallel trainings run at once.
 """
@@ -276,21 +281,26 @@ def example_tweets(test_file: str, count: int = 3) -> list[str]:
     return chosen
 
 
-def draw_heatmaps(rows: dict, out: Path, img: Path, test_file: str) -> list[tuple[str, ...]]:
+def draw_heatmaps(out: Path, img: Path, test_file: str) -> list[str]:
+    """The study preset (the default attention) on a few test tweets; without the penalty
+    (study-penalty-0, from --sweep) on the same tweets, to show what the penalty changes."""
     from tweetsent.explain import explain, render_png
     from tweetsent.predict import Predictor
 
-    hops = {k: CONFIGS[k].get("model.attention_hops", 0) for k in rows}
-    attention = {k: v for k, v in rows.items() if hops[k] > 1}  # multi-hop: a real heatmap
-    best = max(attention, key=lambda k: attention[k]["avgrec"][0])
-    predictor = Predictor.from_run(out / "runs" / f"{best}-seed1")
-    shown = []
-    for k, (gold, text) in enumerate(example_tweets(test_file), start=1):
-        path = img / f"attention_tweet_{k}.png"
-        explanation = explain(predictor, text)
-        render_png(explanation, path)
-        shown.append((path.name, gold, explanation.label))
-    return [(best, *s) for s in shown]
+    lines = []
+    for name, suffix in (("attention-study", ""), ("study-penalty-0", "_penalty0")):
+        run = out / "runs" / f"{name}-seed1"
+        if not run.is_dir():
+            continue
+        predictor = Predictor.from_run(run)
+        penalty = predictor.run.config.model.attention_penalty
+        for k, (gold, text) in enumerate(example_tweets(test_file), start=1):
+            path = img / f"attention_tweet_{k}{suffix}.png"
+            explanation = explain(predictor, text)
+            render_png(explanation, path)
+            alt = f"{name} (penalty {penalty}, seed 1): gold {gold}, predicted {explanation.label}"
+            lines += [f"![{alt}](img/{path.name})", ""]
+    return lines
 
 
 def pressure_table(out: Path, train_files: list[str]) -> str:
@@ -348,11 +358,8 @@ def main() -> None:
     img = args.docs.parent / "img"
     img.mkdir(parents=True, exist_ok=True)
     plot_curves(results, img / "attention_curves.png")
-    shown = draw_heatmaps(rows, args.out, img, split_files(args.data)[1][0])
     figures = ["![learning curves](img/attention_curves.png)", ""]
-    for best, name, gold, predicted in shown:
-        figures.append(f"![{best}, gold {gold}, predicted {predicted}](img/{name})")
-        figures.append("")
+    figures += draw_heatmaps(args.out, img, split_files(args.data)[1][0])
     command = "nice -n 15 python bench/attention_compare.py --seeds 3 --parallel 2 --sweep"
     block = f"Regenerate: `{command}`\n\n{table}\n\n" + "\n".join(figures)
     if not args.no_pressure:

@@ -63,8 +63,8 @@ def short_run(preset: str, coefficient: float, train_files: list[str], steps: in
             states = model.encoder(model.embedder(tokens), lens)  # (B, T, H)
             pooled = model.pooling(states, lengths_mask(lens, tokens.shape[1], tokens.device))[0]
             hidden = model.head[0](pooled)  # (B, mlp) before the ReLU
-        seen["ce"].append(float(out.loss - out.penalty))
-        seen["penalty"].append(float(out.penalty))
+        seen["ce"].append(float((out.loss - out.penalty).detach()))
+        seen["penalty"].append(float(out.penalty.detach()))
         seen["max_weight"].append(float(out.attention.max(dim=-1).values.mean()))
         seen["alive"].append(float((hidden > 0).float().mean()))
     return {

@@ -27,8 +27,15 @@ CHUNK = 1 << 20
 TIMEOUT_S = 60
 
 
-def _write_verified(source: IO[bytes], dest: Path, expected: str | None, origin: str,
-                    total: int | None = None, progress: bool = False, name: str = "") -> str:
+def _write_verified(
+    source: IO[bytes],
+    dest: Path,
+    expected: str | None,
+    origin: str,
+    total: int | None = None,
+    progress: bool = False,
+    name: str = "",
+) -> str:
     """Stream `source` into `dest` atomically; returns the SHA-256 digest.
 
     Raises DataError (and leaves no file) when `expected` is given and differs.
@@ -47,8 +54,10 @@ def _write_verified(source: IO[bytes], dest: Path, expected: str | None, origin:
                     bar.update(len(block))
         actual = digest.hexdigest()
         if expected is not None and actual != expected.lower():
-            raise DataError(f"checksum mismatch for {name} from {origin}: expected sha256 "
-                            f"{expected}, got {actual}; the file was not kept")
+            raise DataError(
+                f"checksum mismatch for {name} from {origin}: expected sha256 "
+                f"{expected}, got {actual}; the file was not kept"
+            )
         os.replace(tmp, dest)
         return actual
     finally:
@@ -66,8 +75,14 @@ def _progress_bar(name: str, total: int | None) -> object | None:
     return tqdm(total=total, unit="B", unit_scale=True, desc=name, leave=False, file=sys.stderr)
 
 
-def download(url: str, dest: Path, expected: str | None, progress: bool = True,
-             hint: str = "", name: str = "") -> str:
+def download(
+    url: str,
+    dest: Path,
+    expected: str | None,
+    progress: bool = True,
+    hint: str = "",
+    name: str = "",
+) -> str:
     """Fetch `url` into `dest` (verified when `expected` is given); returns the digest.
 
     `name` is the file's name in messages (default: the destination's name).
@@ -100,8 +115,9 @@ def copy_verified(source: Path, dest: Path, expected: str | None) -> str:
         raise DataError(f"cannot read ({exc.strerror})", source) from None
 
 
-def extract_members(archive: Path, members: dict[str, Path],
-                    expected: Callable[[str], str | None]) -> dict[str, str]:
+def extract_members(
+    archive: Path, members: dict[str, Path], expected: Callable[[str], str | None]
+) -> dict[str, str]:
     """Extract the zip members named in `members` (matched by base name) to their paths.
 
     Only those members are written, under the given names (no path from the archive is used).
@@ -109,16 +125,18 @@ def extract_members(archive: Path, members: dict[str, Path],
     """
     try:
         with zipfile.ZipFile(archive) as zf:
-            by_base = {Path(info.filename).name: info for info in zf.infolist()
-                       if not info.is_dir()}
+            by_base = {
+                Path(info.filename).name: info for info in zf.infolist() if not info.is_dir()
+            }
             missing = [name for name in members if name not in by_base]
             if missing:
                 raise DataError(f"archive lacks {', '.join(missing)}", archive)
             digests = {}
             for name, dest in members.items():
                 with zf.open(by_base[name]) as source:
-                    digests[name] = _write_verified(source, dest, expected(name),
-                                                    f"{archive.name}:{name}")
+                    digests[name] = _write_verified(
+                        source, dest, expected(name), f"{archive.name}:{name}"
+                    )
             return digests
     except zipfile.BadZipFile as exc:
         raise DataError(f"not a valid zip archive ({exc})", archive) from None
@@ -138,3 +156,19 @@ def remove(path: Path) -> None:
             shutil.rmtree(path)
         else:
             path.unlink()
+
+
+SUMS = "SHA256SUMS"
+
+
+def read_sums(folder: Path) -> dict[str, str]:
+    """The `SHA256SUMS` file of a folder (`<digest>  <name>` lines) as {name: digest}."""
+    path = folder / SUMS
+    if not path.is_file():
+        return {}
+    sums = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        digest, _, fname = line.strip().partition("  ")
+        if digest and fname:
+            sums[fname.strip()] = digest.lower()
+    return sums

@@ -24,17 +24,17 @@ from pathlib import Path
 from typing import Any
 
 from tweetsent.data.download import (
+    SUMS,
     copy_verified,
     download,
     extract_members,
+    read_sums,
     remove,
     temp_path,
 )
 from tweetsent.errors import DataError
 from tweetsent.io import atomic_write, sha256_file
 from tweetsent.paths import cache_root
-
-SUMS = "SHA256SUMS"
 
 
 @dataclass(frozen=True)
@@ -63,32 +63,67 @@ class Dataset:
     source: str = ""
 
 
-_SEMEVAL_BASE = ("https://raw.githubusercontent.com/cbaziotis/datastories-semeval2017-task4/"
-                 "5671b64fde21e61bea49dd5403f5421607d5dc00/dataset/Subtask_A/downloaded/")
+_SEMEVAL_BASE = (
+    "https://raw.githubusercontent.com/cbaziotis/datastories-semeval2017-task4/"
+    "5671b64fde21e61bea49dd5403f5421607d5dc00/dataset/Subtask_A/downloaded/"
+)
 _SEMEVAL_FILES = (  # name, sha256, rows
-    ("twitter-2013train-A.tsv",
-     "111969d156c516b40bd504fcedcca52bbd44ec24add6f59290eb94df9b9c392c", 9684),
-    ("twitter-2013dev-A.tsv",
-     "e402ab2e9bad766275ef5af490e2c3b0edca8236d60e6e69227589186bffd896", 1654),
-    ("twitter-2013test-A.tsv",
-     "eb98d2342016eefda22dd563aa1ccde18aed399eeba572d8c963bbc56c196164", 3547),
-    ("twitter-2014test-A.tsv",
-     "d6aa09ca41031e3deefb7e5b2f74f53260ab374f993e2275d8e4ccec6b210253", 1853),
-    ("twitter-2014sarcasm-A.tsv",
-     "8321459374f88fc32b0b93da76c8740e7a3f30256886dbe9fcebb04b0ae8906f", 86),
-    ("twitter-2015train-A.tsv",
-     "29780e613f562a511fa427196503c3f95fea6c0298470e157deab88a0e0ed65e", 489),
-    ("twitter-2015test-A.tsv",
-     "54b3481924c025d31ac9669c049603b91035b40e8becd6629fb9476a6d9a62f4", 2390),
-    ("twitter-2016train-A.tsv",
-     "f49f65cf5e94b47d077ab7715d3d0a656c09b5c71608678a672d7378ef79c932", 6000),
-    ("twitter-2016dev-A.tsv",
-     "47bda81cb91db2bf92222a5f20742b5e3edc14eb391e74b882b284e5afd0c8bb", 1999),
-    ("twitter-2016devtest-A.tsv",
-     "c16686ebaa3b61770f4d4d2a60d051715146950faa93e039bb0aefb3523c3b38", 2000),
+    (
+        "twitter-2013train-A.tsv",
+        "111969d156c516b40bd504fcedcca52bbd44ec24add6f59290eb94df9b9c392c",
+        9684,
+    ),
+    (
+        "twitter-2013dev-A.tsv",
+        "e402ab2e9bad766275ef5af490e2c3b0edca8236d60e6e69227589186bffd896",
+        1654,
+    ),
+    (
+        "twitter-2013test-A.tsv",
+        "eb98d2342016eefda22dd563aa1ccde18aed399eeba572d8c963bbc56c196164",
+        3547,
+    ),
+    (
+        "twitter-2014test-A.tsv",
+        "d6aa09ca41031e3deefb7e5b2f74f53260ab374f993e2275d8e4ccec6b210253",
+        1853,
+    ),
+    (
+        "twitter-2014sarcasm-A.tsv",
+        "8321459374f88fc32b0b93da76c8740e7a3f30256886dbe9fcebb04b0ae8906f",
+        86,
+    ),
+    (
+        "twitter-2015train-A.tsv",
+        "29780e613f562a511fa427196503c3f95fea6c0298470e157deab88a0e0ed65e",
+        489,
+    ),
+    (
+        "twitter-2015test-A.tsv",
+        "54b3481924c025d31ac9669c049603b91035b40e8becd6629fb9476a6d9a62f4",
+        2390,
+    ),
+    (
+        "twitter-2016train-A.tsv",
+        "f49f65cf5e94b47d077ab7715d3d0a656c09b5c71608678a672d7378ef79c932",
+        6000,
+    ),
+    (
+        "twitter-2016dev-A.tsv",
+        "47bda81cb91db2bf92222a5f20742b5e3edc14eb391e74b882b284e5afd0c8bb",
+        1999,
+    ),
+    (
+        "twitter-2016devtest-A.tsv",
+        "c16686ebaa3b61770f4d4d2a60d051715146950faa93e039bb0aefb3523c3b38",
+        2000,
+    ),
     # 20,632 rows: the last line has no final newline (so `wc -l` says 20,631).
-    ("twitter-2016test-A.tsv",
-     "c90ee3e9cca3c4b019cc45169190c0bcc1c9e2eda938527e31d12040798dc453", 20632),
+    (
+        "twitter-2016test-A.tsv",
+        "c90ee3e9cca3c4b019cc45169190c0bcc1c9e2eda938527e31d12040798dc453",
+        20632,
+    ),
 )
 _SEMEVAL_TEST = "twitter-2016test-A.tsv"
 _SEMEVAL_DEV = ("twitter-2016dev-A.tsv", "twitter-2016devtest-A.tsv")
@@ -105,8 +140,9 @@ DATASETS: dict[str, Dataset] = {
         # the 2016 test set); hold validation rows out of train, or use `train-nodev`.
         splits={
             "train": tuple(n for n, _, _ in _SEMEVAL_FILES if n != _SEMEVAL_TEST),
-            "train-nodev": tuple(n for n, _, _ in _SEMEVAL_FILES
-                                 if n != _SEMEVAL_TEST and n not in _SEMEVAL_DEV),
+            "train-nodev": tuple(
+                n for n, _, _ in _SEMEVAL_FILES if n != _SEMEVAL_TEST and n not in _SEMEVAL_DEV
+            ),
             "dev": _SEMEVAL_DEV,
             "test": (_SEMEVAL_TEST,),
         },
@@ -115,12 +151,15 @@ DATASETS: dict[str, Dataset] = {
     "sentiment140": Dataset(
         name="sentiment140",
         description="Sentiment140 (Go et al. 2009): 1.6M tweets labelled by emoticons "
-                    "(negative/positive) + 498 hand-labelled test tweets (3 classes)",
+        "(negative/positive) + 498 hand-labelled test tweets (3 classes)",
         format="sentiment140",
         files=(DataFile(_S140_TRAIN, None, rows=1_600_000), DataFile(_S140_TEST, None, rows=498)),
         splits={"train": (_S140_TRAIN,), "test": (_S140_TEST,)},
-        archive=Archive("trainingandtestdata.zip",
-                        "http://cs.stanford.edu/people/alecmgo/trainingandtestdata.zip", None),
+        archive=Archive(
+            "trainingandtestdata.zip",
+            "http://cs.stanford.edu/people/alecmgo/trainingandtestdata.zip",
+            None,
+        ),
         source="cs.stanford.edu/people/alecmgo (Sentiment140 project)",
     ),
 }
@@ -149,22 +188,26 @@ def fetch(name: str, force: bool = False, progress: bool = True) -> Path:
     todo = [f for f in ds.files if force or not (folder / f.name).is_file()]
     if not todo:
         return folder
-    sums = _read_sums(folder)
-    hint = (f"; without internet access, download the files elsewhere and import them: "
-            f"`tweetsent data import {name} FOLDER` (import_local)")
+    sums = read_sums(folder)
+    hint = (
+        f"; without internet access, download the files elsewhere and import them: "
+        f"`tweetsent data import {name} FOLDER` (import_local)"
+    )
     if ds.archive is not None:
         arc = ds.archive
         tmp = temp_path(folder, arc.name)
         try:
-            sums[arc.name] = download(arc.url, tmp, _expected(arc.name, arc.sha256, sums),
-                                      progress, hint, name=arc.name)
+            sums[arc.name] = download(
+                arc.url, tmp, _expected(arc.name, arc.sha256, sums), progress, hint, name=arc.name
+            )
             _extract(ds, tmp, folder, sums)
         finally:
             remove(tmp)
     else:
         for f in todo:
-            sums[f.name] = download(f.url or "", folder / f.name,
-                                    _expected(f.name, f.sha256, sums), progress, hint)
+            sums[f.name] = download(
+                f.url or "", folder / f.name, _expected(f.name, f.sha256, sums), progress, hint
+            )
     _write_sums(folder, sums, ds)
     return folder
 
@@ -177,7 +220,7 @@ def import_local(name: str, folder: str | os.PathLike) -> Path:
     if not source.is_dir():
         raise DataError("no such folder", source)
     dest = dataset_dir(name)
-    sums = _read_sums(dest)
+    sums = read_sums(dest)
     present = [f for f in ds.files if (source / f.name).is_file()]
     if len(present) < len(ds.files) and ds.archive and (source / ds.archive.name).is_file():
         archive = source / ds.archive.name
@@ -186,12 +229,14 @@ def import_local(name: str, folder: str | os.PathLike) -> Path:
     elif len(present) < len(ds.files):
         missing = [f.name for f in ds.files if f not in present]
         also = f" (or {ds.archive.name})" if ds.archive else ""
-        raise DataError(f"missing {len(missing)} file(s) of {name}{also}: {', '.join(missing)}",
-                        source)
+        raise DataError(
+            f"missing {len(missing)} file(s) of {name}{also}: {', '.join(missing)}", source
+        )
     else:
         for f in ds.files:
-            sums[f.name] = copy_verified(source / f.name, dest / f.name,
-                                         _expected(f.name, f.sha256, sums))
+            sums[f.name] = copy_verified(
+                source / f.name, dest / f.name, _expected(f.name, f.sha256, sums)
+            )
     _write_sums(dest, sums, ds)
     return dest
 
@@ -216,28 +261,19 @@ def _expected(name: str, pinned: str | None, sums: dict[str, str]) -> str | None
     return pinned or sums.get(name)
 
 
-def _read_sums(folder: Path) -> dict[str, str]:
-    path = folder / SUMS
-    if not path.is_file():
-        return {}
-    sums = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        digest, _, fname = line.strip().partition("  ")
-        if digest and fname:
-            sums[fname.strip()] = digest.lower()
-    return sums
-
-
 def _write_sums(folder: Path, sums: dict[str, str], ds: Dataset) -> None:
     """Record every digest; announce those that no registry entry pins (first use)."""
     pinned = {f.name for f in ds.files if f.sha256}
     if ds.archive and ds.archive.sha256:
         pinned.add(ds.archive.name)
-    old = _read_sums(folder)
+    old = read_sums(folder)
     for fname, digest in sorted(sums.items()):
         if fname not in pinned and fname not in old:
-            print(f"{ds.name}: {fname} sha256 {digest} (no published checksum; recorded in "
-                  f"{folder / SUMS})", file=sys.stderr)
+            print(
+                f"{ds.name}: {fname} sha256 {digest} (no published checksum; recorded in "
+                f"{folder / SUMS})",
+                file=sys.stderr,
+            )
     with atomic_write(folder / SUMS, "w", encoding="utf-8") as handle:
         for fname, digest in sorted(sums.items()):
             handle.write(f"{digest}  {fname}\n")
@@ -264,18 +300,30 @@ def info(name: str | None = None) -> list[dict[str, Any]]:
         for f in ds.files:
             path = folder / f.name
             present = path.is_file()
-            files.append({
-                "name": f.name, "present": present, "path": str(path),
-                "bytes": path.stat().st_size if present else None,
-                "rows": _count_rows(path) if present else None, "rows_expected": f.rows,
-                "sha256": f.sha256,
-            })
-        out.append({
-            "name": ds.name, "description": ds.description, "format": ds.format,
-            "where": str(folder), "present": all(f["present"] for f in files),
-            "missing": [f["name"] for f in files if not f["present"]],
-            "splits": sorted(ds.splits), "source": ds.source, "files": files,
-        })
+            files.append(
+                {
+                    "name": f.name,
+                    "present": present,
+                    "path": str(path),
+                    "bytes": path.stat().st_size if present else None,
+                    "rows": _count_rows(path) if present else None,
+                    "rows_expected": f.rows,
+                    "sha256": f.sha256,
+                }
+            )
+        out.append(
+            {
+                "name": ds.name,
+                "description": ds.description,
+                "format": ds.format,
+                "where": str(folder),
+                "present": all(f["present"] for f in files),
+                "missing": [f["name"] for f in files if not f["present"]],
+                "splits": sorted(ds.splits),
+                "source": ds.source,
+                "files": files,
+            }
+        )
     return out
 
 
@@ -291,12 +339,16 @@ def dataset_files(name: str, split: str | None = None, check: bool = False) -> l
     elif split in ds.splits:
         names = ds.splits[split]
     else:
-        raise DataError(f"dataset {name} has no split {split!r}; splits: "
-                        f"{', '.join(sorted(ds.splits))}")
+        raise DataError(
+            f"dataset {name} has no split {split!r}; splits: {', '.join(sorted(ds.splits))}"
+        )
     folder = dataset_dir(name)
     paths = [folder / n for n in names]
     missing = [p.name for p in paths if not p.is_file()]
     if check and missing:
-        raise DataError(f"dataset {name} is missing {', '.join(missing)}: run fetch "
-                        f"(`tweetsent data fetch {name}`) or import_local", folder)
+        raise DataError(
+            f"dataset {name} is missing {', '.join(missing)}: run fetch "
+            f"(`tweetsent data fetch {name}`) or import_local",
+            folder,
+        )
     return paths

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tweetsent.data.download import copy_verified, download
+from tweetsent.data.download import SUMS, copy_verified, download, read_sums
 from tweetsent.embed.elmo.options import ElmoOptions
 from tweetsent.embed.elmo.weights import check_weights, weight_layout
 from tweetsent.errors import DataError
@@ -33,7 +33,6 @@ from tweetsent.io import atomic_write
 from tweetsent.paths import cache_root
 
 BASE_URL = "https://allennlp.s3.amazonaws.com/models/elmo"
-SUMS = "SHA256SUMS"
 _FILTERS = ((1, 32), (2, 32), (3, 64), (4, 128), (5, 256), (6, 512), (7, 1024))
 
 
@@ -156,7 +155,7 @@ def model_files(name: str, check: bool = False) -> ElmoFiles:
 def fetch(name: str, force: bool = False, progress: bool = True) -> ElmoFiles:
     """Download the model's missing files (both with `force`), verify and return them."""
     model, files = get_model(name), model_files(name)
-    sums = _read_sums(files.options.parent)
+    sums = read_sums(files.options.parent)
     hint = (
         f"; without internet access, download the files elsewhere and import them: "
         f"import_local({name!r}, FOLDER)"
@@ -179,7 +178,7 @@ def import_local(name: str, folder: str | os.PathLike) -> ElmoFiles:
     source = Path(folder).expanduser()
     if not source.is_dir():
         raise DataError("no such folder", source)
-    sums = _read_sums(files.options.parent)
+    sums = read_sums(files.options.parent)
     for dest, generic, pinned in (
         (files.options, "options.json", model.options_sha256),
         (files.weights, "weights.hdf5", model.weights_sha256),
@@ -201,20 +200,8 @@ def _validate(model: ElmoModel, files: ElmoFiles) -> None:
     check_weights(options, files.weights)
 
 
-def _read_sums(folder: Path) -> dict[str, str]:
-    path = folder / SUMS
-    if not path.is_file():
-        return {}
-    sums = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        digest, _, fname = line.strip().partition("  ")
-        if digest and fname:
-            sums[fname.strip()] = digest.lower()
-    return sums
-
-
 def _write_sums(model: ElmoModel, folder: Path, sums: dict[str, str]) -> None:
-    old = _read_sums(folder)
+    old = read_sums(folder)
     for fname, digest in sorted(sums.items()):
         if fname not in old:
             print(
@@ -242,7 +229,7 @@ def info() -> list[dict[str, Any]]:
                 "weights_bytes_approx": 4 * model.parameters,
                 "where": str(files.options.parent),
                 "present": files.options.is_file() and files.weights.is_file(),
-                "sha256": _read_sums(files.options.parent),
+                "sha256": read_sums(files.options.parent),
             }
         )
     return out

@@ -127,8 +127,6 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: every core)")
     parser.add_argument("--skip-cleaning", action="store_true", help="reuse core.json's figures")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: every core)")
-    parser.add_argument("--skip-cleaning", action="store_true", help="reuse core.json's figures")
     parser.add_argument("--out", type=Path, default=Path("bench/out/core"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)

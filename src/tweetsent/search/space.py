@@ -95,7 +95,8 @@ class Param:
             return trial.suggest_int(
                 self.name, int(self.low), int(self.high), step=step, log=self.log
             )
-        return trial.suggest_float(self.name, self.low, self.high, step=self.step, log=self.log)
+        value = trial.suggest_float(self.name, self.low, self.high, step=self.step, log=self.log)
+        return round(value, 12) if self.step is not None else value  # 0.30000000000000004
 
     def sample(self, rng: np.random.Generator) -> Any:
         """A uniform draw (log-uniform with log = true), used for seeded random trials."""

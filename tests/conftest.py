@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import pytest
 
+from synthetic import synthetic_tweets
 from tweetsent.config import RunConfig
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "semeval2017-task4a"
-
-POSITIVE = ["love", "great", "happy", "awesome", "best", "good", "amazing", ":)"]
-NEGATIVE = ["hate", "awful", "sad", "worst", "bad", "terrible", "angry", ":("]
-NEUTRAL = ["meeting", "tuesday", "report", "bus", "update", "schedule", "office", "weather"]
-FILLER = ["the", "today", "this", "my", "phone", "game", "movie", "team", "at", "@friend"]
-
-
-def synthetic_tweets(n: int, seed: int = 0) -> list[tuple[str, str]]:
-    """(label, text) pairs whose label is learnable from sentiment words among filler."""
-    rng = random.Random(seed)
-    rows = []
-    for i in range(n):
-        label = ("positive", "negative", "neutral")[i % 3]
-        cue = {"positive": POSITIVE, "negative": NEGATIVE, "neutral": NEUTRAL}[label]
-        words = rng.sample(FILLER, rng.randint(2, 6)) + rng.sample(cue, rng.randint(1, 2))
-        rng.shuffle(words)
-        rows.append((label, " ".join(words)))
-    return rows
 
 
 def write_tsv(path: Path, rows: list[tuple[str, str]], start_id: int = 1000) -> Path:

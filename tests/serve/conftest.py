@@ -9,7 +9,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import random
 import socket
 import subprocess
 import sys
@@ -20,13 +19,10 @@ from typing import Any
 
 import pytest
 
+from synthetic import synthetic_tweets
 from tweetsent.config import ModelConfig, RunConfig
 from tweetsent.errors import ConfigError
 
-POSITIVE = ["love", "great", "happy", "awesome", "best", "good", "amazing", ":)"]
-NEGATIVE = ["hate", "awful", "sad", "worst", "bad", "terrible", "angry", ":("]
-NEUTRAL = ["meeting", "tuesday", "report", "bus", "update", "schedule", "office", "weather"]
-FILLER = ["the", "today", "this", "my", "phone", "game", "movie", "team", "at", "@friend"]
 # Small limits so that every limit is cheap to hit.
 LIMITS = {"max_texts": 8, "max_chars": 300, "max_body_bytes": 8192}
 
@@ -39,26 +35,13 @@ def attention_pooling_available() -> bool:
     return True
 
 
-def tweets(n: int, seed: int) -> list[tuple[str, str]]:
-    """(label, text) pairs whose label is learnable from sentiment words among filler."""
-    rng = random.Random(seed)
-    rows = []
-    for i in range(n):
-        label = ("positive", "negative", "neutral")[i % 3]
-        cue = {"positive": POSITIVE, "negative": NEGATIVE, "neutral": NEUTRAL}[label]
-        words = rng.sample(FILLER, rng.randint(2, 6)) + rng.sample(cue, rng.randint(1, 2))
-        rng.shuffle(words)
-        rows.append((label, " ".join(words)))
-    return rows
-
-
 def train_tiny(folder: Path, **overrides: Any) -> Path:
     """Train a tiny model on synthetic tweets in a few seconds; return its run directory."""
     from tweetsent.train import train
 
     folder.mkdir(parents=True, exist_ok=True)
     data = folder / "train.tsv"
-    rows = tweets(240, seed=1)
+    rows = synthetic_tweets(240, seed=1)
     data.write_text("".join(f"{1000 + i}\t{lab}\t{txt}\n" for i, (lab, txt) in enumerate(rows)))
     settings = {
         "data.train": [str(data)],

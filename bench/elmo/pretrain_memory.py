@@ -4,7 +4,9 @@
 
 Writes a synthetic corpus (SemEval-like tweets: words of a 200k-word Zipfian lexicon plus a
 per-line unique id token, so the count table is large) into --work, then runs the vocabulary
-pass and one full epoch of training batches (no model), and prints the peak RSS of each phase.
+pass, the block index and one full epoch of training batches (no model: blocks of 4096
+sentences visited in a seeded random order, 4 mixed at a time), and prints the peak RSS of each
+phase.
 The model's own memory is separate (see docs/elmo-pretrain.md).
 """
 
@@ -16,7 +18,7 @@ import resource
 import time
 from pathlib import Path
 
-from tweetsent.embed.elmo.lm_data import CorpusSpec, build_vocab, iter_batches
+from tweetsent.embed.elmo.lm_data import CorpusSpec, build_vocab, corpus_blocks, iter_batches
 
 
 def peak_mb() -> float:
@@ -53,7 +55,13 @@ def main() -> None:
         f"{time.perf_counter() - start:.0f}s, peak RSS {peak_mb():.0f} MB"
     )
     start = time.perf_counter()
-    batches = sum(1 for _ in iter_batches(spec, 32, 4096, seed=0, epoch=0))
+    blocks = corpus_blocks(spec, 4096)
+    print(
+        f"block index: {len(blocks):,} blocks, {time.perf_counter() - start:.0f}s, "
+        f"peak RSS {peak_mb():.0f} MB"
+    )
+    start = time.perf_counter()
+    batches = sum(1 for _ in iter_batches(spec, 32, 4096, seed=0, epoch=0, blocks=blocks))
     print(
         f"one epoch of batches: {batches:,}, {time.perf_counter() - start:.0f}s, "
         f"peak RSS {peak_mb():.0f} MB"

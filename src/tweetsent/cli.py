@@ -430,6 +430,7 @@ def _add_elmo_pretrain(esub) -> None:
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
     t.add_argument("--dry-run", action="store_true", help="2 steps, 20 held-out sentences")
     t.add_argument("--threads", type=int, default=0, help="torch threads (0: every core)")
+    t.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
     t.add_argument("--no-progress", action="store_true")
 
 
@@ -458,6 +459,7 @@ def _elmo_pretrain(args: argparse.Namespace) -> None:
         options=args.options,
         column=args.column,
         clean=args.clean,
+        device=args.device,
         progress=not args.no_progress,
         **fields,
     )
@@ -465,7 +467,10 @@ def _elmo_pretrain(args: argparse.Namespace) -> None:
     last = r.history[-1] if r.history else {}
     ppl = "/".join(f"{last[k]:.1f}" for k in ("forward", "backward", "mean")) if last else "-"
     sampled = " (sampled softmax)" if r.sampled else ""
-    print(f"{r.steps:,} steps, {r.epochs_done} epoch(s), {r.seconds:.0f}s, vocab {r.vocab_size:,}")
+    print(
+        f"{r.steps:,} steps, {r.epochs_done} epoch(s), {r.seconds:.0f}s on {r.device}, "
+        f"vocab {r.vocab_size:,}"
+    )
     print(f"softmax{sampled}; held-out perplexity forward/backward/mean {ppl}")
     print(f"written: {r.options_path} {r.weights_path} {r.out / 'vocab.txt'}")
 

@@ -64,6 +64,7 @@ def config_for(corpus: Path, options: Path, out: Path, **overrides) -> PretrainC
         dropout=0.0,
         heldout_every=10,
         checkpoint_every=0,
+        device="cpu",  # bit-for-bit checks hold on the CPU (GPU sums can differ in the last bits)
         progress=False,
     )
     return replace(base, **overrides)
@@ -187,3 +188,55 @@ def test_cli_dry_run_writes_loadable_files(corpus, tiny_options_file, tmp_path, 
     bad = ["elmo", "pretrain", "--corpus", str(corpus), "--out", str(out), "--preset", "huge"]
     assert main(bad) == 2  # ConfigError: one line on stderr, exit code 2
     assert "pretrain.preset" in capsys.readouterr().err
+
+
+def test_resume_without_checkpoint_is_an_error(corpus, tiny_options_file, tmp_path, capsys):
+    config = config_for(corpus, tiny_options_file, tmp_path / "fresh")
+    with pytest.raises(DataError, match="no checkpoint to continue from"):
+        pretrain(config, resume=True)
+    assert not (tmp_path / "fresh" / "weights.hdf5").exists()  # nothing trained from scratch
+    from tweetsent.cli import main
+
+    argv = ["elmo", "pretrain", "--corpus", str(corpus), "--column", "2", "--resume"]
+    argv += ["--out", str(tmp_path / "fresh"), "--options", str(tiny_options_file)]
+    assert main(argv + ["--no-progress"]) != 0
+    assert "no checkpoint to continue from" in capsys.readouterr().err
+
+
+def test_device_is_recorded_and_unavailable_cuda_is_a_clear_error(
+    corpus, tiny_options_file, tmp_path
+):
+    result = pretrain(config_for(corpus, tiny_options_file, tmp_path / "cpu", device="cpu"))
+    assert result.device == "cpu"
+    if not torch.cuda.is_available():
+        config = config_for(corpus, tiny_options_file, tmp_path / "gpu", device="cuda")
+        with pytest.raises(ConfigError, match="CUDA is not available"):
+            pretrain(config)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_resume_matches_uninterrupted_run(corpus, tiny_options_file, tmp_path):
+    settings = {"checkpoint_every": 4, "dropout": 0.2, "device": "cuda", "seed": 3}
+    whole = pretrain(config_for(corpus, tiny_options_file, tmp_path / "a", **settings))
+    assert whole.device.startswith("cuda")
+    config = config_for(corpus, tiny_options_file, tmp_path / "b", **settings)
+
+    def kill_at_step_7(step: int, loss: float) -> None:
+        if step == 7:
+            raise Killed
+
+    with pytest.raises(Killed):
+        pretrain(config, callback=kill_at_step_7)
+    resumed = pretrain(config, resume=True)
+    a = load_file(str(whole.out / "checkpoint" / "model.safetensors"))
+    b = load_file(str(resumed.out / "checkpoint" / "model.safetensors"))
+    for name in a:  # GPU gradient sums (atomic adds) may differ in the last bits
+        torch.testing.assert_close(b[name], a[name], rtol=0, atol=1e-4)
+
+
+def test_resume_with_another_batch_order_is_an_error(corpus, tiny_options_file, tmp_path):
+    config = config_for(corpus, tiny_options_file, tmp_path / "run", epochs=1, max_steps=3)
+    pretrain(config)
+    with pytest.raises(ConfigError, match="pretrain.batch_size: 8 but the checkpoint used 16"):
+        pretrain(replace(config, batch_size=8, max_steps=6), resume=True)
+    assert pretrain(replace(config, max_steps=6), resume=True).steps == 6

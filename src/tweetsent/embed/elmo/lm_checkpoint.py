@@ -2,7 +2,8 @@
 
     DIR/checkpoint/model.safetensors      biLM + softmax parameters (state_dict names)
     DIR/checkpoint/optimizer.safetensors  optimizer tensors as "<param index>.<name>", and the
-                                          torch RNG state as "rng.torch"
+                                          torch RNG state as "rng.torch" (and the CUDA
+                                          generator's as "rng.cuda" when trained on a GPU)
     DIR/checkpoint/state.json             step, epoch, batch in epoch, history, the optimizer's
                                           non-tensor state and param groups, the run settings
 
@@ -37,6 +38,9 @@ def save_checkpoint(
         save_file(weights, str(tmp))
     tensors, plain = _flatten_optimizer(optimizer)
     tensors["rng.torch"] = torch.get_rng_state()
+    device = next(model.parameters()).device
+    if device.type == "cuda":  # dropout on the GPU draws from the device's generator
+        tensors["rng.cuda"] = torch.cuda.get_rng_state(device)
     with atomic_path(folder / OPTIM) as tmp:
         save_file(tensors, str(tmp))
     write_json(folder / STATE, {**state, "optimizer": plain})
@@ -62,6 +66,10 @@ def load_checkpoint(
             f"checkpoint does not fit this model: {exc}".split("\n")[0], folder
         ) from None
     torch.set_rng_state(tensors.pop("rng.torch"))
+    cuda_rng = tensors.pop("rng.cuda", None)
+    device = next(model.parameters()).device
+    if cuda_rng is not None and device.type == "cuda":
+        torch.cuda.set_rng_state(cuda_rng, device)
     optimizer.load_state_dict(_unflatten_optimizer(tensors, state.pop("optimizer")))
     return state
 

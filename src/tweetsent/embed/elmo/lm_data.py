@@ -6,9 +6,16 @@ whitespace-separated words or tweetsent's normalizer's tokens (`clean=True`, the
 classifier gives ELMo).
 
 Every line number `i` with `i % heldout_every == 0` (while fewer than `heldout_max` are taken)
-is held out for perplexity and never trained on; the rest is the training stream. Memory: the
-vocabulary pass keeps one count per distinct token; the batch stream keeps one shuffle chunk
-(`chunk_lines` sentences); the held-out set is capped. Nothing else is kept.
+is held out for perplexity and never trained on; the rest is the training stream.
+
+Training order (bilm-tf shuffled its shard files every pass; a fixed file order makes every
+epoch end on the same file, and the model drifts toward it right before each epoch-end
+evaluation): the corpus is indexed once into blocks of `chunk_lines` consecutive sentences
+(`Block`: file, seek position, first line, first global number, count); each epoch visits them in a
+random order drawn from (seed, epoch) and mixes `mix_blocks` of them at a time before cutting
+batches. Memory: the vocabulary pass keeps one count per distinct token; the batch stream keeps
+one window of at most `mix_blocks * chunk_lines` sentences plus the index (5 integers per
+block); the held-out set is capped. Nothing else is kept.
 """
 
 from __future__ import annotations
@@ -48,24 +55,33 @@ def _tokenizer(spec: CorpusSpec):
     return normalizer_for(TextConfig(max_tokens=0)).tokenize
 
 
+def _open(path: str):
+    if not Path(path).is_file():
+        raise DataError("no such corpus file", path)
+    return open(path, encoding="utf-8", errors="replace")
+
+
+def _line_tokens(line: str, spec: CorpusSpec, tokenize, path: str, line_no: int) -> list[str]:
+    """The tokens of one raw line ([] for a line that yields none: it gets no number)."""
+    text = line.rstrip("\n")
+    if spec.column is not None:
+        fields = text.split("\t")
+        if len(fields) <= spec.column:
+            if not text.strip():
+                return []
+            raise DataError(f"no tab-separated field {spec.column}", path, line_no)
+        text = fields[spec.column]
+    return tokenize(text)[: spec.max_tokens] if spec.max_tokens else tokenize(text)
+
+
 def iter_sentences(spec: CorpusSpec) -> Iterator[tuple[int, list[str]]]:
     """(global line number, tokens) for every non-empty line of every file, in order."""
     tokenize = _tokenizer(spec)
     number = 0
     for path in spec.files:
-        if not Path(path).is_file():
-            raise DataError("no such corpus file", path)
-        with open(path, encoding="utf-8", errors="replace") as handle:
+        with _open(path) as handle:
             for line_no, line in enumerate(handle, 1):
-                text = line.rstrip("\n")
-                if spec.column is not None:
-                    fields = text.split("\t")
-                    if len(fields) <= spec.column:
-                        if not text.strip():
-                            continue
-                        raise DataError(f"no tab-separated field {spec.column}", path, line_no)
-                    text = fields[spec.column]
-                tokens = tokenize(text)[: spec.max_tokens] if spec.max_tokens else tokenize(text)
+                tokens = _line_tokens(line, spec, tokenize, path, line_no)
                 if tokens:
                     yield number, tokens
                     number += 1
@@ -155,23 +171,92 @@ def build_vocab(spec: CorpusSpec, max_size: int, min_count: int = 1) -> tuple[Lm
     return LmVocab((BOS, EOS, UNK, *kept)), stats
 
 
+@dataclass(frozen=True)
+class Block:
+    """`count` consecutive sentences of one corpus file, readable on their own with a seek."""
+
+    file: int  # index into CorpusSpec.files
+    offset: int  # the text handle's tell() before the block's first raw line
+    line: int  # that line's 1-based number in the file (for error messages)
+    first: int  # global number of the block's first sentence
+    count: int  # sentences in the block (the last block of a file may be shorter)
+
+
+def corpus_blocks(spec: CorpusSpec, block_lines: int) -> tuple[Block, ...]:
+    """One streaming pass: cut every file into blocks of `block_lines` sentences.
+
+    Numbers are those of `iter_sentences` (held-out lines included), so a block read back with
+    `read_block` gives the same (number, tokens) pairs as the sequential stream.
+    """
+    if block_lines < 1:
+        raise ValueError(f"block_lines must be >= 1, not {block_lines}")
+    tokenize = _tokenizer(spec)
+    blocks: list[Block] = []
+    number = 0
+    for file, path in enumerate(spec.files):
+        with _open(path) as handle:  # readline, not iteration: tell() stays allowed
+            offset, start_line, first = handle.tell(), 1, number
+            for line_no, line in enumerate(iter(handle.readline, ""), 1):
+                if not _line_tokens(line, spec, tokenize, path, line_no):
+                    continue
+                number += 1
+                if number - first == block_lines:
+                    blocks.append(Block(file, offset, start_line, first, block_lines))
+                    offset, start_line, first = handle.tell(), line_no + 1, number
+            if number > first:
+                blocks.append(Block(file, offset, start_line, first, number - first))
+    return tuple(blocks)
+
+
+def read_block(spec: CorpusSpec, block: Block, tokenize=None) -> list[tuple[int, list[str]]]:
+    """The (global number, tokens) pairs of one block, read with a seek."""
+    tokenize = tokenize or _tokenizer(spec)
+    path = spec.files[block.file]
+    out: list[tuple[int, list[str]]] = []
+    with _open(path) as handle:
+        handle.seek(block.offset)
+        for line_no, line in enumerate(handle, block.line):  # iteration: no tell() snapshots
+            tokens = _line_tokens(line, spec, tokenize, path, line_no)
+            if tokens:
+                out.append((block.first + len(out), tokens))
+                if len(out) == block.count:
+                    return out
+    raise DataError("the corpus file changed while training (fewer lines than indexed)", path)
+
+
 def iter_batches(
-    spec: CorpusSpec, batch_size: int, chunk_lines: int, seed: int, epoch: int
+    spec: CorpusSpec,
+    batch_size: int,
+    chunk_lines: int,
+    seed: int,
+    epoch: int,
+    mix_blocks: int = 4,
+    blocks: Sequence[Block] | None = None,
 ) -> Iterator[list[list[str]]]:
     """Training batches of one epoch, a pure function of (corpus, seed, epoch).
 
-    Sentences are read `chunk_lines` at a time; each chunk is sorted by length (random tie
-    order) so that a batch holds similar lengths, cut into batches, and the batches shuffled.
+    The blocks of `chunk_lines` sentences (`corpus_blocks`, computed here unless given) are
+    visited in the order `default_rng([seed, epoch]).permutation`; each window of `mix_blocks`
+    consecutive blocks of that order is read (held-out lines dropped), sorted by length (random
+    tie order) so that a batch holds similar lengths, cut into batches, and the batches
+    shuffled. At most `mix_blocks * chunk_lines` sentences are in memory.
     """
+    if mix_blocks < 1:
+        raise ValueError(f"mix_blocks must be >= 1, not {mix_blocks}")
+    if blocks is None:
+        blocks = corpus_blocks(spec, chunk_lines)
+    tokenize = _tokenizer(spec)
     rng = np.random.default_rng([seed, epoch])
-    chunk: list[list[str]] = []
-    for tokens in training_sentences(spec):
-        chunk.append(tokens)
-        if len(chunk) == chunk_lines:
-            yield from _chunk_batches(chunk, batch_size, rng)
-            chunk = []
-    if chunk:
-        yield from _chunk_batches(chunk, batch_size, rng)
+    order = rng.permutation(len(blocks))
+    for start in range(0, len(order), mix_blocks):
+        window = [
+            tokens
+            for b in order[start : start + mix_blocks]
+            for number, tokens in read_block(spec, blocks[b], tokenize)
+            if not is_heldout(number, spec)
+        ]
+        if window:
+            yield from _chunk_batches(window, batch_size, rng)
 
 
 def _chunk_batches(

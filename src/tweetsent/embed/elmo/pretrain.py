@@ -32,13 +32,14 @@ from tweetsent.embed.elmo.lm_data import (
     CorpusSpec,
     LmVocab,
     build_vocab,
+    corpus_blocks,
     heldout_sentences,
     iter_batches,
 )
 from tweetsent.embed.elmo.lm_model import BiLmLanguageModel
 from tweetsent.embed.elmo.options import ElmoOptions
 from tweetsent.embed.elmo.weights import save_hdf5
-from tweetsent.errors import ConfigError
+from tweetsent.errors import ConfigError, DataError
 from tweetsent.io import atomic_path, atomic_write, read_json, write_json
 
 SMALL_FILTERS = ((1, 32), (2, 32), (3, 64), (4, 128), (5, 256), (6, 512), (7, 1024))
@@ -56,6 +57,7 @@ PRESETS = {
 }
 OPTIMIZERS = ("adam", "adagrad")
 CHECKPOINT = "checkpoint"
+ORDER_FIELDS = ("seed", "batch_size", "chunk_lines", "mix_blocks")  # a resume must keep them
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,8 @@ class PretrainConfig:
     n_samples: int = 1024
     epochs: int = 1
     batch_size: int = 32
-    chunk_lines: int = 4096  # shuffle chunk (sentences in memory while streaming)
+    chunk_lines: int = 4096  # sentences per block of the corpus index (the unit of shuffling)
+    mix_blocks: int = 4  # blocks mixed per window: <= mix_blocks * chunk_lines in memory
     optimizer: str = "adam"
     lr: float = 1e-3
     clip_norm: float = 10.0
@@ -87,6 +90,7 @@ class PretrainConfig:
     max_steps: int = 0  # stop after this global step (0: no limit)
     max_minutes: float = 0.0  # stop after this long in this call (0: no limit)
     seed: int = 0
+    device: str = "auto"  # auto (CUDA when available) | cpu | cuda[:N]
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -97,8 +101,8 @@ class PretrainConfig:
             raise ConfigError(f"pretrain.preset: {self.preset!r} is not one of {list(PRESETS)}")
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"pretrain.optimizer: {self.optimizer!r} is not adam or adagrad")
-        positive = ("epochs", "batch_size", "chunk_lines", "max_vocab", "min_count", "n_samples")
-        for name in positive:
+        positive = ("epochs", "batch_size", "chunk_lines", "mix_blocks", "max_vocab", "min_count")
+        for name in (*positive, "n_samples"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"pretrain.{name}: {getattr(self, name)} must be >= 1")
         if self.max_vocab < 4:
@@ -131,6 +135,7 @@ class PretrainResult:
     vocab_size: int
     sampled: bool
     history: list[dict[str, float]] = field(default_factory=list)
+    device: str = "cpu"
 
     @property
     def options_path(self) -> Path:
@@ -159,6 +164,7 @@ def heldout_perplexity(
 ) -> dict[str, float]:
     """Exact (full-softmax) perplexities: forward, backward and mean = exp((NLL_f + NLL_b) / 2)."""
     was_training = model.training
+    device = model.softmax_weight.device
     model.eval()
     ordered = sorted(sentences, key=len)
     total_f = total_b = 0.0
@@ -167,7 +173,7 @@ def heldout_perplexity(
         char_ids, targets = batch_tensors(
             ordered[start : start + batch_size], vocab, model.bilm.options.max_chars
         )
-        loss = model(char_ids, targets, full=True)
+        loss = model(char_ids.to(device), targets.to(device), full=True)
         total_f, total_b = total_f + float(loss.forward), total_b + float(loss.backward)
         count += loss.tokens
     model.train(was_training)
@@ -203,20 +209,25 @@ class _Trainer:
         self.options = config.elmo_options()
         self.vocab, self.sentences = _prepare_vocab(config, out, resume)
         self.heldout = heldout_sentences(config.corpus_spec())
+        self.blocks = corpus_blocks(config.corpus_spec(), config.chunk_lines)  # one cheap pass
         self.sampled = len(self.vocab) > config.full_softmax_max
+        from tweetsent.predict import resolve_device  # (a top-level import would be circular)
+
+        self.device = resolve_device(config.device)
         torch.manual_seed(config.seed)
         self.model = BiLmLanguageModel(
             self.options,
             len(self.vocab),
             config.dropout,
             config.n_samples if self.sampled else 0,
-        )
+        ).to(self.device)
         self.optimizer = _optimizer(config, self.model)
         self.state: dict[str, Any] = {"step": 0, "epoch": 0, "batch": 0, "seconds": 0.0}
         self.state["history"] = []
-        if resume and (out / CHECKPOINT / "state.json").is_file():
+        if resume:
             self.state = load_checkpoint(out / CHECKPOINT, self.model, self.optimizer)
             self._check_resume()
+        self.state["device"] = str(self.device)
         self.started = time.monotonic()
         self.seconds_before = float(self.state["seconds"])
 
@@ -225,6 +236,10 @@ class _Trainer:
             raise ConfigError("pretrain: the checkpoint was made with other biLM options")
         if self.state.get("vocab_size") != len(self.vocab):
             raise ConfigError("pretrain: the checkpoint was made with another vocabulary")
+        for name, saved in self.state.get("order", {}).items():  # what fixes the batch order
+            if saved != getattr(self.config, name):
+                now = getattr(self.config, name)
+                raise ConfigError(f"pretrain.{name}: {now} but the checkpoint used {saved}")
 
     def seconds(self) -> float:
         return self.seconds_before + time.monotonic() - self.started
@@ -243,12 +258,13 @@ class _Trainer:
     def checkpoint(self) -> None:
         self.state["seconds"] = self.seconds()
         extra = {"options": self.options.to_dict(), "vocab_size": len(self.vocab)}
+        extra["order"] = {k: getattr(self.config, k) for k in ORDER_FIELDS}
         save_checkpoint(self.out / CHECKPOINT, self.model, self.optimizer, {**self.state, **extra})
 
     def step(self, batch: list[list[str]]) -> float:
         self.model.train()
         char_ids, targets = batch_tensors(batch, self.vocab, self.options.max_chars)
-        loss = self.model(char_ids, targets).mean
+        loss = self.model(char_ids.to(self.device), targets.to(self.device)).mean
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_norm)
@@ -274,6 +290,8 @@ def pretrain(
     `callback(step, loss)` runs after every optimizer step (tests use it to simulate a kill).
     """
     out = Path(config.out)
+    if resume and not (out / CHECKPOINT / "state.json").is_file():
+        raise DataError("--resume: no checkpoint to continue from (checkpoint/state.json)", out)
     out.mkdir(parents=True, exist_ok=True)
     run = _Trainer(config, out, resume)
     if not run.state["history"]:
@@ -300,6 +318,7 @@ def pretrain(
         vocab_size=len(run.vocab),
         sampled=run.sampled,
         history=list(run.state["history"]),
+        device=str(run.device),
     )
 
 
@@ -307,8 +326,9 @@ def _epoch(run: _Trainer, bar: Any, callback: StepCallback | None) -> bool:
     """Train the rest of the current epoch; True when a step or time limit stopped it."""
     c, state = run.config, run.state
     skip = state["batch"]  # batches of this epoch already trained (resume)
+    spec, epoch = c.corpus_spec(), state["epoch"]
     batches = iter_batches(
-        run.config.corpus_spec(), c.batch_size, c.chunk_lines, c.seed, state["epoch"]
+        spec, c.batch_size, c.chunk_lines, c.seed, epoch, c.mix_blocks, run.blocks
     )
     smooth = None
     for index, batch in enumerate(batches):

@@ -2,11 +2,16 @@
 
     nice -n 15 python bench/search_semeval.py [--workers 2] [--out searches/semeval]
 
-1. stage 1: configs/search/semeval-coarse.toml, a grid of 32 architectures;
+1. stage 1: configs/search/semeval-coarse.toml, a grid of 24 architectures;
 2. stage 2: configs/search/semeval-tpe.toml, 20 TPE trials around the 3 best of stage 1;
-3. the default model (`RunConfig()` defaults) trained on the same data and split;
-4. the best search trial and the default model scored on twitter-2016test-A.tsv, never seen
-   in training or validation; `<out>/results.json` and `<out>/results.md` (for docs/search.md).
+3. stage 3: configs/search/semeval-confirm.toml, the 3 best of stage 2 with the default's
+   budget (10 epochs, patience 3), 3 seeds each;
+   stage 4: configs/search/semeval-vocab.toml, vocabulary and word-vector settings around the
+   default model, 3 seeds each; the search's final choice is the configuration of stages 3-4
+   with the best mean validation AvgRec over its seeds;
+4. the default model (`RunConfig()` defaults) trained on the same data and split, seeds 1-3;
+5. every confirmed run and the default runs scored on twitter-2016test-A.tsv, never seen in
+   training or validation; `<out>/results.json` and `<out>/results.md` (for docs/search.md).
 
 Running it again continues both studies where they stopped (missing or failed trials only).
 Needs ../shared/data/semeval2017-task4a (the data are not in the repository).
@@ -15,7 +20,9 @@ Needs ../shared/data/semeval2017-task4a (the data are not in the repository).
 from __future__ import annotations
 
 import argparse
+import csv
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -31,6 +38,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "semeval2017-task4a"
 TEST = DATA / "twitter-2016test-A.tsv"
 STAGES = ("semeval-coarse.toml", "semeval-tpe.toml")
+SEEDED = ("semeval-confirm.toml", "semeval-vocab.toml")  # configurations x 3 seeds
+SEEDS = (1, 2, 3)
+KEYS = ("avgrec", "f1_pn", "accuracy")
 
 
 def _stage(name: str, out: str, workers: int, progress: bool) -> dict:
@@ -56,24 +66,76 @@ def _stage(name: str, out: str, workers: int, progress: bool) -> dict:
     }
 
 
-def _default_run(out: str, base) -> tuple[Path, float]:
-    """The default model on the search's data and split (only data and threads set)."""
+def _default_run(out: str, base, seed: int | None = None) -> tuple[Path, float]:
+    """The default model on the search's data and split (only data, threads, seed set)."""
     from tweetsent.config import RunConfig
 
-    run_dir = Path(out) / "default-model"
-    config = RunConfig().with_overrides(
-        {
-            "data.train": base.data.train,
-            "data.valid_fraction": base.data.valid_fraction,
-            "data.workers": 1,
-            "train.threads": 1,
-            "train.progress": False,
-            "out": str(run_dir),
-        }
-    )
+    run_dir = Path(out) / ("default-model" if seed is None else f"default-seed{seed}")
+    overrides = {
+        "data.train": base.data.train,
+        "data.valid_fraction": base.data.valid_fraction,
+        "data.workers": 1,
+        "train.threads": 1,
+        "train.progress": False,
+        "out": str(run_dir),
+    }
+    if seed is not None:
+        overrides["train.seed"] = seed
+    if (run_dir / "metrics.json").is_file():  # finished in an earlier call
+        return run_dir, 0.0
     start = time.perf_counter()
-    train(config, log=lambda line: print(f"default model: {line}", flush=True))
+    train(RunConfig().with_overrides(overrides), log=lambda line: print(f"default: {line}"))
     return run_dir, round(time.perf_counter() - start, 1)
+
+
+def _mean_sd(values: list[float]) -> dict[str, float]:
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return {"mean": statistics.mean(values), "sd": sd}
+
+
+def _confirm(stages: list[dict], out: str, base) -> dict:
+    """Seeded stages grouped by configuration (mean over seeds), the default over the same seeds."""
+    groups: dict[str, list[dict]] = {}
+    for stage in stages:
+        rows = [r for r in _leaderboard(stage) if r["state"] == "complete"]
+        for row in rows:  # a configuration: its fields (columns named section.field) but the seed
+            fields = {k: v for k, v in row.items() if "." in k and k != "train.seed"}
+            text = ", ".join(f"{k.split('.')[-1]} {_short(v)}" for k, v in fields.items())
+            groups.setdefault(f"{stage['study']}: {text}", []).append(row)
+    configs = {}
+    for label, runs in groups.items():
+        tests = [_test_scores(r["run_dir"]) for r in runs]
+        configs[label] = {
+            "seeds": [int(r["train.seed"]) for r in runs],
+            "valid_avgrec": _mean_sd([float(r["value"]) for r in runs]),
+            **{f"test_{k}": _mean_sd([t[k] for t in tests]) for k in KEYS},
+            "best_epochs": [int(r["best_epoch"]) for r in runs],
+        }
+    chosen = max(configs, key=lambda label: configs[label]["valid_avgrec"]["mean"])
+    default_runs = [_default_run(out, base, seed) for seed in SEEDS]
+    default_tests = [_test_scores(run_dir) for run_dir, _ in default_runs]
+    default_valid = [
+        json.loads((d / "metrics.json").read_text())["metrics"]["avgrec"] for d, _ in default_runs
+    ]
+    default = {
+        "seeds": list(SEEDS),
+        "valid_avgrec": _mean_sd(default_valid),
+        **{f"test_{k}": _mean_sd([t[k] for t in default_tests]) for k in KEYS},
+        "train_seconds": [s for _, s in default_runs],
+    }
+    return {"configs": configs, "chosen": chosen, "default": default}
+
+
+def _short(value: str) -> str:
+    try:
+        return f"{float(value):.4g}" if "." in value else value
+    except ValueError:
+        return value
+
+
+def _leaderboard(stage: dict) -> list[dict]:
+    with open(stage["files"]["leaderboard"], encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
 
 
 def _test_scores(run_dir: str | Path) -> dict[str, float]:
@@ -94,9 +156,12 @@ def main() -> int:
     best = max(stages, key=lambda s: s["best_valid"])
     base = load_space(ROOT / "configs" / "search" / STAGES[0]).base
     default_dir, default_seconds = _default_run(args.out, base)
+    seeded = [_stage(name, args.out, args.workers, not args.no_progress) for name in SEEDED]
     results = {
         "search_wall_seconds": round(sum(s["wall_seconds"] for s in stages), 1),
         "stages": stages,
+        "seeded_stages": seeded,
+        "confirm": _confirm(seeded, args.out, base),
         "best": {"study": best["study"], "trial": best["best_trial"], "run": best["best_run"]},
         "test_file": TEST.name,
         "test_best": _test_scores(best["best_run"]),
@@ -125,8 +190,28 @@ def _markdown(r: dict) -> str:
             "",
             *lines,
             "",
+            *_confirm_markdown(r),
         ]
     )
+
+
+def _confirm_markdown(r: dict) -> list[str]:
+    c = r["confirm"]
+    head = "| configuration | seeds | valid AvgRec | test AvgRec | test F1-PN | test accuracy |"
+    lines = [
+        f"stages 3-4 ({sum(st['wall_seconds'] for st in r['seeded_stages']) / 60:.1f} min): "
+        "mean ± sd over seeds; "
+        f"chosen by mean validation AvgRec: {c['chosen']}",
+        "",
+        head,
+        "|---|---|---|---|---|---|",
+    ]
+    rows = {**{f"search {k}": v for k, v in c["configs"].items()}, "default": c["default"]}
+    for label, entry in rows.items():
+        cells = [entry["valid_avgrec"]] + [entry[f"test_{k}"] for k in KEYS]
+        text = " | ".join(f"{x['mean']:.4f} ± {x['sd']:.4f}" for x in cells)
+        lines.append(f"| {label} | {len(entry['seeds'])} | {text} |")
+    return [*lines, ""]
 
 
 if __name__ == "__main__":

@@ -141,7 +141,8 @@ def main() -> None:
     if args.skip_cleaning:
         result["cleaning"] = json.loads((args.out / "core.json").read_text())["cleaning"]
     else:
-        result["cleaning"] = run_cleaning(args.n, workers=0, cache_dir=args.out / "clean-cache")
+        # a fresh temporary cache folder: the first run is cold, the second a cache hit
+        result["cleaning"] = run_cleaning(args.n, workers=0)
     print(json.dumps(result["cleaning"], indent=1), flush=True)
     corpus = args.out / "synthetic.tsv"
     write_corpus(corpus, args.n, seed=7)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,10 +14,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tweetsent.data.batching import batch_inputs, bucketed_batches, pad_batch
+from tweetsent.data.batching import batch_inputs, length_batches, pad_batch
 from tweetsent.data.prepare import EncodedSet
+from tweetsent.inference import (
+    PARALLEL_MIN_TEXTS,
+    IdEncoder,
+    can_fork,
+    distinct,
+    gc_paused,
+    parallel_scores,
+)
 from tweetsent.rundir import LoadedRun, load_run
 from tweetsent.text import Normalizer
+from tweetsent.text.corpus import usable_cpus
 
 
 @dataclass
@@ -64,14 +74,15 @@ def run_model(
 ) -> tuple[np.ndarray, float, list[np.ndarray | None]]:
     """Class probabilities (n, C) in input order, mean loss where labels are known, attention.
 
-    Rows are processed in length-sorted batches (less padding) and put back in order.
+    Rows are processed in length-grouped batches (most without padding, see `length_batches`)
+    and put back in order.
     """
     model.eval()
     n = len(data)
     probs: np.ndarray | None = None
     attention: list[np.ndarray | None] = [None] * n
     total_loss, labelled = 0.0, 0
-    for index in bucketed_batches(data.lengths, batch_size, shuffle=False):
+    for index in length_batches(data.lengths, batch_size):
         tokens, lengths, labels = pad_batch(data, index)
         known = bool((labels >= 0).all())
         targets = labels.to(device) if known else None
@@ -92,21 +103,70 @@ def run_model(
     return probs, (total_loss / labelled if labelled else float("nan")), attention
 
 
-class Predictor:
-    """A trained model with its normalizer and vocabulary, ready for raw tweets."""
+@dataclass
+class BatchPrediction:
+    """Predictions of many texts as arrays, in input order (no object per tweet)."""
 
-    def __init__(self, run: LoadedRun, device: torch.device, batch_size: int = 256) -> None:
+    names: list[str]  # the label names, column order of `probs`
+    probs: np.ndarray  # (n, C) float32
+    empty: np.ndarray  # (n,) bool: nothing left after cleaning (the model's prior)
+
+    @property
+    def label_ids(self) -> np.ndarray:
+        return self.probs.argmax(axis=1)  # (n,)
+
+    @property
+    def labels(self) -> list[str]:
+        names = self.names
+        return [names[i] for i in self.label_ids.tolist()]
+
+
+def _in_order(built: list[Prediction | None], inverse: np.ndarray) -> list[Prediction]:
+    """The predictions of the distinct texts, put in input order; a repeated text gets a copy
+    of its prediction (no two list items are one object)."""
+    out = [built[i] for i in inverse.tolist()]
+    first = np.zeros(len(inverse), dtype=bool)
+    first[np.unique(inverse, return_index=True)[1]] = True
+    for i in np.flatnonzero(~first).tolist():
+        pred = out[i]
+        out[i] = dataclasses.replace(pred, probs=dict(pred.probs))
+    return out  # type: ignore[return-value]
+
+
+def round6(probs: np.ndarray) -> list[list[float]]:
+    """`[[round(float(p), 6) for p in row] for row in probs]`, 20x faster for float32 input:
+    x * 1e6 is exact in float64 for a float32 x (24 + 14 significant bits), `rint` rounds half
+    to even like `round`, and k / 1e6 is the float nearest to the decimal, as `round` returns."""
+    if probs.dtype != np.float32:
+        return [[round(p, 6) for p in row] for row in probs.tolist()]
+    return (np.rint(probs.astype(np.float64) * 1e6) / 1e6).tolist()
+
+
+class Predictor:
+    """A trained model with its normalizer and vocabulary, ready for raw tweets.
+
+    workers: processes that score inputs of `PARALLEL_MIN_TEXTS` texts or more (0 = every
+    usable core, 1 = always in-process); see `tweetsent.inference`.
+    """
+
+    def __init__(
+        self, run: LoadedRun, device: torch.device, batch_size: int = 512, workers: int = 0
+    ) -> None:
         self.run = run
         self.device = device
         self.batch_size = batch_size
+        self.workers = workers
         self.labels = run.labels
         self.normalizer = Normalizer(run.config.text)
         self.model = run.model
+        self._ids = IdEncoder(self.normalizer, run.vocab)
 
     @classmethod
-    def from_run(cls, path: str | Path, device: str = "cpu", batch_size: int = 256) -> Predictor:
+    def from_run(
+        cls, path: str | Path, device: str = "cpu", batch_size: int = 512, workers: int = 0
+    ) -> Predictor:
         dev = resolve_device(device)
-        return cls(load_run(path, dev), dev, batch_size)
+        return cls(load_run(path, dev), dev, batch_size, workers)
 
     @property
     def has_attention(self) -> bool:
@@ -120,37 +180,106 @@ class Predictor:
             data.words = token_lists
         return token_lists, data
 
+    def predict_arrays(self, texts: Sequence[str]) -> BatchPrediction:
+        """Probabilities, labels and empty flags of `texts` as arrays: the fastest path."""
+        probs, lengths = self._scores(texts)
+        return BatchPrediction(list(self.labels), probs, lengths == 0)
+
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """(n, num_labels) probabilities, columns in `self.labels` order."""
-        _, data = self.encode(texts)
-        return run_model(self.model, data, self.batch_size, self.device)[0]
+        return self._scores(texts)[0]
+
+    def predict_labels(self, texts: Sequence[str]) -> list[str]:
+        """The predicted label of each text (raw text in, labels out)."""
+        return self.predict_arrays(texts).labels
 
     def predict(self, texts: Sequence[str], attention: bool = False) -> list[Prediction]:
-        token_lists, data = self.encode(texts)
-        want = attention and self.has_attention
-        probs, _, weights = run_model(self.model, data, self.batch_size, self.device, want)
-        out = []
-        for i, text in enumerate(texts):
-            row = probs[i]
-            pred = Prediction(
-                text=text,
-                label=self.labels[int(row.argmax())],
-                probs={name: round(float(p), 6) for name, p in zip(self.labels, row, strict=True)},
-                empty=len(data.ids[data.offsets[i] : data.offsets[i + 1]]) == 0,
-            )
-            if want and weights[i] is not None:
-                pred.tokens = token_lists[i] or [""]
-                pred.attention_hops = weights[i].tolist()
-                pred.attention = weights[i].mean(axis=0).tolist()
-            out.append(pred)
-        return out
+        if attention and self.has_attention:
+            return self._predict_attention(texts)
+        workers = self._fork_workers(len(texts))
+        if not workers:
+            return self._predictions(texts, *self._scores(texts))
+        # Forked workers score each distinct text once; this process builds the Prediction
+        # objects of each slice as it arrives, while the workers finish the others.
+        unique, inverse = distinct(texts)
+        built: list[Prediction | None] = [None] * len(unique)
+
+        def build(rows: np.ndarray, probs: np.ndarray, counts: np.ndarray) -> None:
+            part = self._predictions([unique[i] for i in rows.tolist()], probs, counts)
+            for row, pred in zip(rows.tolist(), part, strict=True):
+                built[row] = pred
+
+        parallel_scores(self._inputs, self._run, unique, workers, build)
+        return _in_order(built, inverse)
 
     def predict_stream(
-        self, texts: Sequence[str], chunk: int = 4096, attention: bool = False
+        self, texts: Sequence[str], chunk: int = 100_000, attention: bool = False
     ) -> Iterator[Prediction]:
-        """Predict in chunks, so a large file never needs all outputs in memory at once."""
+        """Predict in chunks, so a large file never needs all outputs in memory at once
+        (at most 4,096 texts a chunk with attention weights, which are large)."""
+        if attention and self.has_attention:
+            chunk = min(chunk, 4096)
         for start in range(0, len(texts), chunk):
             yield from self.predict(texts[start : start + chunk], attention=attention)
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _scores(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities (n, C) float32 and token counts (n,) of `texts`, in order: the model
+        in worker processes for large inputs (see `tweetsent.inference`), else in this one."""
+        if not len(texts):
+            return self._no_probs(), np.zeros(0, dtype=np.int64)
+        workers = self._fork_workers(len(texts))
+        if not workers:
+            return self._run(self._inputs(texts))
+        unique, inverse = distinct(texts)  # each distinct text is scored once
+        probs, lengths = parallel_scores(self._inputs, self._run, unique, workers)
+        return probs[inverse], lengths[inverse]
+
+    def _fork_workers(self, n: int) -> int:
+        """How many worker processes score n texts here (0: none, score in this process)."""
+        workers = self.workers or usable_cpus()
+        if workers > 1 and n >= PARALLEL_MIN_TEXTS and self.device.type == "cpu" and can_fork():
+            return workers
+        return 0
+
+    def _inputs(self, texts: Sequence[str]) -> EncodedSet:
+        """The model's inputs: token ids (and the token strings for ELMo)."""
+        if self.run.config.embed.needs_words:
+            return self.encode(texts)[1]
+        ids, offsets = self._ids.encode(texts)
+        return EncodedSet(ids, offsets, np.full(len(offsets) - 1, -1, dtype=np.int64))
+
+    def _run(self, data: EncodedSet) -> tuple[np.ndarray, np.ndarray]:
+        probs = run_model(self.model, data, self.batch_size, self.device)[0]
+        return probs if len(data) else self._no_probs(), data.lengths
+
+    def _no_probs(self) -> np.ndarray:
+        return np.zeros((0, len(self.labels)), dtype=np.float32)
+
+    def _predictions(
+        self, texts: Sequence[str], probs: np.ndarray, lengths: np.ndarray
+    ) -> list[Prediction]:
+        """Prediction objects, built column-wise with the cyclic GC paused (~5x faster)."""
+        if len(texts) != len(probs):
+            raise ValueError(f"{len(probs)} scores for {len(texts)} texts")
+        names = self.labels
+        labels = [names[i] for i in probs.argmax(axis=1).tolist()]
+        empty = (lengths == 0).tolist()
+        with gc_paused():
+            dicts = [dict(zip(names, row, strict=True)) for row in round6(probs)]
+            return list(map(Prediction, texts, labels, dicts, empty))
+
+    def _predict_attention(self, texts: Sequence[str]) -> list[Prediction]:
+        token_lists, data = self.encode(texts)
+        probs, _, weights = run_model(self.model, data, self.batch_size, self.device, True)
+        out = self._predictions(texts, probs, data.lengths) if len(texts) else []
+        for pred, tokens, w in zip(out, token_lists, weights, strict=True):
+            if w is not None:
+                pred.tokens = tokens or [""]
+                pred.attention_hops = w.tolist()
+                pred.attention = w.mean(axis=0).tolist()
+        return out
 
 
 def predict_file(

@@ -30,6 +30,12 @@ def test_max_padding_never_wins() -> None:
     torch.testing.assert_close(pooled[0], states()[0].max(0).values)
 
 
+def test_max_without_padding_is_the_plain_max() -> None:
+    full = torch.ones(2, 3, dtype=torch.bool)
+    pooled, _, _ = MaxPooling(4)(states(), full)
+    assert torch.equal(pooled, states().max(dim=1).values)
+
+
 def test_max_of_an_empty_row_is_zero() -> None:
     pooled, _, _ = MaxPooling(4)(states(), torch.tensor([[True, True, True], [False] * 3]))
     assert torch.equal(pooled[1], torch.zeros(4))

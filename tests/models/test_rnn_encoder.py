@@ -45,6 +45,20 @@ def test_encoder_matches_torch_and_last_is_the_final_hidden_state(
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_a_batch_without_padding_matches_torch_and_the_padded_route(cell: str) -> None:
+    torch.manual_seed(1)
+    kind = torch.nn.LSTM if cell == "lstm" else torch.nn.GRU
+    rnn = kind(5, 6, num_layers=2, bidirectional=True, batch_first=True).eval()
+    encoder = RNNEncoder(5, 6, cell=cell, num_layers=2).eval()
+    copy_from_torch_rnn(encoder, rnn)
+    x = torch.randn(3, 4, 5)  # (B, T, D): every row 4 long
+    full = encoder(x, torch.tensor([4, 4, 4]))
+    torch.testing.assert_close(full, rnn(x)[0], rtol=0, atol=1e-6)
+    padded = torch.cat([x, torch.randn(3, 2, 5)], dim=1)  # (3, 6, 5): the reversal route
+    torch.testing.assert_close(encoder(padded, torch.tensor([4, 4, 4]))[:, :4], full)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_layer_dropout_acts_between_layers_in_training_only(cell: str) -> None:
     x, lengths = torch.randn(3, 5, 4), torch.tensor([5, 3, 1])
     two = RNNEncoder(4, 8, cell=cell, num_layers=2, dropout=0.5)

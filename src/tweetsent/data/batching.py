@@ -20,9 +20,10 @@ def pad_batch(
     """
     starts, ends = data.offsets[index], data.offsets[index + 1]
     lengths = np.maximum(ends - starts, 1)
-    tokens = np.zeros((len(index), int(lengths.max())), dtype=np.int64)  # (B, T)
-    for row, (start, end) in enumerate(zip(starts, ends, strict=True)):
-        tokens[row, : end - start] = data.ids[start:end]
+    steps = np.arange(int(lengths.max()) if len(index) else 1)  # (T,)
+    real = steps[None, :] < (ends - starts)[:, None]  # (B, T): True at real tokens
+    tokens = np.zeros(real.shape, dtype=np.int64)  # (B, T)
+    tokens[real] = data.ids[(starts[:, None] + steps[None, :])[real]]
     return torch.from_numpy(tokens), torch.from_numpy(lengths), torch.from_numpy(data.labels[index])
 
 
@@ -61,3 +62,31 @@ def bucketed_batches(
         batches.extend(part[i : i + batch_size] for i in range(0, len(part), batch_size))
     for b in rng.permutation(len(batches)):
         yield batches[b]
+
+
+def length_batches(
+    lengths: np.ndarray, batch_size: int, min_rows: int | None = None
+) -> Iterator[np.ndarray]:
+    """Batches for inference, most of them without any padding: rows sorted by length (an
+    empty row counts as length 1, as the models read it) and grouped by length; a group of at
+    least `min_rows` rows (default batch_size // 4) is cut into near-equal batches of at most
+    `batch_size` rows, smaller groups are gathered with the next lengths until `min_rows`.
+
+    So an input of a few dozen texts is still one model call, and a large one is read almost
+    without padding.
+    """
+    n = len(lengths)
+    min_rows = max(1, batch_size // 4) if min_rows is None else min_rows
+    sizes = np.maximum(np.asarray(lengths), 1)
+    order = np.argsort(sizes, kind="stable")
+    changes = (np.flatnonzero(np.diff(sizes[order])) + 1).tolist()  # where a length begins
+    start = 0  # first row not yet in a batch
+    for end in [*changes, n]:
+        rows = end - start
+        if rows < min_rows and end < n or rows == 0:
+            continue  # gather with the next length(s)
+        parts = -(-rows // batch_size)
+        cuts = [start + rows * i // parts for i in range(parts + 1)]
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+            yield order[a:b]
+        start = end

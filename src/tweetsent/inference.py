@@ -1,0 +1,217 @@
+"""Raw tweets to model inputs and class probabilities, fast (the machinery under `Predictor`).
+
+- `IdEncoder`: text -> vocabulary ids in one pass, memoised per whitespace chunk, so a known
+  chunk costs one dictionary look-up instead of cleaning, tokenizing and a look-up per token.
+  Its ids are exactly `vocab.encode(normalizer.tokenize(text))`.
+- `parallel_scores`: the (distinct) texts of a large input are cut into slices; this process
+  encodes them (one warm memo, no chunk cleaned twice) while forked worker processes, one torch
+  thread each, run the model on them; results are put back in input order. On 2 cores this
+  beats one process with two torch threads: cleaning is pure Python (one core), and oneDNN's
+  LSTM gains only ~1.6x from a second thread.
+
+Workers are forked (Linux) so that they share the loaded model without pickling it; each slice
+travels as a few arrays (ids, offsets) and comes back as two (probabilities, counts). A worker
+that dies fails the call (`BrokenProcessPool`) instead of hanging it. Elsewhere, outside the
+main thread (e.g. in the server's model thread) or in a daemon process, inputs are scored
+in-process (`can_fork`).
+
+Measured on the 2-core development machine (BiLSTM(64), GloVe 50d, max pooling, 100k synthetic
+tweets, `bench/bench_core.py` step 3, docs/benchmarks.md): 1.13-1.45x VADER's speed on the same
+tweets on a first call (median ~1.28x), ~1.45x once the memo is warm; 0.52x before this module.
+The LSTM itself (~3.8 CPU-s per 100k tweets, near the cores' float32 peak) is most of the cost;
+cleaning, ~1.5 CPU-s cold. With one core taken by another job it is slower than VADER.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import multiprocessing as mp
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+
+import numpy as np
+import torch
+
+from tweetsent.data.prepare import EncodedSet
+from tweetsent.text import Normalizer, Vocabulary
+
+PARALLEL_MIN_TEXTS = 20_000  # fewer texts than this are scored in-process
+MEMO_SIZE = 200_000  # chunks memoised per encoder (cleared when full)
+_SLICE_FIRST, _SLICE_MIN, _SLICE_MAX, _SLICE_DIV = 3_000, 2_000, 25_000, 4
+
+# Scores of a list of texts: probabilities (n, C) float32 and token counts (n,) int64.
+Scores = tuple[np.ndarray, np.ndarray]
+EncodeFn = Callable[[list[str]], EncodedSet]  # texts -> model inputs (runs in the parent)
+ScoreFn = Callable[[EncodedSet], Scores]  # the model (runs in a worker)
+
+
+class IdEncoder:
+    """Text -> token ids under one normalizer and vocabulary, memoised per chunk."""
+
+    def __init__(
+        self, normalizer: Normalizer, vocab: Vocabulary, memo_size: int = MEMO_SIZE
+    ) -> None:
+        self.normalizer = normalizer
+        self.vocab = vocab
+        self._memo: dict[str, tuple[int, ...]] = {}
+        self._memo_size = memo_size
+
+    def encode(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Flat ids (total,) int32 and offsets (n + 1,) int64 of `texts`, in order."""
+        memo, chunks, miss = self._memo, self.normalizer.chunks, self._miss
+        cap = self.normalizer.config.max_tokens
+        flat: list[int] = []
+        lengths: list[int] = []
+        with gc_paused():
+            for text in texts:
+                start = len(flat)
+                for chunk in chunks(text):
+                    ids = memo.get(chunk)
+                    flat += miss(chunk) if ids is None else ids
+                if cap and len(flat) - start > cap:
+                    del flat[start + cap :]
+                lengths.append(len(flat) - start)
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        return np.asarray(flat, dtype=np.int32), offsets
+
+    def _miss(self, chunk: str) -> tuple[int, ...]:
+        ids = tuple(self.vocab.encode(self.normalizer.chunk_tokens(chunk)))
+        if len(self._memo) >= self._memo_size:
+            self._memo.clear()
+        if self._memo_size:
+            self._memo[chunk] = ids
+        return ids
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic collector while building many small acyclic objects."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def can_fork() -> bool:
+    """Whether worker processes may be forked here: Linux, the main thread of a non-daemon
+    process (forking from another thread, e.g. a server's model thread, is unsafe)."""
+    return (
+        sys.platform.startswith("linux")
+        and threading.current_thread() is threading.main_thread()
+        and not mp.current_process().daemon
+    )
+
+
+def distinct(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """The distinct texts, in first-seen order, and each text's index among them (n,)."""
+    index: dict[str, int] = {}
+    inverse = np.fromiter(
+        (index.setdefault(t, len(index)) for t in texts), dtype=np.int64, count=len(texts)
+    )
+    return list(index), inverse
+
+
+def parallel_scores(
+    encode: EncodeFn,
+    score: ScoreFn,
+    texts: Sequence[str],
+    workers: int,
+    on_part: Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None = None,
+) -> Scores:
+    """Scores of `texts`, in order: this process encodes slices of them (`encode`: text -> ids,
+    with its warm memo) while `workers` forked processes score them (`score`: the model).
+    In-process when there is a single slice.
+
+    Slices follow the texts ordered by character length, longest first: a slice's tweets have
+    similar token counts, so the model's length-grouped batches need (almost) no padding, and
+    the last slices to finish are the shortest. `on_part(rows, probs, counts)` is called
+    here as each slice's scores arrive (rows: their positions in `texts`), e.g. to build
+    outputs while the workers finish.
+    """
+    chars = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    order = np.argsort(-chars, kind="stable")  # (n,) longest first
+    bounds = _slices(len(texts), workers)
+    global _SCORE
+    _SCORE = score  # set before the fork: the workers inherit it
+    pool = _pool(min(workers, len(bounds)))
+    try:
+        jobs: dict[Future, np.ndarray] = {}  # scores of the texts at these positions
+        for start, end in bounds:  # all queued at once: encoding runs ahead of the workers
+            rows = order[start:end]
+            data = encode([texts[i] for i in rows.tolist()])
+            jobs[_done(score(data)) if pool is None else pool.submit(_score, data)] = rows
+        probs = np.zeros((len(texts), 0), dtype=np.float32)
+        lengths = np.zeros(len(texts), dtype=np.int64)
+        for job in as_completed(jobs):
+            part, counts = job.result()  # a worker that died raises BrokenProcessPool
+            if probs.shape[1] != part.shape[1]:
+                probs = np.zeros((len(texts), part.shape[1]), dtype=part.dtype)
+            rows = jobs[job]
+            probs[rows], lengths[rows] = part, counts
+            if on_part is not None:
+                on_part(rows, part, counts)
+    except BaseException:
+        if pool is not None:  # queued slices are dropped; running ones finish, then workers exit
+            pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        _SCORE = None
+    if pool is not None:
+        pool.shutdown()
+    return probs, lengths
+
+
+def _slices(n: int, workers: int) -> list[tuple[int, int]]:
+    """Slice bounds over n rows: steady slices of about n / (workers * _SLICE_DIV) rows, with
+    a ramp of small slices at both ends, so that every worker starts soon (the first slices are
+    encoded quickly) and they finish together (the last ones are short)."""
+    steady = max(_SLICE_MIN, min(_SLICE_MAX, -(-n // (workers * _SLICE_DIV))))
+    ramp: list[int] = []
+    size = _SLICE_FIRST
+    while size < steady:
+        ramp += [size] * workers
+        size *= 2
+    rest = n - 2 * sum(ramp)
+    if rest < steady:  # too small for a ramp
+        ramp, rest = [], n
+    middle = [steady] * (rest // steady) or [0]
+    middle[-1] += rest % steady  # the remainder joins the last steady slice
+    sizes = [size for size in ramp + middle + ramp[::-1] if size]
+    ends = np.cumsum(sizes, dtype=np.int64).tolist()
+    return list(zip([0, *ends], ends, strict=False))
+
+
+def _done(value: Scores) -> Future:
+    """A result computed in-process, read like a worker's."""
+    future: Future = Future()
+    future.set_result(value)
+    return future
+
+
+# The score function of the forked workers, inherited from the parent.
+_SCORE: ScoreFn | None = None
+
+
+def _score(data: EncodedSet) -> Scores:
+    assert _SCORE is not None, "worker was not forked from parallel_scores"
+    return _SCORE(data)
+
+
+def _init_worker() -> None:
+    torch.set_num_threads(1)  # one process per core; also keeps OpenMP out of the fork
+    gc.freeze()  # the collector leaves the inherited objects alone (no copy-on-write)
+
+
+def _pool(workers: int) -> ProcessPoolExecutor | None:
+    """`workers` processes, forked at the first submit (before the executor starts its
+    threads), or None for fewer than two."""
+    if workers < 2:
+        return None
+    return ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=_init_worker)

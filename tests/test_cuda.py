@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from tweetsent.embed.elmo import ElmoBiLm, ElmoOptions, batch_to_ids, load_bilm, save_hdf5
+from tiny_elmo import TINY, write_model
+from tweetsent.embed.elmo import batch_to_ids, load_bilm
 from tweetsent.io import read_json
 from tweetsent.predict import Predictor
 from tweetsent.train import train
@@ -20,24 +21,10 @@ from tweetsent.train import train
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 TEXTS = ["i love this phone :)", "worst day ever #fail", "", "@user see you at 8pm"]
-TINY = ElmoOptions(
-    filters=((1, 4), (2, 8), (3, 8)),
-    char_embed_dim=4,
-    n_highway=2,
-    activation="relu",
-    lstm_dim=16,
-    projection_dim=8,
-    n_layers=2,
-    cell_clip=3.0,
-    proj_clip=3.0,
-)
 
 
 def tiny_elmo(folder: Path) -> tuple[Path, Path]:
-    torch.manual_seed(0)
-    TINY.save(folder / "options.json")
-    save_hdf5(ElmoBiLm(TINY), folder / "weights.hdf5")
-    return folder / "options.json", folder / "weights.hdf5"
+    return write_model(folder)
 
 
 def test_training_on_cuda_is_recorded_and_predicts_like_the_cpu(tiny_tsv, tmp_path, make_config):

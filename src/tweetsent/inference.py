@@ -24,12 +24,11 @@ cleaning, ~1.5 CPU-s cold. With one core taken by another job it is slower than 
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import multiprocessing as mp
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 
 import numpy as np
@@ -37,6 +36,7 @@ import torch
 
 from tweetsent.data.prepare import EncodedSet
 from tweetsent.text import Normalizer, Vocabulary
+from tweetsent.text.corpus import gc_paused
 
 PARALLEL_MIN_TEXTS = 20_000  # fewer texts than this are scored in-process
 MEMO_SIZE = 200_000  # chunks memoised per encoder (cleared when full)
@@ -87,16 +87,6 @@ class IdEncoder:
         return ids
 
 
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic collector while building many small acyclic objects."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def can_fork() -> bool:

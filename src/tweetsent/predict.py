@@ -21,12 +21,11 @@ from tweetsent.inference import (
     IdEncoder,
     can_fork,
     distinct,
-    gc_paused,
     parallel_scores,
 )
 from tweetsent.rundir import LoadedRun, load_run
 from tweetsent.text import Normalizer
-from tweetsent.text.corpus import usable_cpus
+from tweetsent.text.corpus import gc_paused, usable_cpus
 
 
 @dataclass

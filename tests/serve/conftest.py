@@ -78,25 +78,12 @@ def attention_run(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def elmo_run(tmp_path_factory) -> Path:
     """A classifier over a tiny random ELMo biLM (generated here, in the official layout)."""
-    import torch
+    from dataclasses import replace
 
-    from tweetsent.embed.elmo import ElmoBiLm, ElmoOptions, save_hdf5
+    from tiny_elmo import TINY, write_model
 
     folder = tmp_path_factory.mktemp("serve-elmo")
-    options = ElmoOptions(
-        filters=((1, 4), (2, 8), (3, 8)),
-        char_embed_dim=4,
-        n_highway=1,
-        activation="relu",
-        lstm_dim=16,
-        projection_dim=8,
-        n_layers=2,
-        cell_clip=3.0,
-        proj_clip=3.0,
-    )
-    torch.manual_seed(0)
-    options.save(folder / "options.json")
-    save_hdf5(ElmoBiLm(options), folder / "weights.hdf5")
+    write_model(folder, replace(TINY, n_highway=1))
     elmo = {
         "embed.kind": "elmo",
         "embed.elmo_options": str(folder / "options.json"),

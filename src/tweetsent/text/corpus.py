@@ -95,7 +95,7 @@ def tokenize_corpus(
         hit = _load(path, len(texts))
         if hit is not None:
             return _decode(*hit)
-    with _gc_paused():
+    with gc_paused():
         table, ids, lengths = _tokenize_encoded(texts, config, workers, progress)
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
@@ -108,7 +108,7 @@ def tokenize_corpus(
 
 
 @contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector: building millions of small lists (none of them in a
     reference cycle) otherwise triggers full collections that cost more than the work."""
     enabled = gc.isenabled()
@@ -122,7 +122,7 @@ def _gc_paused() -> Iterator[None]:
 
 def _encode_chunk(texts: list[str], config: TextConfig) -> Encoded:
     """Worker: tokenize a chunk and encode it against its own table of distinct tokens."""
-    with _gc_paused():
+    with gc_paused():
         return _encode_chunk_unpaused(texts, config)
 
 
@@ -238,7 +238,7 @@ def _decode(table: list[str], ids: np.ndarray, offsets: np.ndarray) -> list[list
     """One list of tokens per text; equal tokens are one shared str object."""
     objects = np.empty(len(table), dtype=object)
     objects[:] = table
-    with _gc_paused():
+    with gc_paused():
         flat = objects[ids].tolist()
         bounds = offsets.tolist()
         return [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]

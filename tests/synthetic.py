@@ -1,8 +1,12 @@
-"""Synthetic tweets with a learnable label, shared by the fixtures (tests/ is on pythonpath)."""
+"""Synthetic tweets with a learnable label, the TSV files and tiny run configs made from them,
+shared by the fixtures (tests/ is on pythonpath)."""
 
 from __future__ import annotations
 
 import random
+from pathlib import Path
+
+from tweetsent.config import RunConfig
 
 POSITIVE = ["love", "great", "happy", "awesome", "best", "good", "amazing", ":)"]
 NEGATIVE = ["hate", "awful", "sad", "worst", "bad", "terrible", "angry", ":("]
@@ -21,3 +25,32 @@ def synthetic_tweets(n: int, seed: int = 0) -> list[tuple[str, str]]:
         rng.shuffle(words)
         rows.append((label, " ".join(words)))
     return rows
+
+
+def write_tsv(path: Path, rows: list[tuple[str, str]], start_id: int = 1000) -> Path:
+    path.write_text(
+        "".join(f"{start_id + i}\t{label}\t{text}\n" for i, (label, text) in enumerate(rows)),
+        encoding="utf-8",
+    )
+    return path
+
+
+def tiny_config(train: Path, out: Path, **overrides) -> RunConfig:
+    """A config that trains in about a second: random 16-d embeddings, hidden 16."""
+    base = {
+        "data.train": [str(train)],
+        "data.min_freq": 1,
+        "data.workers": 1,
+        "data.cache_dir": str(out.parent / "cache"),
+        "embed.kind": "random",
+        "embed.dim": 16,
+        "model.hidden_size": 16,
+        "train.epochs": 4,
+        "train.batch_size": 16,
+        "train.lr": 0.01,
+        "train.progress": False,
+        "train.threads": 1,
+        "out": str(out),
+    }
+    base.update(overrides)
+    return RunConfig().with_overrides(base)

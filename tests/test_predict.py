@@ -14,8 +14,7 @@ import pytest
 
 import tweetsent.inference as inference
 import tweetsent.predict as predict_module
-from synthetic import synthetic_tweets
-from tweetsent.config import RunConfig
+from synthetic import synthetic_tweets, tiny_config, write_tsv
 from tweetsent.inference import IdEncoder
 from tweetsent.predict import Predictor
 from tweetsent.train import train
@@ -49,27 +48,9 @@ def corpus(n: int, seed: int = 0) -> list[str]:
 def predictor(request, tmp_path_factory) -> Predictor:
     """A tiny BiLSTM run (one epoch, 16-d), read back in small batches, in-process."""
     root = tmp_path_factory.mktemp(f"predict-{request.param}")
-    data = root / "train.tsv"
-    rows = synthetic_tweets(120, seed=3)
-    data.write_text("".join(f"{i}\t{label}\t{text}\n" for i, (label, text) in enumerate(rows)))
-    config = RunConfig().with_overrides(
-        {
-            "data.train": [str(data)],
-            "data.min_freq": 1,
-            "data.workers": 1,
-            "data.cache_dir": str(root / "cache"),
-            "embed.kind": "random",
-            "embed.dim": 16,
-            "model.hidden_size": 16,
-            "model.pooling": request.param,
-            "text.max_tokens": 40,
-            "train.epochs": 1,
-            "train.batch_size": 16,
-            "train.progress": False,
-            "train.threads": 1,
-            "out": str(root / "run"),
-        }
-    )
+    data = write_tsv(root / "train.tsv", synthetic_tweets(120, seed=3), start_id=0)
+    overrides = {"model.pooling": request.param, "text.max_tokens": 40, "train.epochs": 1}
+    config = tiny_config(data, root / "run", **overrides, **{"train.lr": 0.002})
     train(config, log=lambda _: None)
     return Predictor.from_run(root / "run", batch_size=8, workers=1)
 

@@ -87,8 +87,6 @@ class IdEncoder:
         return ids
 
 
-
-
 def can_fork() -> bool:
     """Whether worker processes may be forked here: Linux, the main thread of a non-daemon
     process (forking from another thread, e.g. a server's model thread, is unsafe)."""

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from synthetic import synthetic_tweets
-from tweetsent.config import ModelConfig, RunConfig
+from synthetic import synthetic_tweets, tiny_config, write_tsv
+from tweetsent.config import ModelConfig
 from tweetsent.errors import ConfigError
 
 # Small limits so that every limit is cheap to hit.
@@ -40,26 +40,8 @@ def train_tiny(folder: Path, **overrides: Any) -> Path:
     from tweetsent.train import train
 
     folder.mkdir(parents=True, exist_ok=True)
-    data = folder / "train.tsv"
-    rows = synthetic_tweets(240, seed=1)
-    data.write_text("".join(f"{1000 + i}\t{lab}\t{txt}\n" for i, (lab, txt) in enumerate(rows)))
-    settings = {
-        "data.train": [str(data)],
-        "data.min_freq": 1,
-        "data.workers": 1,
-        "data.cache_dir": str(folder / "cache"),
-        "embed.kind": "random",
-        "embed.dim": 16,
-        "model.hidden_size": 16,
-        "train.epochs": 4,
-        "train.batch_size": 16,
-        "train.lr": 0.01,
-        "train.progress": False,
-        "train.threads": 1,
-        "out": str(folder / "run"),
-        **overrides,
-    }
-    train(RunConfig().with_overrides(settings), log=lambda *args: None)
+    data = write_tsv(folder / "train.tsv", synthetic_tweets(240, seed=1))
+    train(tiny_config(data, folder / "run", **overrides), log=lambda *args: None)
     return folder / "run"
 
 

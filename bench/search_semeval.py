@@ -1,6 +1,12 @@
 """The study's two-stage search on SemEval-2017 Task 4A, and its best model against the default.
 
-    nice -n 15 python bench/search_semeval.py [--workers 2] [--out searches/semeval]
+    nice -n 15 python bench/search_semeval.py [--protocol holdout|dev2016] [--workers 2]
+
+Protocol `holdout` (searches/semeval): validation is a stratified 10 % of all training files;
+`dev2016` (searches/semeval16): train on 2013-2015 + twitter-2016train-A, validate on
+twitter-2016dev-A + twitter-2016devtest-A (the data README's protocol), stages semeval16-*.toml:
+coarse grid, TPE (with lexicon features, frozen GloVe, class weights), 3-seed confirmation.
+Steps of the holdout protocol:
 
 1. stage 1: configs/search/semeval-coarse.toml, a grid of 24 architectures;
 2. stage 2: configs/search/semeval-tpe.toml, 20 TPE trials around the 3 best of stage 1;
@@ -37,8 +43,21 @@ from tweetsent.train import train
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "semeval2017-task4a"
 TEST = DATA / "twitter-2016test-A.tsv"
-STAGES = ("semeval-coarse.toml", "semeval-tpe.toml")
-SEEDED = ("semeval-confirm.toml", "semeval-vocab.toml")  # configurations x 3 seeds
+# protocol -> (search stages, seeded stages: configurations x 3 seeds, default output folder)
+PROTOCOLS = {
+    # validation: a stratified 10 % held out of all training files
+    "holdout": (
+        ("semeval-coarse.toml", "semeval-tpe.toml"),
+        ("semeval-confirm.toml", "semeval-vocab.toml"),
+        "searches/semeval",
+    ),
+    # validation: twitter-2016dev-A + twitter-2016devtest-A (the data README's protocol)
+    "dev2016": (
+        ("semeval16-coarse.toml", "semeval16-tpe.toml"),
+        ("semeval16-confirm.toml",),
+        "searches/semeval16",
+    ),
+}
 SEEDS = (1, 2, 3)
 KEYS = ("avgrec", "f1_pn", "accuracy")
 
@@ -73,6 +92,7 @@ def _default_run(out: str, base, seed: int | None = None) -> tuple[Path, float]:
     run_dir = Path(out) / ("default-model" if seed is None else f"default-seed{seed}")
     overrides = {
         "data.train": base.data.train,
+        "data.valid": base.data.valid,
         "data.valid_fraction": base.data.valid_fraction,
         "data.workers": 1,
         "train.threads": 1,
@@ -144,20 +164,24 @@ def _test_scores(run_dir: str | Path) -> dict[str, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="searches/semeval")
+    parser.add_argument("--protocol", choices=sorted(PROTOCOLS), default="holdout")
+    parser.add_argument("--out", help="default: searches/semeval, searches/semeval16 (dev2016)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args()
     if not TEST.is_file():
         print(f"skip: {DATA} not found", file=sys.stderr)
         return 0
+    names, seeded_names, out = PROTOCOLS[args.protocol]
+    args.out = args.out or out
     start = time.perf_counter()
-    stages = [_stage(name, args.out, args.workers, not args.no_progress) for name in STAGES]
+    stages = [_stage(name, args.out, args.workers, not args.no_progress) for name in names]
     best = max(stages, key=lambda s: s["best_valid"])
-    base = load_space(ROOT / "configs" / "search" / STAGES[0]).base
+    base = load_space(ROOT / "configs" / "search" / names[0]).base
     default_dir, default_seconds = _default_run(args.out, base)
-    seeded = [_stage(name, args.out, args.workers, not args.no_progress) for name in SEEDED]
+    seeded = [_stage(name, args.out, args.workers, not args.no_progress) for name in seeded_names]
     results = {
+        "protocol": args.protocol,
         "search_wall_seconds": round(sum(s["wall_seconds"] for s in stages), 1),
         "stages": stages,
         "seeded_stages": seeded,

@@ -91,6 +91,7 @@ def test_predict_file_keeps_order_and_columns(trained, tmp_path):
         (["train", "--data", "no/such/file.tsv", "--out", "{tmp}/r"], "no/such/file.tsv"),
         (["train", "--data", "{tsv}", "--out", "{tmp}/r", "--cell", "rnn"], "model.cell"),
         (["train", "--data", "{tsv}", "--out", "{tmp}/r", "--device", "tpu"], "train.device"),
+        (["train", "--data", "{tsv}", "--out", "{tmp}/r", "--lexicon", "{tmp}/no.tsv"], "no.tsv"),
         (["predict", "{tmp}", "hello"], "not a tweetsent run directory"),
         (["predict", "{tmp}/nothing", "hello"], "no such run directory"),
         (["evaluate", "{tmp}", "--data", "{tsv}"], "not a tweetsent run directory"),

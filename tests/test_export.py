@@ -83,6 +83,12 @@ def test_other_models_export_with_parity(make_config, tiny_tsv, tmp_path, name):
     _check_both_formats(_train(make_config, tiny_tsv, tmp_path, **overrides))
 
 
+def test_lexicon_model_exports_with_parity(make_config, tiny_tsv, tmp_path):
+    lexicon = tmp_path / "lex.tsv"
+    lexicon.write_text("love\t3\nworst\t-3.5\n:)\t2\n", encoding="utf-8")
+    _check_both_formats(_train(make_config, tiny_tsv, tmp_path, **{"embed.lexicon": str(lexicon)}))
+
+
 def test_failed_parity_writes_nothing(make_config, tiny_tsv, tmp_path, monkeypatch):
     run_dir = _train(make_config, tiny_tsv, tmp_path)
     monkeypatch.setattr(export_module, "TOLERANCE", -1.0)

@@ -45,6 +45,7 @@ TRAIN_FLAGS = [
     ("--vectors", "embed.path", str, "GloVe / word2vec file (with --embed vectors)"),
     ("--embed-dim", "embed.dim", int, "dimension of random embeddings"),
     ("--embed-dropout", "embed.dropout", float, "dropout on the embeddings"),
+    ("--lexicon", "embed.lexicon", str, "lexicon word features: vader, or a word TAB score file"),
     ("--model", "model.kind", str, "rnn | feedforward"),
     ("--cell", "model.cell", str, "lstm | gru"),
     ("--hidden", "model.hidden_size", int, "RNN hidden size"),

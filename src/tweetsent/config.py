@@ -89,6 +89,7 @@ class EmbedConfig:
     dim: int = 50  # for random; taken from the file for pretrained vectors
     freeze: bool = False
     dropout: float = 0.0  # dropout on the embeddings
+    lexicon: str = ""  # word features from a sentiment lexicon: "" (none), vader, or a TSV path
     elmo_model: str = ""  # registry model (small | medium | original | original-5.5b), or:
     elmo_options: str = ""  # an options.json ...
     elmo_weights: str = ""  # ... and its HDF5 weights
@@ -102,6 +103,8 @@ class EmbedConfig:
         _check_choice("embed", "kind", self.kind, (*WORD_KINDS, "elmo"))
         _check_range("embed", "dim", self.dim, 1)
         _check_range("embed", "dropout", self.dropout, 0.0, 0.95)
+        if self.lexicon and self.word_kind == "none":
+            raise ConfigError("embed.lexicon: needs word vectors (with ELMo: embed.elmo_concat)")
         if self.word_kind == "vectors" and not self.path:
             raise ConfigError(f"embed.path: required when embed.{self._word_field} = 'vectors'")
         if self.kind == "elmo":

@@ -8,7 +8,7 @@ the same data and settings reads the tokens back instead of recomputing them.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,10 +104,16 @@ def encode(
     return encoded
 
 
-def prepare(config: RunConfig, progress: bool = True, vocab: Vocabulary | None = None) -> Prepared:
+def prepare(
+    config: RunConfig,
+    progress: bool = True,
+    vocab: Vocabulary | None = None,
+    extra_words: Iterable[str] = (),
+) -> Prepared:
     """Everything training needs from the raw files, described in `config.data` / `config.text`.
 
-    `vocab` reuses an existing vocabulary (resuming a run) instead of building one.
+    `vocab` reuses an existing vocabulary (resuming a run) instead of building one;
+    `extra_words` join a new vocabulary whatever their training counts (a lexicon's words).
     """
     data = config.data
     if not data.train:
@@ -132,7 +138,9 @@ def prepare(config: RunConfig, progress: bool = True, vocab: Vocabulary | None =
     train_tokens = tokenize_corpus(train_texts, **tokenize)
     valid_tokens = tokenize_corpus(valid_texts, **tokenize)
     if vocab is None:
-        vocab = Vocabulary.build(train_tokens, min_freq=data.min_freq, max_size=data.max_vocab)
+        vocab = Vocabulary.build(
+            train_tokens, min_freq=data.min_freq, max_size=data.max_vocab, extra=extra_words
+        )
     counts = Counter(token for tokens in train_tokens for token in tokens)
     keep = config.embed.needs_words  # ELMo reads the token strings
     return Prepared(

@@ -15,6 +15,10 @@ class WordEmbedder(nn.Module):
     Built either random, N(0, 1) like `nn.Embedding`, or from a (V, D) matrix such as
     `embedding_matrix(...)` returns. `freeze=True` keeps the vectors fixed during training;
     they are still part of the state dict, so a saved model carries its embedding.
+
+    `features` (V, K), fixed per-word columns such as sentiment-lexicon scores
+    (`embed.lexicon`), are appended to each (dropped-out) vector: output dim D + K. They are a
+    buffer, saved in the state dict; `num_features` = K builds zeros for a saved model to fill.
     """
 
     def __init__(
@@ -25,6 +29,8 @@ class WordEmbedder(nn.Module):
         weights: np.ndarray | torch.Tensor | None = None,
         freeze: bool = False,
         dropout: float = 0.0,
+        features: np.ndarray | torch.Tensor | None = None,
+        num_features: int = 0,
     ) -> None:
         super().__init__()
         if num_embeddings < 1 or dim < 1:
@@ -42,17 +48,38 @@ class WordEmbedder(nn.Module):
                 self.embedding.weight[0].zero_()
         self.embedding.weight.requires_grad_(not freeze)
         self.dropout = nn.Dropout(dropout)
-        self.output_dim = dim
+        if features is not None:
+            features = torch.as_tensor(np.asarray(features, dtype=np.float32))
+            if features.ndim != 2 or features.shape[0] != num_embeddings:
+                raise ValueError(
+                    f"word features are {tuple(features.shape)}, expected ({num_embeddings}, K)"
+                )
+            num_features = int(features.shape[1])
+        elif num_features:
+            features = torch.zeros(num_embeddings, num_features)
+        self.features: torch.Tensor | None
+        self.register_buffer("features", features if num_features else None)
+        self.output_dim = dim + num_features
 
     @classmethod
     def from_matrix(
-        cls, matrix: np.ndarray | torch.Tensor, *, freeze: bool = False, dropout: float = 0.0
+        cls,
+        matrix: np.ndarray | torch.Tensor,
+        *,
+        freeze: bool = False,
+        dropout: float = 0.0,
+        features: np.ndarray | torch.Tensor | None = None,
     ) -> WordEmbedder:
         num_embeddings, dim = matrix.shape
-        return cls(num_embeddings, dim, weights=matrix, freeze=freeze, dropout=dropout)
+        return cls(
+            num_embeddings, dim, weights=matrix, freeze=freeze, dropout=dropout, features=features
+        )
 
     def forward(
         self, tokens: torch.Tensor, words: Sequence[Sequence[str]] | None = None
     ) -> torch.Tensor:
-        """tokens (B, T) -> (B, T, D); `words` is accepted for the `Embedder` protocol only."""
-        return self.dropout(self.embedding(tokens))  # (B, T, D)
+        """tokens (B, T) -> (B, T, D + K); `words` is accepted for the `Embedder` protocol only."""
+        vectors = self.dropout(self.embedding(tokens))  # (B, T, D)
+        if self.features is None:
+            return vectors
+        return torch.cat([vectors, self.features[tokens]], dim=-1)  # (B, T, D + K)

@@ -67,7 +67,8 @@ def summary(run: LoadedRun) -> str:
             f"{'Bi' if m.bidirectional else ''}{m.cell.upper()}({m.hidden_size}) x{m.num_layers}, "
             f"{m.pooling} pooling"
         )
-    return f"{body}, {e.kind} embeddings ({e.dim}-d)"
+    lexicon = f" + {Path(e.lexicon).name} lexicon scores" if e.lexicon else ""
+    return f"{body}, {e.kind} embeddings ({e.dim}-d){lexicon}"
 
 
 def _name(value: Any) -> Any:

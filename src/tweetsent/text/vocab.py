@@ -48,10 +48,15 @@ class Vocabulary:
 
     @classmethod
     def build(
-        cls, token_lists: Iterable[Iterable[str]], min_freq: int = 2, max_size: int = 50000
+        cls,
+        token_lists: Iterable[Iterable[str]],
+        min_freq: int = 2,
+        max_size: int = 50000,
+        extra: Iterable[str] = (),
     ) -> Vocabulary:
         """Keep tokens seen at least `min_freq` times, most frequent first (ties: by token),
-        up to `max_size` entries in all (the two specials included)."""
+        up to `max_size` entries in all (the two specials included); then the `extra` tokens
+        not kept yet (sorted), beyond `max_size`: words a lexicon knows, say."""
         if min_freq < 1:
             raise ValueError(f"min_freq must be >= 1, got {min_freq}")
         if max_size < len(SPECIALS):
@@ -62,7 +67,10 @@ class Vocabulary:
         kept = [(-n, t) for t, n in counts.items() if n >= min_freq]
         kept.sort()
         room = max_size - len(SPECIALS)
-        return cls([*SPECIALS, *(t for _, t in kept[:room])])
+        tokens = [*SPECIALS, *(t for _, t in kept[:room])]
+        known = set(tokens)
+        tokens += sorted({t for t in extra if t and t not in known})
+        return cls(tokens)
 
     def __len__(self) -> int:
         return len(self.tokens)

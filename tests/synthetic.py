@@ -1,5 +1,5 @@
-"""Synthetic tweets with a learnable label, the TSV files and tiny run configs made from them,
-shared by the fixtures (tests/ is on pythonpath)."""
+"""Synthetic tweets with a learnable label, the TSV files and tiny run configs made from them
+(as a RunConfig, or as `tweetsent train` flags), shared by the tests (tests/ is on pythonpath)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,10 @@ POSITIVE = ["love", "great", "happy", "awesome", "best", "good", "amazing", ":)"
 NEGATIVE = ["hate", "awful", "sad", "worst", "bad", "terrible", "angry", ":("]
 NEUTRAL = ["meeting", "tuesday", "report", "bus", "update", "schedule", "office", "weather"]
 FILLER = ["the", "today", "this", "my", "phone", "game", "movie", "team", "at", "@friend"]
+
+# `tweetsent train` flags of a tiny run (as tiny_config); callers add --epochs and --batch-size.
+TINY_TRAIN_FLAGS = ["--min-freq", "1", "--workers", "1", "--embed", "random", "--embed-dim", "16"]
+TINY_TRAIN_FLAGS += ["--hidden", "16", "--threads", "1", "--no-progress"]
 
 
 def synthetic_tweets(n: int, seed: int = 0) -> list[tuple[str, str]]:

@@ -6,27 +6,10 @@ import sys
 
 import pytest
 
+from synthetic import TINY_TRAIN_FLAGS
 from tweetsent.cli import main
 
-TINY = [
-    "--min-freq",
-    "1",
-    "--workers",
-    "1",
-    "--embed",
-    "random",
-    "--embed-dim",
-    "16",
-    "--hidden",
-    "16",
-    "--epochs",
-    "2",
-    "--batch-size",
-    "16",
-    "--threads",
-    "1",
-    "--no-progress",
-]
+TINY = [*TINY_TRAIN_FLAGS, "--epochs", "2", "--batch-size", "16"]
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
+from synthetic import TINY_TRAIN_FLAGS
 from tweetsent.errors import ConfigError
 from tweetsent.evaluate import evaluate
 from tweetsent.predict import Predictor
@@ -77,29 +78,8 @@ def _train_cli(config_args: list[str]) -> subprocess.Popen:
 
 
 def test_resume_after_kill_matches_an_uninterrupted_run(tiny_tsv, tmp_path):
-    common = [
-        "--data",
-        str(tiny_tsv),
-        "--min-freq",
-        "1",
-        "--workers",
-        "1",
-        "--embed",
-        "random",
-        "--embed-dim",
-        "16",
-        "--hidden",
-        "16",
-        "--batch-size",
-        "8",
-        "--epochs",
-        "6",
-        "--threads",
-        "1",
-        "--early-stopping",
-        "",
-        "--no-progress",
-    ]
+    common = ["--data", str(tiny_tsv), *TINY_TRAIN_FLAGS, "--batch-size", "8", "--epochs", "6"]
+    common += ["--early-stopping", ""]
     full = tmp_path / "full"
     proc = _train_cli([*common, "--out", str(full)])
     assert proc.wait(timeout=300) == 0, proc.stdout.read().decode()

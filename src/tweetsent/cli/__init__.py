@@ -1,0 +1,68 @@
+"""The `tweetsent` command: a thin argparse layer over the Python API.
+
+Every subcommand parses its flags, calls one API function, and prints. User mistakes raise
+`TweetsentError` and end as one line on stderr with exit status 2, never a traceback.
+
+The subcommands live by theme: `runs` (train, evaluate, predict, data), `tools` (serve, export,
+search, explain) and `elmo` (the `elmo` group). Each module has one `_add_X(sub)` that builds the
+subparser and one `@command("X")` function that runs it; the API behind each command is imported
+only when it runs, so that `tweetsent --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from tweetsent.errors import TweetsentError
+
+Command = Callable[[argparse.Namespace], int]
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str) -> Callable[[Command], Command]:
+    """Register `func` as the function that runs subcommand `name`."""
+
+    def register(func: Command) -> Command:
+        COMMANDS[name] = func
+        return func
+
+    return register
+
+
+# The theme modules register their commands with `command` above, so they come after it.
+from tweetsent.cli import elmo, runs, tools  # noqa: E402
+from tweetsent.cli.runs import config_from_args  # noqa: E402
+
+__all__ = ["COMMANDS", "build_parser", "command", "config_from_args", "main"]
+
+# Subcommands in the order `tweetsent --help` lists them.
+ADDERS = [*runs.ADDERS, *tools.ADDERS, *elmo.ADDERS]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tweetsent", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in ADDERS:
+        add(sub)
+    return parser
+
+
+def _version() -> str:
+    from tweetsent import __version__
+
+    return f"tweetsent {__version__}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except TweetsentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

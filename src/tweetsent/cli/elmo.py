@@ -1,0 +1,158 @@
+"""The `elmo` group: embed sentences, the feature cache (cache, merge), the official models
+(fetch, import, info), and pretraining a biLM (pretrain).
+
+The `train` flags that pick ELMo embeddings (--elmo-model, --elmo-cache, ...) are in `runs`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from tweetsent.cli import command
+from tweetsent.config import RunConfig
+
+# PretrainConfig fields that `elmo pretrain` takes as flags: (field, type); --field-name each.
+PRETRAIN_FLAGS = [("epochs", int), ("batch_size", int), ("lr", float), ("max_vocab", int)]
+PRETRAIN_FLAGS += [("n_samples", int), ("full_softmax_max", int), ("clip_norm", float)]
+PRETRAIN_FLAGS += [("dropout", float), ("eval_every", int), ("checkpoint_every", int)]
+PRETRAIN_FLAGS += [("max_steps", int), ("max_minutes", float), ("seed", int)]
+PRETRAIN_FLAGS += [("heldout_every", int), ("heldout_max", int), ("min_count", int)]
+
+
+def _add_elmo(sub) -> None:
+    p = sub.add_parser("elmo", help="ELMo: embed sentences, feature cache, official models")
+    esub = p.add_subparsers(dest="elmo_command", required=True)
+    e = esub.add_parser("embed", help="every biLM layer of pre-tokenized sentences -> .npz")
+    for flag in ("--options", "--weights", "--input", "--output"):
+        e.add_argument(flag, required=True)
+    c = esub.add_parser("cache", help="compute a corpus's ELMo features once (float16, resumable)")
+    c.add_argument("--config", help="TOML config of the training run")
+    c.add_argument("--data", nargs="+", help="training files (as for train)")
+    c.add_argument("--valid", nargs="+", help="validation files")
+    c.add_argument("--model", dest="embed.elmo_model", help="registry model")
+    c.add_argument("--options", dest="embed.elmo_options", help="options.json")
+    c.add_argument("--weights", dest="embed.elmo_weights", help="HDF5 weights")
+    c.add_argument("--cache-dir", dest="embed.elmo_cache_dir", help="feature cache root")
+    c.add_argument("--shard", default="0/1", help="i/N: this process's share (0 <= i < N)")
+    c.add_argument("--threads", type=int, default=0, help="torch threads (0: every core)")
+    c.add_argument("--no-progress", action="store_true")
+    for q in (e, c):
+        q.add_argument("--batch-size", type=int, default=64, help="sentences per biLM batch")
+        q.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
+    m = esub.add_parser("merge", help="copy feature-cache chunks (shards) into one cache root")
+    m.add_argument("sources", nargs="+", help="cache roots (their --cache-dir)")
+    m.add_argument("--into", required=True, help="destination cache root")
+    f = esub.add_parser("fetch", help="download an official model, checksums recorded")
+    f.add_argument("name")
+    f.add_argument("--force", action="store_true")
+    i = esub.add_parser("import", help="copy an official model from a local folder (offline)")
+    i.add_argument("name")
+    i.add_argument("folder")
+    n = esub.add_parser("info", help="the official models and which are on disk")
+    n.add_argument("name", nargs="?")
+    _add_elmo_pretrain(esub)
+
+
+def _add_elmo_pretrain(esub) -> None:
+    t = esub.add_parser("pretrain", help="pretrain a biLM on your corpus (official file format)")
+    t.add_argument("--corpus", nargs="+", required=True, help="text files, one tweet per line")
+    t.add_argument("--out", required=True, help="output folder (options.json, weights.hdf5, ...)")
+    t.add_argument("--preset", default="cpu", help="cpu | small (biLM shape)")
+    t.add_argument("--options", help="options.json giving the shape (instead of --preset)")
+    t.add_argument("--column", type=int, help="tab-separated field holding the text (0-based)")
+    t.add_argument("--clean", action="store_true", help="tokens of tweetsent's normalizer")
+    for flag, kind in PRETRAIN_FLAGS:
+        t.add_argument(f"--{flag.replace('_', '-')}", dest=flag, type=kind, help="PretrainConfig")
+    t.add_argument("--optimizer", help="adam | adagrad")
+    t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
+    t.add_argument("--dry-run", action="store_true", help="2 steps, 20 held-out sentences")
+    t.add_argument("--threads", type=int, default=0, help="torch threads (0: every core)")
+    t.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
+    t.add_argument("--no-progress", action="store_true")
+
+
+@command("elmo")
+def _elmo(args: argparse.Namespace) -> int:
+    from tweetsent.embed.elmo import embed_file, merge_stores, registry
+
+    what = args.elmo_command
+    if what == "embed":
+        s = embed_file(
+            args.options, args.weights, args.input, args.output, args.batch_size, args.device
+        )
+        print(f"{s.sentences:,} sentences, {s.tokens:,} tokens -> {s.output} ({s.seconds:.1f}s)")
+    elif what == "cache":
+        _elmo_cache(args)
+    elif what == "pretrain":
+        _elmo_pretrain(args)
+    elif what == "merge":
+        print(f"{merge_stores(args.sources, args.into)} chunk(s) copied into {args.into}")
+    elif what == "fetch":
+        print(registry.fetch(args.name, force=args.force))
+    elif what == "import":
+        print(registry.import_local(args.name, args.folder))
+    else:
+        for entry in registry.info():
+            if args.name in (None, entry["name"]):
+                print(json.dumps(entry, ensure_ascii=False))
+    return 0
+
+
+def _elmo_pretrain(args: argparse.Namespace) -> None:
+    import torch
+
+    from tweetsent.embed.elmo.pretrain import PretrainConfig, pretrain
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    names = [name for name, _ in PRETRAIN_FLAGS] + ["optimizer"]
+    fields = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+    if args.dry_run:
+        fields.update(max_steps=2, heldout_max=20)
+    config = PretrainConfig(
+        corpus=tuple(args.corpus),
+        out=args.out,
+        preset=args.preset,
+        options=args.options,
+        column=args.column,
+        clean=args.clean,
+        device=args.device,
+        progress=not args.no_progress,
+        **fields,
+    )
+    r = pretrain(config, resume=args.resume)
+    last = r.history[-1] if r.history else {}
+    ppl = "/".join(f"{last[k]:.1f}" for k in ("forward", "backward", "mean")) if last else "-"
+    sampled = " (sampled softmax)" if r.sampled else ""
+    print(
+        f"{r.steps:,} steps, {r.epochs_done} epoch(s), {r.seconds:.0f}s on {r.device}, "
+        f"vocab {r.vocab_size:,}"
+    )
+    print(f"softmax{sampled}; held-out perplexity forward/backward/mean {ppl}")
+    print(f"written: {r.options_path} {r.weights_path} {r.out / 'vocab.txt'}")
+
+
+def _elmo_cache(args: argparse.Namespace) -> None:
+    import torch
+
+    from tweetsent.embed.elmo import cache_corpus, parse_shard
+    from tweetsent.predict import resolve_device
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    config = RunConfig.from_toml(args.config) if args.config else RunConfig()
+    keys = ("embed.elmo_model", "embed.elmo_options", "embed.elmo_weights", "embed.elmo_cache_dir")
+    overrides = {key: getattr(args, key) for key in keys}
+    overrides.update({"embed.kind": "elmo", "data.train": args.data, "data.valid": args.valid})
+    summary = cache_corpus(
+        config.with_overrides(overrides),
+        shard=parse_shard(args.shard),
+        batch_size=args.batch_size,
+        device=str(resolve_device(args.device)),
+        progress=not args.no_progress,
+    )
+    print(f"computed {summary.computed:,} tweets ({summary.chunks} chunks, {summary.seconds:.1f}s)")
+
+
+ADDERS = [_add_elmo]

@@ -1,0 +1,222 @@
+"""Run subcommands: `train` a run directory, `evaluate` and `predict` with it, and `data`.
+
+`train` maps its flags onto `RunConfig` fields through the TRAIN_FLAGS / TRAIN_BOOLS tables;
+`config_from_args` applies them over the `--config` TOML file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from tweetsent.cli import command
+from tweetsent.config import RunConfig
+from tweetsent.errors import TweetsentError
+
+
+def _bool_flag(parser: argparse.ArgumentParser, name: str, dest: str, help: str) -> None:
+    parser.add_argument(
+        f"--{name}", dest=dest, action=argparse.BooleanOptionalAction, default=None, help=help
+    )
+
+
+# Flags of `train` that override one config field each: (flag, dest field, type, help).
+TRAIN_FLAGS = [
+    ("--labels", "data.labels", str, "3class | binary (binary drops neutral rows, counted)"),
+    ("--format", "data.format", str, "input format (default: auto)"),
+    ("--text-col", "data.text_col", str, "text column for CSV/TSV/JSONL"),
+    ("--label-col", "data.label_col", str, "label column for CSV/TSV/JSONL"),
+    ("--valid-fraction", "data.valid_fraction", float, "held-out share when no --valid"),
+    ("--min-freq", "data.min_freq", int, "vocabulary: minimum token count"),
+    ("--workers", "data.workers", int, "processes for cleaning (0: every core)"),
+    ("--stopwords", "text.stopwords", str, "none | study | study-strict"),
+    ("--embed", "embed.kind", str, "random | glove-kumo | vectors | elmo"),
+    ("--vectors", "embed.path", str, "GloVe / word2vec file (with --embed vectors)"),
+    ("--embed-dim", "embed.dim", int, "dimension of random embeddings"),
+    ("--embed-dropout", "embed.dropout", float, "dropout on the embeddings"),
+    ("--lexicon", "embed.lexicon", str, "lexicon word features: vader, or a word TAB score file"),
+    ("--model", "model.kind", str, "rnn | feedforward"),
+    ("--cell", "model.cell", str, "lstm | gru"),
+    ("--hidden", "model.hidden_size", int, "RNN hidden size"),
+    ("--layers", "model.num_layers", int, "stacked RNN layers"),
+    ("--pooling", "model.pooling", str, "last | mean | max | attention"),
+    ("--attention-da", "model.attention_da", int, "self-attention: d_a (rows of W_s1)"),
+    ("--attention-hops", "model.attention_hops", int, "self-attention: hops r (1: single)"),
+    ("--attention-penalty", "model.attention_penalty", float, "coefficient of ||AA^T - I||^2"),
+    ("--attention-mlp", "model.attention_mlp", int, "self-attention: MLP hidden units"),
+    ("--layer-dropout", "model.layer_dropout", float, "dropout between RNN layers"),
+    ("--dropout", "model.output_dropout", float, "dropout before the output layer"),
+    ("--epochs", "train.epochs", int, "maximum epochs"),
+    ("--batch-size", "train.batch_size", int, "batch size"),
+    ("--lr", "train.lr", float, "learning rate"),
+    ("--optimizer", "train.optimizer", str, "adam | adamw"),
+    ("--weight-decay", "train.weight_decay", float, "weight decay"),
+    ("--clip", "train.clip_norm", float, "gradient clipping norm (0: off)"),
+    ("--seed", "train.seed", int, "random seed"),
+    ("--device", "train.device", str, "auto | cpu | cuda | cuda:N"),
+    ("--early-stopping", "train.early_stopping", str, "metric watched (avgrec, f1_pn, ...)"),
+    ("--patience", "train.patience", int, "epochs without improvement before stopping"),
+    ("--threads", "train.threads", int, "torch threads (0: every core)"),
+    # ELMo embeddings (the `elmo` group computes, caches and pretrains them).
+    ("--elmo-model", "embed.elmo_model", str, "ELMo registry model (small, ..., original)"),
+    ("--elmo-options", "embed.elmo_options", str, "ELMo options.json (with --elmo-weights)"),
+    ("--elmo-weights", "embed.elmo_weights", str, "ELMo HDF5 weight file"),
+    ("--elmo-layers", "embed.elmo_layers", str, "biLM layers to mix: all, or e.g. 1,2"),
+    ("--elmo-dropout", "embed.elmo_dropout", float, "dropout on the mixed ELMo vectors"),
+    ("--elmo-concat", "embed.elmo_concat", str, "word vectors beside ELMo: none | random | ..."),
+]
+TRAIN_BOOLS = [
+    ("bidirectional", "model.bidirectional", "bidirectional RNN"),
+    ("freeze", "embed.freeze", "freeze the embeddings"),
+    ("class-weights", "train.class_weights", "weight classes by inverse frequency"),
+    ("strict", "data.strict", "fail on the first malformed row"),
+    ("elmo-cache", "embed.elmo_cache", "train from cached ELMo features"),
+]
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="train a classifier")
+    p.add_argument("--data", nargs="+", help="training files, folders or globs")
+    p.add_argument("--valid", nargs="+", help="validation files (default: held out of --data)")
+    p.add_argument("--config", help="TOML config file (flags override it)")
+    p.add_argument("--out", help="run directory")
+    p.add_argument("--resume", action="store_true", help="continue a killed run in --out")
+    p.add_argument("--dry-run", action="store_true", help="run a few batches only")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--attention-preset",
+        help="self-attention pooling with the study | paper | single setting (flags override it)",
+    )
+    for flag, dest, kind, text in TRAIN_FLAGS:
+        p.add_argument(flag, dest=dest, type=kind, help=text, metavar=dest.split(".")[1].upper())
+    for name, dest, text in TRAIN_BOOLS:
+        _bool_flag(p, name, dest, text)
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """The run config of parsed `train` flags: `--config` (or the defaults), then the flags."""
+    config = RunConfig.from_toml(args.config) if args.config else RunConfig()
+    if getattr(args, "attention_preset", None):
+        from tweetsent.config import attention_preset
+
+        config = config.with_overrides(attention_preset(args.attention_preset))
+    overrides = {dest: getattr(args, dest) for _, dest, _, _ in TRAIN_FLAGS}
+    overrides.update({dest: getattr(args, dest) for _, dest, _ in TRAIN_BOOLS})
+    overrides["data.train"] = args.data
+    overrides["data.valid"] = args.valid
+    overrides["out"] = args.out
+    if args.dry_run:
+        overrides["train.dry_run"] = True
+    if args.no_progress:
+        overrides["train.progress"] = False
+    return config.with_overrides(overrides)
+
+
+@command("train")
+def _train(args: argparse.Namespace) -> int:
+    from tweetsent.train import train
+
+    config = config_from_args(args)
+    result = train(config, resume=args.resume)
+    print(
+        f"best epoch {result.best_epoch}: "
+        + "  ".join(f"{k} {v:.4f}" for k, v in result.metrics.items())
+    )
+    print(f"run directory: {result.run_dir}")
+    return 0
+
+
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser("evaluate", help="metrics and confusion matrix of a run on labelled data")
+    p.add_argument("run", help="run directory")
+    p.add_argument("--data", nargs="+", required=True, help="labelled files, folders or globs")
+    p.add_argument("--format", default="auto")
+    p.add_argument("--text-col", default="text")
+    p.add_argument("--label-col", default="label")
+    p.add_argument("--strict", action="store_true")
+    p.add_argument("--out", help="write the metrics as JSON here")
+    p.add_argument("--device", default="cpu")
+
+
+@command("evaluate")
+def _evaluate(args: argparse.Namespace) -> int:
+    from tweetsent.evaluate import evaluate
+    from tweetsent.predict import Predictor
+
+    predictor = Predictor.from_run(args.run, device=args.device)
+    result = evaluate(
+        predictor, args.data, args.format, args.text_col, args.label_col, args.strict, out=args.out
+    )
+    print(f"{result.examples:,} tweets ({result.skipped} malformed rows skipped)")
+    print(result.table())
+    return 0
+
+
+def _add_predict(sub) -> None:
+    p = sub.add_parser("predict", help="label tweets given as arguments or in a file")
+    p.add_argument("run", help="run directory")
+    p.add_argument("texts", nargs="*", help="tweets to label")
+    p.add_argument("--input", help="file: plain text (one tweet a line), CSV, TSV or JSONL")
+    p.add_argument("--output", help="JSONL or CSV output file (default: stdout as JSONL)")
+    p.add_argument("--format", default="auto", help="input format")
+    p.add_argument("--text-col", default="text")
+    p.add_argument("--attention", action="store_true", help="add tokens + attention weights")
+    p.add_argument("--hops", action="store_true", help="with --attention: weights per hop")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--no-progress", action="store_true")
+
+
+@command("predict")
+def _predict(args: argparse.Namespace) -> int:
+    from tweetsent.predict import Predictor, predict_file
+
+    if bool(args.texts) == bool(args.input):
+        raise TweetsentError("predict: give tweets as arguments or --input FILE (one of them)")
+    predictor = Predictor.from_run(args.run, device=args.device)
+    if args.input:
+        count = predict_file(
+            predictor,
+            args.input,
+            args.output,
+            fmt=args.format,
+            text_col=args.text_col,
+            attention=args.attention,
+            hops=args.hops,
+            progress=not args.no_progress,
+        )
+        print(f"{count:,} predictions written to {args.output or 'stdout'}", file=sys.stderr)
+        return 0
+    for pred in predictor.predict(args.texts, attention=args.attention):
+        print(json.dumps(pred.to_dict(hops=args.hops), ensure_ascii=False))
+    return 0
+
+
+def _add_data(sub) -> None:
+    p = sub.add_parser("data", help="public datasets: fetch, import, info")
+    dsub = p.add_subparsers(dest="data_command", required=True)
+    f = dsub.add_parser("fetch", help="download a dataset into the cache, checksums verified")
+    f.add_argument("name")
+    f.add_argument("--force", action="store_true")
+    i = dsub.add_parser("import", help="copy a dataset from a local folder (offline)")
+    i.add_argument("name")
+    i.add_argument("folder")
+    n = dsub.add_parser("info", help="what the registry knows and what is on disk")
+    n.add_argument("name", nargs="?")
+
+
+@command("data")
+def _data(args: argparse.Namespace) -> int:
+    from tweetsent.data import registry
+
+    if args.data_command == "fetch":
+        print(registry.fetch(args.name, force=args.force))
+    elif args.data_command == "import":
+        print(registry.import_local(args.name, args.folder))
+    else:
+        for entry in registry.info(args.name):
+            print(json.dumps(entry, ensure_ascii=False))
+    return 0
+
+
+ADDERS = [_add_train, _add_evaluate, _add_predict, _add_data]

@@ -1,0 +1,139 @@
+"""Subcommands around a trained run and the search for one: `serve`, `export`, `search`, `explain`.
+
+`serve` and `search` map their flags onto `ServeSettings` fields and the space file's [search]
+table through the SERVE_FLAGS / SEARCH_FLAGS tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from tweetsent.cli import command
+from tweetsent.config import RunConfig
+
+# Flags of `serve`, one ServeSettings field each (None: the ServeSettings default).
+SERVE_FLAGS = [
+    ("--host", "host", str, "address to listen on (default 127.0.0.1: this machine only)"),
+    ("--port", "port", int, "port (default 8000)"),
+    ("--max-texts", "max_texts", int, "texts per request (default 64)"),
+    ("--max-chars", "max_chars", int, "characters per text (default 1000)"),
+    ("--max-body-bytes", "max_body_bytes", int, "request body size (default 1 MiB)"),
+    ("--max-batch", "max_batch", int, "texts per model call (default 64)"),
+    ("--max-wait-ms", "max_wait_ms", float, "wait for a batch to fill (default 5 ms)"),
+    ("--max-pending", "max_pending", int, "queued requests before 503 busy (default 1024)"),
+    ("--precision", "precision", str, "mixed (default) | float64 | float32"),
+    ("--threads", "threads", int, "torch threads of the model worker (0: every core)"),
+    ("--device", "device", str, "cpu | cuda | cuda:N"),
+]
+
+
+def _add_serve(sub) -> None:
+    p = sub.add_parser("serve", help="REST API and web page for a run (FastAPI + uvicorn)")
+    p.add_argument("run", help="run directory")
+    for flag, dest, kind, text in SERVE_FLAGS:
+        p.add_argument(flag, dest=f"serve_{dest}", type=kind, metavar=dest.upper(), help=text)
+    p.add_argument("--access-log", action="store_true", help="log every request")
+
+
+@command("serve")
+def _serve(args: argparse.Namespace) -> int:
+    from tweetsent.serve import ServeSettings, serve
+
+    values = {dest: getattr(args, f"serve_{dest}") for _, dest, _, _ in SERVE_FLAGS}
+    settings = ServeSettings(**{k: v for k, v in values.items() if v is not None})
+    serve(args.run, settings, access_log=args.access_log)
+    return 0
+
+
+def _add_export(sub) -> None:
+    p = sub.add_parser("export", help="TorchScript or ONNX file of a run, parity-checked")
+    p.add_argument("run", help="run directory")
+    p.add_argument("--format", required=True, choices=("torchscript", "onnx"))
+    p.add_argument("--out", help="output file (default: RUN/model.pt or RUN/model.onnx)")
+
+
+@command("export")
+def _export(args: argparse.Namespace) -> int:
+    from tweetsent.export import export_run
+
+    result = export_run(args.run, args.format, args.out)
+    print(f"{result.path} ({args.format}): max |prob difference| {result.max_diff:.2e}")
+    return 0
+
+
+# Flags of `search` that override one field of the space file's [search] table.
+SEARCH_FLAGS = [
+    ("--name", "name", str, "study name"),
+    ("--sampler", "sampler", str, "grid | random | tpe"),
+    ("--trials", "trials", int, "random / tpe: number of trials"),
+    ("--metric", "metric", str, "validation metric to optimise (default avgrec)"),
+    ("--seed", "seed", int, "study seed (trial seeds derive from it)"),
+    ("--storage", "storage", str, "Optuna database URL (default sqlite:///OUT/study.db)"),
+    ("--out", "out", str, "folder for trial run directories and reports"),
+    ("--workers", "workers", int, "local worker processes (0: only create the study)"),
+    ("--pruner", "pruner", str, "none | median"),
+    ("--overfit-gap", "overfit_gap", float, "train-valid gap that queues follow-ups (0: off)"),
+    ("--from-study", "from_study", str, "two-stage search: start from this study's best"),
+    ("--from-storage", "from_storage", str, "storage of --from-study (default: --storage)"),
+    ("--top-k", "top_k", int, "how many of --from-study's best configurations"),
+]
+
+
+def _add_search(sub) -> None:
+    p = sub.add_parser("search", help="hyperparameter search (grid, random, TPE) on Optuna")
+    p.add_argument("space", help="search-space TOML file")
+    p.add_argument("--config", help="base config TOML (instead of the space's search.base)")
+    for flag, dest, kind, text in SEARCH_FLAGS:
+        p.add_argument(flag, dest=f"search_{dest}", type=kind, help=text)
+    p.add_argument("--mlflow", nargs="?", const="default", help="log trials to MLflow [URI]")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--resume", action="store_true", help="rerun missing or failed trials")
+    mode.add_argument("--join", action="store_true", help="add workers to an existing study")
+    mode.add_argument("--report-only", action="store_true", help="only write the report")
+    p.add_argument("--no-progress", action="store_true", help="plain lines, no bars")
+
+
+@command("search")
+def _search(args: argparse.Namespace) -> int:
+    from tweetsent.search import load_space, report_only, run_search
+
+    base = RunConfig.from_toml(args.config) if args.config else None
+    space = load_space(args.space, base=base)
+    flags = {dest: getattr(args, f"search_{dest}") for _, dest, _, _ in SEARCH_FLAGS}
+    flags.update(mlflow=args.mlflow, progress=False if args.no_progress else None)
+    space = space.with_settings(flags)
+    if args.report_only:
+        report = report_only(space)
+    else:
+        report = run_search(space, resume=args.resume, join=args.join)
+    print(f"trials: {report.counts}")
+    if report.best_trial is not None:
+        print(f"best: trial {report.best_trial}, {report.metric} {report.best_value:.4f}")
+    for name, path in report.files.items():
+        print(f"{name}: {path}")
+    return 0
+
+
+def _add_explain(sub) -> None:
+    p = sub.add_parser("explain", help="self-attention of a run on one tweet: PNG or HTML")
+    p.add_argument("run", help="run directory (pooling = attention)")
+    p.add_argument("text", help="the tweet")
+    p.add_argument("--out", required=True, help="FILE.png (heatmap) or FILE.html (highlighting)")
+    p.add_argument("--device", default="cpu")
+
+
+@command("explain")
+def _explain(args: argparse.Namespace) -> int:
+    from tweetsent.explain import explain, write_explanation
+    from tweetsent.predict import Predictor
+
+    explanation = explain(Predictor.from_run(args.run, device=args.device), args.text)
+    path = write_explanation(explanation, args.out)
+    top = ", ".join(f"{t} {w:.2f}" for t, w in explanation.top(3))
+    print(f"{explanation.label} ({explanation.probs[explanation.label]:.3f}); top: {top}")
+    print(f"written: {path}")
+    return 0
+
+
+# In the order of `tweetsent --help`: serve and export, then search, then explain.
+ADDERS = [_add_serve, _add_export, _add_search, _add_explain]

@@ -11,12 +11,15 @@ import pytest
 from tweetsent.embed.elmo import lm_data
 from tweetsent.embed.elmo.lm_data import (
     CorpusSpec,
+    build_vocab,
     corpus_blocks,
     heldout_sentences,
     is_heldout,
     iter_batches,
     iter_sentences,
+    rank_vocab,
     read_block,
+    scan_corpus,
     training_sentences,
 )
 from tweetsent.embed.elmo.pretrain import PretrainConfig
@@ -58,6 +61,42 @@ def test_blocks_read_back_the_sequential_stream(tmp_path):
     assert [b.file for b in blocks] == [0, 0, 0, 1, 1, 1, 2, 2, 2]
     read = [pair for b in reversed(blocks) for pair in read_block(spec, b)]  # any order, by seek
     assert sorted(read) == list(iter_sentences(spec))
+
+
+def write_uneven(folder: Path) -> tuple[str, ...]:
+    """Files of 14, 2, 1 and 31 sentences (tweet-like text, CRLF, blank lines, a row whose text
+    field is blank, a last row in bad UTF-8): blocks of 5 or 8 split them unevenly."""
+    rng = random.Random(1)
+    words = ["Sooo", "happy", "@user", "#Monday", ":)", "http://t.co/x", "isn't", "gr8", "!!!"]
+    paths = []
+    for f, n in enumerate((13, 1, 0, 30)):
+        rows = [
+            f"{i}\tpositive\tf{f}:{i} {' '.join(rng.choices(words, k=rng.randint(1, 7)))}"
+            for i in range(n)
+        ]
+        rows[1:1] = ["", "   "] if n else ["", "\t\t"]  # no sentence (a blank third field)
+        path = folder / f"u{f}.tsv"
+        path.write_bytes("\r\n".join(rows).encode() + b"\n9\tneutral\t\xff caf\xc3\xa9\n")
+        paths.append(str(path))
+    return tuple(paths)
+
+
+@pytest.mark.parametrize("block", [1, 5, 8, 64])
+@pytest.mark.parametrize(
+    "clean, every, cap", [(False, 7, 5), (True, 4, 100), (True, 0, 5), (False, 3, 0)]
+)
+def test_one_pass_scan_equals_the_three_reference_passes(tmp_path, block, clean, every, cap):
+    spec = CorpusSpec(write_uneven(tmp_path), 2, clean, 4, heldout_every=every, heldout_max=cap)
+    scan = scan_corpus(spec, block)
+    assert scan.blocks == corpus_blocks(spec, block)
+    assert block == 1 or {b.count for b in scan.blocks[:-1]} != {block}  # a file ends mid-block
+    assert scan.heldout == heldout_sentences(spec)
+    assert bool(every and cap) == bool(scan.heldout)
+    vocab, stats = build_vocab(spec, max_size=12)
+    assert rank_vocab(scan.counts, scan.sentences, 12, 1, spec) == (vocab, stats)
+    for epoch in (0, 1):  # the training stream, with the index given or computed by iter_batches
+        given = iter_batches(spec, 3, block, seed=5, epoch=epoch, mix_blocks=2, blocks=scan.blocks)
+        assert list(given) == list(iter_batches(spec, 3, block, 5, epoch, mix_blocks=2))
 
 
 def test_block_seek_keeps_text_mode_lines(tmp_path):

@@ -146,7 +146,10 @@ class Killed(Exception):
     pass
 
 
-def test_resume_after_kill_matches_uninterrupted_run(corpus, tiny_options_file, tmp_path):
+@pytest.mark.parametrize("saved_index", [True, False])  # False: a run from before the index
+def test_resume_after_kill_matches_uninterrupted_run(
+    corpus, tiny_options_file, tmp_path, saved_index
+):
     settings = {"checkpoint_every": 4, "dropout": 0.2, "full_softmax_max": 8, "n_samples": 5}
     whole = pretrain(config_for(corpus, tiny_options_file, tmp_path / "a", **settings))
     assert whole.sampled
@@ -158,6 +161,8 @@ def test_resume_after_kill_matches_uninterrupted_run(corpus, tiny_options_file, 
     config = config_for(corpus, tiny_options_file, tmp_path / "b", **settings)
     with pytest.raises(Killed):
         pretrain(config, callback=kill_at_step_7)
+    if not saved_index:
+        (tmp_path / "b" / "corpus_index.json").unlink()
     seen: list[int] = []
     resumed = pretrain(config, resume=True, callback=lambda step, loss: seen.append(step))
     assert seen[0] == 5  # the checkpoint of step 4, then onwards
@@ -166,6 +171,41 @@ def test_resume_after_kill_matches_uninterrupted_run(corpus, tiny_options_file, 
     b = load_file(str(resumed.out / "checkpoint" / "model.safetensors"))
     for name in a:
         torch.testing.assert_close(b[name], a[name], rtol=0, atol=0)
+    curve = [{k: v for k, v in row.items() if k != "seconds"} for row in whole.history]
+    assert [{k: v for k, v in row.items() if k != "seconds"} for row in resumed.history] == curve
+
+
+def test_resume_on_a_changed_corpus_is_a_one_line_error(
+    corpus, tiny_options_file, tmp_path, capsys
+):
+    run = tmp_path / "run"
+    config = config_for(corpus, tiny_options_file, run, epochs=1, max_steps=3, chunk_lines=4096)
+    pretrain(config)
+    text = corpus.read_text(encoding="utf-8")
+    corpus.write_text(text.replace("the cat", "the dog", 1), encoding="utf-8")  # same size
+    with pytest.raises(DataError, match=r"tweets.tsv: changed since .*\(SHA-256 differs\)"):
+        pretrain(replace(config, max_steps=6), resume=True)
+    from tweetsent.cli import main
+
+    argv = ["elmo", "pretrain", "--corpus", str(corpus), "--column", "2", "--resume"]
+    argv += ["--out", str(tmp_path / "run"), "--options", str(tiny_options_file)]
+    argv += ["--heldout-every", "10", "--no-progress"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "changed since the run's corpus index was made" in err and err.count("\n") == 1
+    corpus.write_text(text, encoding="utf-8")  # the original corpus resumes
+    assert pretrain(replace(config, max_steps=6), resume=True).steps == 6
+
+
+def test_checkpoint_of_another_corpus_index_is_an_error(corpus, tiny_options_file, tmp_path):
+    from tweetsent.embed.elmo.lm_prepare import prepare_corpus
+
+    config = config_for(corpus, tiny_options_file, tmp_path / "run", epochs=1, max_steps=3)
+    pretrain(config)
+    other = replace(config, heldout_every=11, max_steps=6)  # a new start, killed before step 1
+    prepare_corpus(other.corpus_spec(), 64, other.max_vocab, 1, tmp_path / "run", resume=False)
+    with pytest.raises(DataError, match="checkpoint was made with another corpus"):
+        pretrain(other, resume=True)
 
 
 def test_config_errors_name_the_field(corpus, tmp_path):

@@ -13,9 +13,11 @@ epoch end on the same file, and the model drifts toward it right before each epo
 evaluation): the corpus is indexed once into blocks of `chunk_lines` consecutive sentences
 (`Block`: file, seek position, first line, first global number, count); each epoch visits them in a
 random order drawn from (seed, epoch) and mixes `mix_blocks` of them at a time before cutting
-batches. Memory: the vocabulary pass keeps one count per distinct token; the batch stream keeps
-one window of at most `mix_blocks * chunk_lines` sentences plus the index (5 integers per
-block); the held-out set is capped. Nothing else is kept.
+batches. `scan_corpus` reads the corpus once for the vocabulary counts, the held-out set and
+the block index together (`build_vocab`, `heldout_sentences` and `corpus_blocks` are the
+one-purpose passes it equals). Memory: the vocabulary pass keeps one count per distinct token;
+the batch stream keeps one window of at most `mix_blocks * chunk_lines` sentences plus the index
+(5 integers per block); the held-out set is capped. Nothing else is kept.
 """
 
 from __future__ import annotations
@@ -155,12 +157,22 @@ class CorpusStats:
 
 
 def build_vocab(spec: CorpusSpec, max_size: int, min_count: int = 1) -> tuple[LmVocab, CorpusStats]:
-    """First streaming pass: count training tokens, keep the `max_size` most frequent."""
+    """Count training tokens in a sequential pass, keep the `max_size` most frequent.
+
+    The reference for `scan_corpus`, which gives the same vocabulary in its single pass.
+    """
     counts: Counter[str] = Counter()
     sentences = 0
     for tokens in training_sentences(spec):
         counts.update(tokens)
         sentences += 1
+    return rank_vocab(counts, sentences, max_size, min_count, spec)
+
+
+def rank_vocab(
+    counts: Counter[str], sentences: int, max_size: int, min_count: int, spec: CorpusSpec
+) -> tuple[LmVocab, CorpusStats]:
+    """<S>, </S>, <UNK>, then the words by (-count, word); `counts` loses the special tokens."""
     if sentences == 0:
         raise DataError("the corpus has no training sentence", ", ".join(spec.files))
     for special in (BOS, EOS, UNK):
@@ -186,7 +198,8 @@ def corpus_blocks(spec: CorpusSpec, block_lines: int) -> tuple[Block, ...]:
     """One streaming pass: cut every file into blocks of `block_lines` sentences.
 
     Numbers are those of `iter_sentences` (held-out lines included), so a block read back with
-    `read_block` gives the same (number, tokens) pairs as the sequential stream.
+    `read_block` gives the same (number, tokens) pairs as the sequential stream. `scan_corpus`
+    gives the same blocks in the pass that counts the vocabulary.
     """
     if block_lines < 1:
         raise ValueError(f"block_lines must be >= 1, not {block_lines}")
@@ -206,6 +219,49 @@ def corpus_blocks(spec: CorpusSpec, block_lines: int) -> tuple[Block, ...]:
             if number > first:
                 blocks.append(Block(file, offset, start_line, first, number - first))
     return tuple(blocks)
+
+
+@dataclass
+class CorpusScan:
+    """What one pass over the corpus gives: everything a pretraining run needs before step 1."""
+
+    counts: Counter[str]  # token counts of the training sentences (held-out lines excluded)
+    sentences: int  # training sentences
+    heldout: list[list[str]]  # the held-out sentences, in corpus order (= heldout_sentences)
+    blocks: tuple[Block, ...]  # = corpus_blocks(spec, block_lines)
+
+
+def scan_corpus(spec: CorpusSpec, block_lines: int) -> CorpusScan:
+    """One streaming pass for the vocabulary counts, the held-out set and the block index.
+
+    Equal to `build_vocab`'s counts, `heldout_sentences` and `corpus_blocks` (the references,
+    three passes), read the way `corpus_blocks` reads: readline, with tell() at block starts.
+    """
+    if block_lines < 1:
+        raise ValueError(f"block_lines must be >= 1, not {block_lines}")
+    tokenize = _tokenizer(spec)
+    counts: Counter[str] = Counter()
+    heldout: list[list[str]] = []
+    blocks: list[Block] = []
+    number = 0
+    for file, path in enumerate(spec.files):
+        with _open(path) as handle:
+            offset, start_line, first = handle.tell(), 1, number
+            for line_no, line in enumerate(iter(handle.readline, ""), 1):
+                tokens = _line_tokens(line, spec, tokenize, path, line_no)
+                if not tokens:
+                    continue
+                if is_heldout(number, spec):
+                    heldout.append(tokens)
+                else:
+                    counts.update(tokens)
+                number += 1
+                if number - first == block_lines:
+                    blocks.append(Block(file, offset, start_line, first, block_lines))
+                    offset, start_line, first = handle.tell(), line_no + 1, number
+            if number > first:
+                blocks.append(Block(file, offset, start_line, first, number - first))
+    return CorpusScan(counts, number - len(heldout), heldout, tuple(blocks))
 
 
 def read_block(spec: CorpusSpec, block: Block, tokenize=None) -> list[tuple[int, list[str]]]:

@@ -11,12 +11,13 @@ mean, exp((NLL_f + NLL_b) / 2)) every `eval_every` steps and every epoch, checkp
 last one with the same batches and random numbers as an uninterrupted run). The output folder
 holds `options.json`, `weights.hdf5` (official layout), `vocab.txt`, `perplexity.csv` and
 `perplexity.png`; the softmax layer stays in the checkpoint (the official files omit it too).
+The corpus is read once before step 1 and not at all to resume (`lm_prepare`: `corpus.json`,
+`corpus_index.json`).
 """
 
 from __future__ import annotations
 
 import csv
-import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -28,19 +29,13 @@ import torch
 
 from tweetsent.embed.elmo.chars import batch_to_ids
 from tweetsent.embed.elmo.lm_checkpoint import load_checkpoint, save_checkpoint
-from tweetsent.embed.elmo.lm_data import (
-    CorpusSpec,
-    LmVocab,
-    build_vocab,
-    corpus_blocks,
-    heldout_sentences,
-    iter_batches,
-)
+from tweetsent.embed.elmo.lm_data import CorpusSpec, LmVocab, iter_batches
 from tweetsent.embed.elmo.lm_model import BiLmLanguageModel
+from tweetsent.embed.elmo.lm_prepare import prepare_corpus
 from tweetsent.embed.elmo.options import ElmoOptions
 from tweetsent.embed.elmo.weights import save_hdf5
 from tweetsent.errors import ConfigError, DataError
-from tweetsent.io import atomic_path, atomic_write, read_json, write_json
+from tweetsent.io import atomic_path, atomic_write
 
 SMALL_FILTERS = ((1, 32), (2, 32), (3, 64), (4, 128), (5, 256), (6, 512), (7, 1024))
 PRESETS = {
@@ -191,25 +186,16 @@ def _optimizer(config: PretrainConfig, model: torch.nn.Module) -> torch.optim.Op
     return torch.optim.Adam(model.parameters(), lr=config.lr)
 
 
-def _prepare_vocab(config: PretrainConfig, out: Path, resume: bool) -> tuple[LmVocab, int]:
-    """The vocabulary (built in a streaming pass, or reloaded to resume) and the sentence count."""
-    if resume and (out / "vocab.txt").is_file() and (out / "corpus.json").is_file():
-        return LmVocab.load(out / "vocab.txt"), int(read_json(out / "corpus.json")["sentences"])
-    vocab, stats = build_vocab(config.corpus_spec(), config.max_vocab, config.min_count)
-    vocab.save(out / "vocab.txt")
-    write_json(out / "corpus.json", {**dataclasses.asdict(stats), "vocab_size": len(vocab)})
-    return vocab, stats.sentences
-
-
 class _Trainer:
     """The mutable state of one call of `pretrain` (kept out of the model, nanoGPT-style)."""
 
     def __init__(self, config: PretrainConfig, out: Path, resume: bool) -> None:
         self.config, self.out = config, out
         self.options = config.elmo_options()
-        self.vocab, self.sentences = _prepare_vocab(config, out, resume)
-        self.heldout = heldout_sentences(config.corpus_spec())
-        self.blocks = corpus_blocks(config.corpus_spec(), config.chunk_lines)  # one cheap pass
+        spec, c = config.corpus_spec(), config
+        corpus = prepare_corpus(spec, c.chunk_lines, c.max_vocab, c.min_count, out, resume)
+        self.vocab, self.sentences, self.heldout = corpus.vocab, corpus.sentences, corpus.heldout
+        self.blocks, self.corpus_identity = corpus.blocks, corpus.identity
         self.sampled = len(self.vocab) > config.full_softmax_max
         from tweetsent.predict import resolve_device  # (a top-level import would be circular)
 
@@ -236,6 +222,12 @@ class _Trainer:
             raise ConfigError("pretrain: the checkpoint was made with other biLM options")
         if self.state.get("vocab_size") != len(self.vocab):
             raise ConfigError("pretrain: the checkpoint was made with another vocabulary")
+        if self.state.get("corpus", self.corpus_identity) != self.corpus_identity:
+            raise DataError(
+                "the checkpoint was made with another corpus or corpus settings than "
+                "corpus_index.json describes",
+                self.out / CHECKPOINT,
+            )
         for name, saved in self.state.get("order", {}).items():  # what fixes the batch order
             if saved != getattr(self.config, name):
                 now = getattr(self.config, name)
@@ -258,6 +250,7 @@ class _Trainer:
     def checkpoint(self) -> None:
         self.state["seconds"] = self.seconds()
         extra = {"options": self.options.to_dict(), "vocab_size": len(self.vocab)}
+        extra["corpus"] = self.corpus_identity  # lm_prepare.identity_digest
         extra["order"] = {k: getattr(self.config, k) for k in ORDER_FIELDS}
         save_checkpoint(self.out / CHECKPOINT, self.model, self.optimizer, {**self.state, **extra})
 

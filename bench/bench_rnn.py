@@ -68,7 +68,7 @@ def loss_with(model: nn.Module, encoder: nn.Module, tokens, lengths, labels) -> 
     """The model's computation with another encoder in place of its own."""
     states = encoder(model.embedder(tokens), lengths)  # (B, T, 2H)
     mask = torch.arange(tokens.shape[1])[None, :] < lengths[:, None]  # (B, T)
-    pooled, _, _ = model.pooling(states, mask)
+    pooled, _, _ = model.pooling(states, mask, lengths)
     return nn.functional.cross_entropy(model.head(pooled), labels)
 
 

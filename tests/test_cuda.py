@@ -15,6 +15,8 @@ import torch
 from tiny_elmo import TINY, write_model
 from tweetsent.embed.elmo import batch_to_ids, load_bilm
 from tweetsent.io import read_json
+from tweetsent.models import MaxPooling
+from tweetsent.models.inputs import lengths_mask
 from tweetsent.predict import Predictor
 from tweetsent.train import train
 
@@ -55,3 +57,19 @@ def test_elmo_classifier_trains_on_cuda_from_the_cache(tiny_tsv, tmp_path, make_
     assert result.device.startswith("cuda")
     probs = Predictor.from_run(result.run_dir, device="cuda").predict_proba(TEXTS)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=0, atol=1e-5)
+
+
+def test_max_pooling_on_cuda_reads_no_device_value():
+    """The unpadded fast path is chosen from the CPU lengths: no device -> host sync."""
+    states = torch.randn(3, 4, 8, device="cuda")  # (B, T, H)
+    lengths = torch.tensor([4, 4, 4])  # CPU, as `checked_inputs` leaves them
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")  # any synchronizing call raises
+    try:
+        mask = lengths_mask(lengths, 4, states.device)  # (B, T)
+        fast = MaxPooling(8)(states, mask, lengths)[0]
+        padded = MaxPooling(8)(states, mask, torch.tensor([4, 2, 1]))[0]
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert torch.equal(fast.cpu(), states.amax(dim=1).cpu())
+    assert padded.shape == (3, 8)

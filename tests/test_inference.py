@@ -1,10 +1,38 @@
-"""The helpers of the parallel prediction path: distinct texts and the slice plan."""
+"""The helpers of the parallel prediction path: the id encoder, distinct texts, the slice plan."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from tweetsent.inference import _slices, distinct
+from tweetsent.config import TextConfig
+from tweetsent.inference import IdEncoder, _slices, distinct
+from tweetsent.text import Normalizer, Vocabulary
+
+TEXTS = [
+    "",
+    "  \t ",
+    "Love love LOVE this :) :) #happy http://t.co/x @friend",
+    "the worst worst day :( sooooo sad!!!! don't",
+    "UNSEEN wordz &amp; &lt;3 café “quoted” 😂😂😂 👍🏽",
+    " ".join(["great", "awful"] * 20),  # over the cap
+    "meeting tuesday",
+]
+
+
+@pytest.mark.parametrize("memo_size", [0, 3, 200_000])
+@pytest.mark.parametrize("max_tokens", [0, 6])
+def test_id_encoder_is_tokenize_then_encode(memo_size: int, max_tokens: int) -> None:
+    normalizer = Normalizer(TextConfig(max_tokens=max_tokens))
+    vocab = Vocabulary(["<pad>", "<unk>", "love", "great", ":)", "<hashtag>", "n't", "..."])
+    expected = [vocab.encode(normalizer.tokenize(t)) for t in TEXTS]
+    encoder = IdEncoder(normalizer, vocab, memo_size=memo_size)
+    for texts in (TEXTS, TEXTS[::-1] + TEXTS):  # a cold memo, then a warm one
+        ids, offsets = encoder.encode(texts)
+        assert ids.dtype == np.int32 and offsets.dtype == np.int64 and offsets[0] == 0
+        got = [ids[a:b].tolist() for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
+        assert got == [expected[TEXTS.index(t)] for t in texts]
+    assert max(map(len, expected)) == (max_tokens or 40)
 
 
 def test_distinct_keeps_first_seen_order_and_maps_back() -> None:

@@ -49,7 +49,9 @@ ScoreFn = Callable[[EncodedSet], Scores]  # the model (runs in a worker)
 
 
 class IdEncoder:
-    """Text -> token ids under one normalizer and vocabulary, memoised per chunk."""
+    """Text -> token ids under one normalizer and vocabulary, memoised per chunk: the
+    normalizer's own chunk loop and `max_tokens` cap (`Normalizer.map_chunks`), with chunk ->
+    ids in place of chunk -> tokens."""
 
     def __init__(
         self, normalizer: Normalizer, vocab: Vocabulary, memo_size: int = MEMO_SIZE
@@ -61,30 +63,17 @@ class IdEncoder:
 
     def encode(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Flat ids (total,) int32 and offsets (n + 1,) int64 of `texts`, in order."""
-        memo, chunks, miss = self._memo, self.normalizer.chunks, self._miss
-        cap = self.normalizer.config.max_tokens
         flat: list[int] = []
-        lengths: list[int] = []
         with gc_paused():
-            for text in texts:
-                start = len(flat)
-                for chunk in chunks(text):
-                    ids = memo.get(chunk)
-                    flat += miss(chunk) if ids is None else ids
-                if cap and len(flat) - start > cap:
-                    del flat[start + cap :]
-                lengths.append(len(flat) - start)
+            lengths = self.normalizer.map_chunks(
+                texts, self._chunk_ids, self._memo, self._memo_size, flat
+            )
         offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         return np.asarray(flat, dtype=np.int32), offsets
 
-    def _miss(self, chunk: str) -> tuple[int, ...]:
-        ids = tuple(self.vocab.encode(self.normalizer.chunk_tokens(chunk)))
-        if len(self._memo) >= self._memo_size:
-            self._memo.clear()
-        if self._memo_size:
-            self._memo[chunk] = ids
-        return ids
+    def _chunk_ids(self, chunk: str) -> tuple[int, ...]:
+        return tuple(self.vocab.encode(self.normalizer.chunk_tokens(chunk)))  # one id per token
 
 
 def can_fork() -> bool:

@@ -14,6 +14,9 @@ from safetensors.torch import load_file, save_file
 from tweetsent.config import EmbedConfig, ModelConfig, RunConfig
 from tweetsent.errors import ConfigError
 from tweetsent.models import ClassifierOutput, FeedForwardClassifier, RNNClassifier, build_model
+from tweetsent.models import pooling as pooling_module
+from tweetsent.models import rnn as rnn_module
+from tweetsent.models.inputs import unpadded
 
 VOCAB, LABELS, DIM = 30, 3, 6
 
@@ -78,6 +81,30 @@ def test_padding_does_not_change_a_tweets_logits(model: dict) -> None:
             n = int(lengths[row])
             alone = net(tokens[row : row + 1, :n], lengths[row : row + 1]).logits
             torch.testing.assert_close(alone[0], together[row], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_unpadded_fast_paths_are_chosen_from_cpu_lengths(monkeypatch, bidirectional) -> None:
+    """The encoder and max pooling decide "no padding" from the CPU lengths (no device value
+    read on CUDA); the unpadded batch gives the logits of the same rows padded."""
+    seen: list[tuple[torch.Tensor, int]] = []
+
+    def spy(lengths: torch.Tensor, width: int) -> bool:
+        seen.append((lengths, width))
+        return unpadded(lengths, width)
+
+    monkeypatch.setattr(rnn_module, "unpadded", spy)
+    monkeypatch.setattr(pooling_module, "unpadded", spy)
+    net = make({"cell": "lstm", "bidirectional": bidirectional, "pooling": "max"}).eval()
+    tokens = torch.randint(1, VOCAB, (3, 5), generator=torch.Generator().manual_seed(2))
+    padded = torch.cat([tokens, torch.zeros(3, 2, dtype=torch.long)], dim=1)  # (3, 7)
+    with torch.no_grad():
+        full = net(tokens, [5, 5, 5]).logits
+        torch.testing.assert_close(net(padded, [5, 5, 5]).logits, full, rtol=0, atol=1e-6)
+    assert [width for _, width in seen] == [5, 5, 7, 7]  # encoder, pooling; per batch
+    for lengths, _ in seen:
+        assert lengths.device.type == "cpu" and lengths.dtype == torch.int64
+        assert lengths.tolist() == [5, 5, 5]
 
 
 @pytest.mark.parametrize("model", GRID, ids=grid_id)

@@ -178,6 +178,25 @@ def test_memo_is_invisible_and_tokens_are_clean(config: TextConfig) -> None:
             assert token and token == "".join(token.split()), repr(token)
 
 
+@pytest.mark.parametrize(
+    "config", [TextConfig(max_tokens=5), TextConfig(lowercase=False, stopwords="study")]
+)
+def test_map_chunks_is_tokenize_over_many_texts(config: TextConfig) -> None:
+    normalizer = Normalizer(config)
+    texts = [*TRICKY, "a b c d e f g h", "", *TRICKY]  # a text over the cap; repeats
+    expected = [Normalizer(config, memo_size=0).tokenize(t) for t in texts]
+    for memo_size in (0, 3, 1000):  # none, cleared every few chunks, all kept
+        out: list[str] = []
+        lengths = normalizer.map_chunks(texts, normalizer.chunk_tokens, {}, memo_size, out)
+        assert lengths == [len(tokens) for tokens in expected]
+        assert out == [token for tokens in expected for token in tokens]
+    sizes: list[int] = []  # any per-chunk function with one item per token, capped alike
+    normalizer.map_chunks(
+        texts, lambda chunk: tuple(map(len, normalizer.chunk_tokens(chunk))), {}, 10, sizes
+    )
+    assert sizes == [len(token) for tokens in expected for token in tokens]
+
+
 def test_placeholders_are_single_tokens() -> None:
     tokens = Normalizer().tokenize("@u #t http://t.co/x 42 sooo !!")
     assert set(PLACEHOLDERS) <= set(tokens)

@@ -34,9 +34,10 @@ def attention_penalty(attention: torch.Tensor) -> torch.Tensor:
 class SelfAttentionPooling(nn.Module):
     """r hops of attention over the states; pooled = flatten(M), size r * 2u.
 
-    `forward(states (B, T, 2u), mask (B, T))` returns (pooled (B, r * 2u), A (B, r, T),
-    coefficient * P); the penalty is a tensor even when the coefficient is 0, so that it can
-    be logged the same way for every setting.
+    `forward(states (B, T, 2u), mask (B, T), lengths=None)` returns (pooled (B, r * 2u),
+    A (B, r, T), coefficient * P); the penalty is a tensor even when the coefficient is 0, so
+    that it can be logged the same way for every setting. `lengths` is not used (the pooling
+    contract, `models.pooling`).
     """
 
     def __init__(
@@ -56,7 +57,7 @@ class SelfAttentionPooling(nn.Module):
         self.output_dim = hops * input_dim
 
     def forward(
-        self, states: torch.Tensor, mask: torch.Tensor
+        self, states: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         scores = self.ws2(torch.tanh(self.ws1(states)))  # (B, T, r) = (W_s2 tanh(W_s1 H^T))^T
         scores = scores.transpose(1, 2)  # (B, r, T)

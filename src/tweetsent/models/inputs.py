@@ -33,7 +33,16 @@ def checked_inputs(
 def lengths_mask(lengths: torch.Tensor, max_len: int, device: torch.device) -> torch.Tensor:
     """(B,) lengths -> (B, T) bool mask, True at real tokens."""
     positions = torch.arange(max_len, device=device)  # (T,)
-    return positions[None, :] < lengths.to(device)[:, None]  # (B, T)
+    return positions[None, :] < lengths.to(device, non_blocking=True)[:, None]  # (B, T)
+
+
+def unpadded(lengths: torch.Tensor, width: int) -> bool:
+    """Whether a batch has no padding: every length reaches the padded width `width`.
+
+    Modules choose their unpadded fast path with this, from the CPU lengths of
+    `checked_inputs`, never from a mask: on CUDA, reading a device value (`bool(mask.all())`)
+    would stall every step until the device catches up."""
+    return bool((lengths >= width).all())
 
 
 def embed(

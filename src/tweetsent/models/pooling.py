@@ -1,9 +1,12 @@
 """Pooling: turn RNN states (B, T, H) into one vector per tweet, ignoring padding.
 
-Every pooling module has `output_dim` and `forward(states, mask) -> (pooled (B, D),
-attention (B, hops, T) | None, penalty (scalar) | None)`, so that self-attention pooling
+Every pooling module has `output_dim` and `forward(states, mask, lengths=None) -> (pooled
+(B, D), attention (B, hops, T) | None, penalty (scalar) | None)`, so that self-attention pooling
 (Lin et al. 2017), which also returns its weights and penalty, plugs in beside these three.
-`mask` is (B, T) bool, True at real tokens; real tokens come first in every row.
+`mask` is (B, T) bool, True at real tokens; real tokens come first in every row. `lengths`, the
+(B,) CPU lengths the mask was made from (`models.inputs.checked_inputs`), is optional: a module
+may choose a fast path for a batch without padding from it (`unpadded`), never from the mask,
+whose values on CUDA could only be read by waiting for the device.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import torch
 from torch import nn
 
 from tweetsent.models.attention import SelfAttentionPooling
+from tweetsent.models.inputs import unpadded
 
 PoolingResult = tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]
 
@@ -28,7 +32,9 @@ class LastPooling(nn.Module):
         self.bidirectional = bidirectional
         self.output_dim = input_dim
 
-    def forward(self, states: torch.Tensor, mask: torch.Tensor) -> PoolingResult:
+    def forward(
+        self, states: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> PoolingResult:
         batch = torch.arange(states.shape[0], device=states.device)  # (B,)
         last = (mask.sum(dim=1) - 1).clamp(min=0)  # (B,) index of the last real token
         if not self.bidirectional:
@@ -46,21 +52,26 @@ class MeanPooling(nn.Module):
         super().__init__()
         self.output_dim = input_dim
 
-    def forward(self, states: torch.Tensor, mask: torch.Tensor) -> PoolingResult:
+    def forward(
+        self, states: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> PoolingResult:
         weights = mask.to(states.dtype).unsqueeze(-1)  # (B, T, 1)
         total = (states * weights).sum(dim=1)  # (B, H)
         return total / weights.sum(dim=1).clamp(min=1.0), None, None  # (B, H)
 
 
 class MaxPooling(nn.Module):
-    """Element-wise max over real tokens; padding is -inf, so it never wins (0 if no token)."""
+    """Element-wise max over real tokens; padding is -inf, so it never wins (0 if no token).
+    Given `lengths` that show no padding, the plain max (the same values, less work)."""
 
     def __init__(self, input_dim: int) -> None:
         super().__init__()
         self.output_dim = input_dim
 
-    def forward(self, states: torch.Tensor, mask: torch.Tensor) -> PoolingResult:
-        if bool(mask.all()):  # no padding (and no empty row): nothing to mask
+    def forward(
+        self, states: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> PoolingResult:
+        if lengths is not None and unpadded(lengths, states.shape[1]):  # nothing to mask
             return states.amax(dim=1), None, None  # (B, H)
         filled = states.masked_fill(~mask.unsqueeze(-1), float("-inf"))  # (B, T, H)
         pooled = filled.amax(dim=1)  # (B, H); amax: no argmax indices, ~30x faster on CPU

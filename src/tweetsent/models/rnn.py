@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from tweetsent.models.inputs import checked_inputs, embed, lengths_mask
+from tweetsent.models.inputs import checked_inputs, embed, lengths_mask, unpadded
 from tweetsent.models.outputs import ClassifierOutput, classifier_output
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
@@ -60,15 +60,16 @@ class RNNEncoder(nn.Module):
         self.bidirectional = bidirectional
 
     def forward(self, embedded: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """embedded (B, T, D), lengths (B,) each in 1..T -> states (B, T, H).
+        """embedded (B, T, D), lengths (B,) each in 1..T, best on the CPU -> states (B, T, H).
 
         The layers run time-major (T, B, .), oneDNN's own layout, which saves a copy per call.
         """
         width = embedded.shape[1]
-        lengths = lengths.to(embedded.device)
         # A batch without padding (every row `width` long, as in the length-grouped batches of
         # prediction) needs no final masking; on CPU its two directions run as one call.
-        full = bool((lengths >= width).all())
+        # Decided on the lengths before they move to the device: no device value is read.
+        full = unpadded(lengths, width)
+        lengths = lengths.to(embedded.device, non_blocking=True)
         fused = full and self.bidirectional and embedded.device.type == "cpu"
         reverse = _reversal_index(lengths, width) if self.bidirectional and not fused else None
         x = embedded.transpose(0, 1).contiguous()  # (T, B, D)
@@ -125,8 +126,8 @@ def _take_steps(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
 
 class RNNClassifier(nn.Module):
     """Composed of an embedder (`output_dim`, `forward(tokens)`), an `RNNEncoder`, a pooling
-    module (`forward(states, mask) -> (pooled, attention, penalty)`) and a head mapping the
-    pooled vector to logits (dropout + linear, built by `build_model`).
+    module (`forward(states, mask, lengths) -> (pooled, attention, penalty)`) and a head
+    mapping the pooled vector to logits (dropout + linear, built by `build_model`).
 
     Class weights for the loss are a non-persistent buffer: they are not saved with the weights.
     """
@@ -164,6 +165,6 @@ class RNNClassifier(nn.Module):
         mask = lengths_mask(lengths, tokens.shape[1], tokens.device)  # (B, T)
         embedded = embed(self.embedder, tokens, words)  # (B, T, D)
         states = self.encoder(embedded, lengths)  # (B, T, H)
-        pooled, attention, penalty = self.pooling(states, mask)  # (B, P)
+        pooled, attention, penalty = self.pooling(states, mask, lengths)  # (B, P)
         logits = self.head(pooled)  # (B, C)
         return classifier_output(logits, labels, self.class_weights, attention, penalty)

@@ -41,6 +41,8 @@ import dataclasses
 import html
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from tweetsent.config import TextConfig
 from tweetsent.text import patterns as P
@@ -59,6 +61,8 @@ PLACEHOLDERS = (URL_TOKEN, USER_TOKEN, HASHTAG_TOKEN, NUMBER_TOKEN, ELONG_TOKEN,
 
 _CLITICS = frozenset(["'s", "'m", "'re", "'ve", "'ll", "'d"])
 MEMO_SIZE = 200_000  # chunks memoised per normalizer (the memo is cleared when full)
+
+T = TypeVar("T")  # what `map_chunks` maps a chunk to, item by item
 
 
 class Normalizer:
@@ -86,26 +90,49 @@ class Normalizer:
 
     def tokenize(self, text: str) -> list[str]:
         """Clean and split one tweet. Never raises on any `str`; '' -> []."""
-        memo = self._memo
         out: list[str] = []
-        for chunk in self.chunks(text):
-            tokens = memo.get(chunk)
-            if tokens is None:
-                tokens = self.chunk_tokens(chunk)
-                if len(memo) >= self._memo_size:
-                    memo.clear()
-                if self._memo_size:
-                    memo[chunk] = tokens
-            out += tokens
-        cap = self.config.max_tokens
-        if cap and len(out) > cap:
-            del out[cap:]
+        self.map_chunks((text,), self.chunk_tokens, self._memo, self._memo_size, out)
         return out
+
+    def map_chunks(
+        self,
+        texts: Iterable[str],
+        per_chunk: Callable[[str], tuple[T, ...]],
+        memo: dict[str, tuple[T, ...]],
+        memo_size: int,
+        out: list[T],
+    ) -> list[int]:
+        """Append to `out`, text after text, the concatenation of `per_chunk(chunk)` over each
+        text's `chunks`, cut to `max_tokens`; return each text's item count.
+
+        `tokenize` is this with `chunk_tokens`; any per-chunk function of the tokens that keeps
+        one item per token (e.g. chunk -> vocabulary ids, `inference.IdEncoder`) gives the
+        tokens' items, cap included. Results are memoised per chunk in the caller's `memo`
+        (at most `memo_size` chunks, cleared when full; 0 = no memo)."""
+        chunks, get = self.chunks, memo.get
+        cap = self.config.max_tokens
+        lengths: list[int] = []
+        for text in texts:
+            start = len(out)
+            for chunk in chunks(text):
+                items = get(chunk)
+                if items is None:
+                    items = per_chunk(chunk)
+                    if len(memo) >= memo_size:
+                        memo.clear()
+                    if memo_size:
+                        memo[chunk] = items
+                out += items
+            count = len(out) - start
+            if cap and count > cap:
+                del out[start + cap :]
+                count = cap
+            lengths.append(count)
+        return lengths
 
     def chunks(self, text: str) -> list[str]:
         """The whitespace-free chunks of the prepared text (entities unescaped, NFC, case
-        folded). `tokenize(text)` is the concatenation of `chunk_tokens` over them, cut to
-        `max_tokens`: a chunk's tokens depend on the chunk alone, so callers may memoise them."""
+        folded): `tokenize` maps them through `chunk_tokens` (see `map_chunks`)."""
         return self._prepare(text).split()
 
     def tokenize_many(self, texts: list[str]) -> list[list[str]]:

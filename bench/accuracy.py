@@ -3,7 +3,9 @@
 Trains on every shared file but twitter-2016test-A.tsv (10% stratified hold-out for validation),
 reports AvgRec, F1-PN and accuracy on twitter-2016test-A.tsv for:
 
-  (a) the default model (`RunConfig()` as shipped), over --seeds seeds
+  (a) the default model (`RunConfig()` as shipped), over --seeds seeds; the same model with
+      VADER lexicon word features (`embed.lexicon = "vader"`); the hyperparameter search's
+      choice (configs/search-best.toml, chosen under the 2016 protocol of docs/search.md)
   (b) the study's feed-forward baseline (mean GloVe embeddings -> MLP)
   (c) TF-IDF (word 1-2 grams) + logistic regression
   (d) VADER (lexicon; compound >= 0.05 positive, <= -0.05 negative, else neutral)
@@ -28,6 +30,7 @@ from tweetsent.predict import Predictor
 from tweetsent.train import train
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "semeval2017-task4a"
+BEST = Path(__file__).resolve().parents[1] / "configs" / "search-best.toml"
 TEST = "twitter-2016test-A.tsv"
 LABELS = ["negative", "neutral", "positive"]
 KEYS = ("avgrec", "f1_pn", "accuracy")
@@ -45,7 +48,8 @@ def labelled(paths: list[str]) -> tuple[list[str], list[int]]:
 
 
 def tweetsent_model(name: str, overrides: dict, train_files, test_files, out: Path, seed: int):
-    config = RunConfig().with_overrides(
+    base = overrides.pop("config", None)
+    config = (RunConfig.from_toml(base) if base else RunConfig()).with_overrides(
         {
             "data.train": train_files,
             "out": str(out / f"{name}-seed{seed}"),
@@ -121,10 +125,15 @@ def main() -> None:
         raise SystemExit(f"{args.data} not found: this benchmark needs the SemEval files")
     train_files, test_files = split_files(args.data)
     rows: dict[str, dict] = {}
-    models = {"default model (BiLSTM)": {}, "feed-forward baseline": {"model.kind": "feedforward"}}
+    models = {
+        "default model (BiLSTM)": {},
+        "default+lexicon (VADER word scores)": {"embed.lexicon": "vader"},
+        "search-best (configs/search-best.toml)": {"config": str(BEST)},
+        "feed-forward baseline": {"model.kind": "feedforward"},
+    }
     for name, overrides in models.items():
         runs = [
-            tweetsent_model(name.split()[0], overrides, train_files, test_files, args.out, s)
+            tweetsent_model(name.split()[0], dict(overrides), train_files, test_files, args.out, s)
             for s in range(1, args.seeds + 1)
         ]
         rows[name] = summarise(runs)

@@ -130,6 +130,7 @@ def _confirm(stages: list[dict], out: str, base) -> dict:
             "valid_avgrec": _mean_sd([float(r["value"]) for r in runs]),
             **{f"test_{k}": _mean_sd([t[k] for t in tests]) for k in KEYS},
             "best_epochs": [int(r["best_epoch"]) for r in runs],
+            "run_dirs": [r["run_dir"] for r in runs],
         }
     chosen = max(configs, key=lambda label: configs[label]["valid_avgrec"]["mean"])
     default_runs = [_default_run(out, base, seed) for seed in SEEDS]
@@ -144,6 +145,44 @@ def _confirm(stages: list[dict], out: str, base) -> dict:
         "train_seconds": [s for _, s in default_runs],
     }
     return {"configs": configs, "chosen": chosen, "default": default}
+
+
+def _more_seeds(confirm: dict, out: str, base, last_seed: int) -> dict:
+    """The chosen configuration and the default, both retrained with seeds 4..last_seed on the
+    same split (selection is over: this only measures the difference more precisely)."""
+    from tweetsent.config import RunConfig
+
+    chosen_run = Path(confirm["configs"][confirm["chosen"]]["run_dirs"][0])
+    chosen = RunConfig.from_dict(json.loads((chosen_run / "config.json").read_text()))
+    seeds = list(range(len(SEEDS) + 1, last_seed + 1))
+    rows = []
+    for seed in seeds:
+        run_dir = Path(out) / f"chosen-seed{seed}"
+        if not (run_dir / "metrics.json").is_file():
+            config = chosen.with_overrides({"train.seed": seed, "out": str(run_dir)})
+            train(config, log=lambda line, s=seed: print(f"chosen seed {s}: {line}"))
+        default_dir, _ = _default_run(out, base, seed)
+        rows.append(
+            {"seed": seed, "chosen": _test_scores(run_dir), "default": _test_scores(default_dir)}
+        )
+    first = confirm["configs"][confirm["chosen"]]
+    # seeds 1-3 from the confirmation stage, in seed order
+    earlier = sorted(zip(first["seeds"], first["run_dirs"], strict=True))
+    for seed, run_dir in earlier:
+        default_dir = Path(out) / f"default-seed{seed}"
+        rows.insert(
+            seed - 1,
+            {"seed": seed, "chosen": _test_scores(run_dir), "default": _test_scores(default_dir)},
+        )
+    diffs = [r["chosen"]["avgrec"] - r["default"]["avgrec"] for r in rows]
+    return {
+        "seeds": [r["seed"] for r in rows],
+        "per_seed": rows,
+        **{f"chosen_{k}": _mean_sd([r["chosen"][k] for r in rows]) for k in KEYS},
+        **{f"default_{k}": _mean_sd([r["default"][k] for r in rows]) for k in KEYS},
+        "avgrec_difference": _mean_sd(diffs),
+        "chosen_wins": sum(d > 0 for d in diffs),
+    }
 
 
 def _short(value: str) -> str:
@@ -168,6 +207,13 @@ def main() -> int:
     parser.add_argument("--out", help="default: searches/semeval, searches/semeval16 (dev2016)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument(
+        "--more-seeds",
+        type=int,
+        default=0,
+        metavar="N",
+        help="then retrain the chosen configuration and the default with seeds 4..N",
+    )
     args = parser.parse_args()
     if not TEST.is_file():
         print(f"skip: {DATA} not found", file=sys.stderr)
@@ -180,12 +226,15 @@ def main() -> int:
     base = load_space(ROOT / "configs" / "search" / names[0]).base
     default_dir, default_seconds = _default_run(args.out, base)
     seeded = [_stage(name, args.out, args.workers, not args.no_progress) for name in seeded_names]
+    confirm = _confirm(seeded, args.out, base)
+    more = _more_seeds(confirm, args.out, base, args.more_seeds) if args.more_seeds > 3 else None
     results = {
         "protocol": args.protocol,
         "search_wall_seconds": round(sum(s["wall_seconds"] for s in stages), 1),
         "stages": stages,
         "seeded_stages": seeded,
-        "confirm": _confirm(seeded, args.out, base),
+        "confirm": confirm,
+        "more_seeds": more,
         "best": {"study": best["study"], "trial": best["best_trial"], "run": best["best_run"]},
         "test_file": TEST.name,
         "test_best": _test_scores(best["best_run"]),
@@ -215,15 +264,40 @@ def _markdown(r: dict) -> str:
             *lines,
             "",
             *_confirm_markdown(r),
+            *_more_seeds_markdown(r.get("more_seeds")),
         ]
     )
+
+
+def _more_seeds_markdown(m: dict | None) -> list[str]:
+    if not m:
+        return []
+    lines = [
+        f"chosen vs default over seeds {m['seeds'][0]}-{m['seeds'][-1]} (test, mean ± sd):",
+        "",
+        "| model | test AvgRec | test F1-PN | test accuracy |",
+        "|---|---|---|---|",
+    ]
+    for who in ("chosen", "default"):
+        cells = " | ".join(
+            f"{m[f'{who}_{k}']['mean']:.4f} ± {m[f'{who}_{k}']['sd']:.4f}" for k in KEYS
+        )
+        lines.append(f"| {who} | {cells} |")
+    d = m["avgrec_difference"]
+    lines += [
+        "",
+        f"AvgRec difference chosen - default, seed by seed: {d['mean']:+.4f} ± {d['sd']:.4f}; "
+        f"the chosen configuration is ahead on {m['chosen_wins']} of {len(m['seeds'])} seeds",
+        "",
+    ]
+    return lines
 
 
 def _confirm_markdown(r: dict) -> list[str]:
     c = r["confirm"]
     head = "| configuration | seeds | valid AvgRec | test AvgRec | test F1-PN | test accuracy |"
     lines = [
-        f"stages 3-4 ({sum(st['wall_seconds'] for st in r['seeded_stages']) / 60:.1f} min): "
+        f"seeded stages ({sum(st['wall_seconds'] for st in r['seeded_stages']) / 60:.1f} min): "
         "mean ± sd over seeds; "
         f"chosen by mean validation AvgRec: {c['chosen']}",
         "",

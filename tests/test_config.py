@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from tweetsent.config import ModelConfig, RunConfig, TrainConfig
@@ -45,3 +47,30 @@ def test_toml_file_and_errors(tmp_path):
 def test_override_needs_section():
     with pytest.raises(ConfigError, match="section.field"):
         RunConfig().with_overrides({"hidden_size": 3})
+
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+def test_default_config_file_is_the_defaults():
+    assert RunConfig.from_toml(CONFIGS / "default.toml") == RunConfig()
+
+
+def test_search_best_config_changes_only_what_the_search_chose():
+    best = RunConfig.from_toml(CONFIGS / "search-best.toml").to_dict()
+    default = RunConfig().to_dict()
+    changed = {
+        f"{section}.{key}"
+        for section, fields in default.items()
+        if isinstance(fields, dict)
+        for key, value in fields.items()
+        if best[section][key] != value
+    }
+    assert changed == {
+        "embed.lexicon",
+        "embed.dropout",
+        "model.output_dropout",
+        "train.lr",
+        "train.batch_size",
+        "train.clip_norm",
+    }

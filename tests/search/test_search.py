@@ -222,3 +222,35 @@ def test_hopeless_trial_is_pruned_and_keeps_its_run_directory(tweets, tmp_path, 
     assert good.state == TrialState.COMPLETE and len(good.user_attrs["history"]) == 4
     assert bad.state == TrialState.PRUNED and len(bad.user_attrs["history"]) < 4
     assert (Path(bad.user_attrs["run_dir"]) / "config.json").is_file()
+
+
+def test_leaderboard_tells_an_empty_choice_from_an_unused_field():
+    from tweetsent.search.report import table
+
+    rows = [
+        {
+            "rank": 1,
+            "trial": 0,
+            "state": "complete",
+            "origin": "grid",
+            "value": 0.5,
+            "gap": 0.1,
+            "best_epoch": 1,
+            "embed.lexicon": "",
+            "model.layer_dropout": None,
+        },
+        {
+            "rank": 2,
+            "trial": 1,
+            "state": "complete",
+            "origin": "grid",
+            "value": 0.4,
+            "gap": 0.1,
+            "best_epoch": 1,
+            "embed.lexicon": "vader",
+            "model.layer_dropout": 0.2,
+        },
+    ]
+    text = table(rows, ["embed.lexicon", "model.layer_dropout"], md=True)
+    first, second = text.splitlines()[2:4]
+    assert '| "" | - |' in first and "| vader | 0.2000 |" in second

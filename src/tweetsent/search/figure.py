@@ -31,7 +31,8 @@ def _axis(values: list[Any]) -> tuple[Callable, list[float], list[str], bool]:
     distinct = sorted(set(present), key=lambda v: (str(type(v)), v))
     if not numeric or len(distinct) <= 1:
         place = {v: (i + 0.5) / len(distinct) for i, v in enumerate(distinct)}
-        return (lambda v: place.get(v, NA)), list(place.values()), [str(v) for v in place], True
+        labels = [str(v) if v != "" else '""' for v in place]  # "": an empty choice
+        return (lambda v: place.get(v, NA)), list(place.values()), labels, True
     lo, hi = min(distinct), max(distinct)
     log = lo > 0 and hi / lo > 20
 

@@ -87,6 +87,8 @@ def leaderboard(study: optuna.Study) -> tuple[list[dict[str, Any]], list[str]]:
 def _fmt(value: Any) -> str:
     if value is None:
         return "-"
+    if value == "":
+        return '""'  # an empty choice (e.g. embed.lexicon = "": none), not a missing one
     if isinstance(value, float):
         return f"{value:.4f}" if abs(value) < 1000 else f"{value:.4g}"
     return str(value)

@@ -77,6 +77,27 @@ def test_train_evaluate_predict_with_cached_elmo(
     np.testing.assert_allclose(mixed, alone32, atol=1e-5, rtol=0)
 
 
+def test_elmo_with_lexicon_columns_on_its_word_vectors(
+    tiny_files, tiny_tsv, tmp_path, make_config
+) -> None:
+    lexicon = tmp_path / "lex.tsv"
+    lexicon.write_text("love\t3\nangry\t-3\nsuperb\t4\n", encoding="utf-8")
+    fields = elmo_fields(
+        tiny_files,
+        **{"embed.elmo_concat": "random", "embed.dim": 8, "embed.lexicon": str(lexicon)},
+    )
+    out = tmp_path / "run"
+    train(make_config(tiny_tsv, out, **{"train.epochs": 1, **fields}), log=lambda _: None)
+    predictor = Predictor.from_run(out)
+    embedder = predictor.model.embedder
+    assert embedder.output_dim == embedder.elmo_dim + 8 + 2  # ELMo, word vector, lexicon
+    tokens = predictor.run.vocab.tokens
+    features = embedder.words.features
+    assert features[tokens.index("superb")].tolist() == [1.0, 1.0]  # not in training: joined
+    assert features[tokens.index("angry")].tolist() == [-0.75, 1.0]
+    assert predictor.predict_proba(TEXTS).shape == (len(TEXTS), 3)
+
+
 def test_a_run_refuses_other_or_missing_elmo_files(
     tiny_files, tiny_tsv, tmp_path, make_config, make_model
 ) -> None:

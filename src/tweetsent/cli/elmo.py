@@ -10,6 +10,7 @@ import argparse
 import json
 
 from tweetsent.cli import command
+from tweetsent.cli.runs import add_registry_commands
 from tweetsent.config import RunConfig
 
 # PretrainConfig fields that `elmo pretrain` takes as flags: (field, type); --field-name each.
@@ -43,14 +44,12 @@ def _add_elmo(sub) -> None:
     m = esub.add_parser("merge", help="copy feature-cache chunks (shards) into one cache root")
     m.add_argument("sources", nargs="+", help="cache roots (their --cache-dir)")
     m.add_argument("--into", required=True, help="destination cache root")
-    f = esub.add_parser("fetch", help="download an official model, checksums recorded")
-    f.add_argument("name")
-    f.add_argument("--force", action="store_true")
-    i = esub.add_parser("import", help="copy an official model from a local folder (offline)")
-    i.add_argument("name")
-    i.add_argument("folder")
-    n = esub.add_parser("info", help="the official models and which are on disk")
-    n.add_argument("name", nargs="?")
+    add_registry_commands(
+        esub,
+        fetch="download an official model, checksums recorded",
+        import_="copy an official model from a local folder (offline)",
+        info="the official models and which are on disk",
+    )
     _add_elmo_pretrain(esub)
 
 

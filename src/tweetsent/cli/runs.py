@@ -195,13 +195,24 @@ def _predict(args: argparse.Namespace) -> int:
 def _add_data(sub) -> None:
     p = sub.add_parser("data", help="public datasets: fetch, import, info")
     dsub = p.add_subparsers(dest="data_command", required=True)
-    f = dsub.add_parser("fetch", help="download a dataset into the cache, checksums verified")
+    add_registry_commands(
+        dsub,
+        fetch="download a dataset into the cache, checksums verified",
+        import_="copy a dataset from a local folder (offline)",
+        info="what the registry knows and what is on disk",
+    )
+
+
+def add_registry_commands(sub, fetch: str, import_: str, info: str) -> None:
+    """`fetch NAME [--force]`, `import NAME FOLDER`, `info [NAME]` of a download registry
+    (datasets here, ELMo models in `elmo`), with their help texts."""
+    f = sub.add_parser("fetch", help=fetch)
     f.add_argument("name")
     f.add_argument("--force", action="store_true")
-    i = dsub.add_parser("import", help="copy a dataset from a local folder (offline)")
+    i = sub.add_parser("import", help=import_)
     i.add_argument("name")
     i.add_argument("folder")
-    n = dsub.add_parser("info", help="what the registry knows and what is on disk")
+    n = sub.add_parser("info", help=info)
     n.add_argument("name", nargs="?")
 
 

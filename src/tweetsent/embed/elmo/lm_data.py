@@ -195,30 +195,12 @@ class Block:
 
 
 def corpus_blocks(spec: CorpusSpec, block_lines: int) -> tuple[Block, ...]:
-    """One streaming pass: cut every file into blocks of `block_lines` sentences.
+    """Cut every file into blocks of `block_lines` sentences (the blocks of `scan_corpus`).
 
     Numbers are those of `iter_sentences` (held-out lines included), so a block read back with
-    `read_block` gives the same (number, tokens) pairs as the sequential stream. `scan_corpus`
-    gives the same blocks in the pass that counts the vocabulary.
+    `read_block` gives the same (number, tokens) pairs as the sequential stream.
     """
-    if block_lines < 1:
-        raise ValueError(f"block_lines must be >= 1, not {block_lines}")
-    tokenize = _tokenizer(spec)
-    blocks: list[Block] = []
-    number = 0
-    for file, path in enumerate(spec.files):
-        with _open(path) as handle:  # readline, not iteration: tell() stays allowed
-            offset, start_line, first = handle.tell(), 1, number
-            for line_no, line in enumerate(iter(handle.readline, ""), 1):
-                if not _line_tokens(line, spec, tokenize, path, line_no):
-                    continue
-                number += 1
-                if number - first == block_lines:
-                    blocks.append(Block(file, offset, start_line, first, block_lines))
-                    offset, start_line, first = handle.tell(), line_no + 1, number
-            if number > first:
-                blocks.append(Block(file, offset, start_line, first, number - first))
-    return tuple(blocks)
+    return scan_corpus(spec, block_lines).blocks
 
 
 @dataclass
@@ -234,8 +216,8 @@ class CorpusScan:
 def scan_corpus(spec: CorpusSpec, block_lines: int) -> CorpusScan:
     """One streaming pass for the vocabulary counts, the held-out set and the block index.
 
-    Equal to `build_vocab`'s counts, `heldout_sentences` and `corpus_blocks` (the references,
-    three passes), read the way `corpus_blocks` reads: readline, with tell() at block starts.
+    Equal to `build_vocab`'s counts and `heldout_sentences` (the references, two more passes);
+    files are read with readline, so tell() gives each block's byte offset.
     """
     if block_lines < 1:
         raise ValueError(f"block_lines must be >= 1, not {block_lines}")

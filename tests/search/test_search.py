@@ -7,6 +7,7 @@ import csv
 import subprocess
 import sys
 import textwrap
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -181,6 +182,56 @@ def test_resume_after_a_killed_worker_reruns_only_missing_and_failed(
     assert sorted(p.name for p in (tmp_path / "out" / "grid" / "trials").iterdir()) == [
         f"{n:04d}" for n in range(7)
     ]
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process runs (a zombie, dead but not reaped, does not count)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+@pytest.mark.slow
+def test_workers_stop_claiming_when_the_search_process_dies(tweets, tmp_path, space_toml_for):
+    """Kill `tweetsent search` (not its workers): each worker finishes the trial it holds and
+    claims no more, so no orphan goes on running the study (`--resume` continues it later)."""
+    path = tmp_path / "space.toml"
+    params = '"train.seed" = [' + ", ".join(str(n) for n in range(1, 41)) + "]\n"  # 40 trials
+    path.write_text(space_toml_for(tweets, tmp_path / "out", params), encoding="utf-8")
+    space = load_space(path)
+    command = [sys.executable, "-m", "tweetsent.cli", "search", str(path), "--workers", "2"]
+    search = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # until a trial has finished
+        if (tmp_path / "out" / "studies.db").is_file():
+            try:
+                if any(t.state == TrialState.COMPLETE for t in _study(space).get_trials()):
+                    break
+            except KeyError:  # the study is being created
+                pass
+        time.sleep(0.2)
+    search.kill()
+    search.wait()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        trials = _study(space).get_trials()
+        workers = {
+            int(t.user_attrs["worker"].rsplit(":", 1)[1])
+            for t in trials
+            if "worker" in t.user_attrs
+        }
+        if workers and not any(map(_alive, workers)):
+            break
+        time.sleep(0.2)
+    trials = _study(space).get_trials()
+    assert workers and not any(map(_alive, workers)), "workers still running"
+    states = Counter(t.state for t in trials)
+    assert states[TrialState.RUNNING] == 0  # the held trials were finished and told
+    assert states[TrialState.WAITING] >= 30  # what nobody claimed stays queued for --resume
+    logs = "".join(p.read_text() for p in (tmp_path / "out" / "grid" / "logs").iterdir())
+    assert logs.count("the search process is gone") == len(workers)
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ worker on another machine is the same `worker_loop`, started by `tweetsent searc
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import queue as queue_mod
 import socket
 from collections.abc import Callable
@@ -52,8 +53,15 @@ def pruner_for(settings: SearchSettings) -> optuna.pruners.BasePruner:
     )
 
 
-def worker_loop(space: SearchSpace, worker: int, event: Callable[..., None], log) -> int:
-    """Run trials until none is queued (and, for TPE, the budget is spent); return the count."""
+def worker_loop(
+    space: SearchSpace,
+    worker: int,
+    event: Callable[..., None],
+    log,
+    keep_going: Callable[[], bool] = lambda: True,
+) -> int:
+    """Run trials until none is queued (and, for TPE, the budget is spent) or `keep_going()`
+    turns false before a claim; return the count."""
     s = space.settings
     storage = open_storage(s.storage_url, s.heartbeat)
     study = optuna.load_study(
@@ -63,6 +71,9 @@ def worker_loop(space: SearchSpace, worker: int, event: Callable[..., None], log
     base = space.base_values()
     done = failures = 0
     while failures < MAX_FAILURES:
+        if not keep_going():
+            log(f"worker {worker}: the search process is gone, stopping after {done} trial(s)")
+            break
         with claim_lock(s.storage_url):
             fail_stale(study)
             claimed = pop_waiting(study, storage) or _propose(study, storage, s)
@@ -119,15 +130,17 @@ def _file_log(path: Path) -> Callable[[str], None]:
     return log
 
 
-def _worker_main(state: dict[str, Any], worker: int, events) -> None:
-    """Entry point of a worker process (arguments are plain data)."""
+def _worker_main(state: dict[str, Any], worker: int, events, parent: int) -> None:
+    """Entry point of a worker process (arguments are plain data). A worker whose search
+    process has died (`parent` is no longer its parent) finishes its trial and stops: it
+    claims nothing more, so a killed `tweetsent search` leaves no orphans running the study."""
     space = SearchSpace.from_state(state)
     log = _file_log(space.settings.study_dir / "logs" / f"worker-{worker}.log")
 
     def event(kind: str, *rest: Any) -> None:
         events.put((worker, kind, *rest))
 
-    worker_loop(space, worker, event, log)
+    worker_loop(space, worker, event, log, keep_going=lambda: os.getppid() == parent)
 
 
 def run_workers(space: SearchSpace, total: int, log) -> None:
@@ -149,7 +162,8 @@ def _run_processes(space: SearchSpace, display: Display, log) -> None:
     ctx = mp.get_context("spawn")
     events = ctx.Queue()
     state = space.to_state()
-    procs = [ctx.Process(target=_worker_main, args=(state, i, events)) for i in range(s.workers)]
+    args = [(state, i, events, os.getpid()) for i in range(s.workers)]
+    procs = [ctx.Process(target=_worker_main, args=a) for a in args]
     for proc in procs:
         proc.start()
     storage = study = None

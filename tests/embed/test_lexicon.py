@@ -220,3 +220,19 @@ def test_saved_lexicon_model_predicts_without_the_lexicon_file(lexicon_runs, tmp
     finally:
         moved.rename(lexicon)
     np.testing.assert_array_equal(before, after)
+
+
+def test_resume_keeps_the_lexicon_columns_without_reading_the_lexicon(
+    tiny_tsv, tmp_path, make_config
+):
+    lexicon = _write(tmp_path / "lex.tsv", "love\t3\nhate\t-3\nzzz\t1\n")
+    out = tmp_path / "run"
+    fields = {"embed.lexicon": str(lexicon)}
+    train(make_config(tiny_tsv, out, **fields, **{"train.epochs": 2}), log=lambda _: None)
+    before = load_file(str(out / "model.safetensors"))["embedder.features"]
+    lexicon.unlink()  # resuming reads the vocabulary and the columns from the run directory
+    config = make_config(tiny_tsv, out, **fields, **{"train.epochs": 3})
+    train(config, resume=True, log=lambda _: None)
+    after = load_file(str(out / "model.safetensors"))["embedder.features"]
+    np.testing.assert_array_equal(before, after)
+    assert before[:, 1].sum() == 3  # love, hate and zzz (joined from the lexicon)

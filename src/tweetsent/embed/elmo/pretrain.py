@@ -52,7 +52,8 @@ PRESETS = {
 }
 OPTIMIZERS = ("adam", "adagrad")
 CHECKPOINT = "checkpoint"
-ORDER_FIELDS = ("seed", "batch_size", "chunk_lines", "mix_blocks")  # a resume must keep them
+# What a resume must keep: the batch order, and what made the saved vocabulary.
+RESUME_FIELDS = ("seed", "batch_size", "chunk_lines", "mix_blocks", "max_vocab", "min_count")
 
 
 @dataclass(frozen=True)
@@ -228,7 +229,7 @@ class _Trainer:
                 "corpus_index.json describes",
                 self.out / CHECKPOINT,
             )
-        for name, saved in self.state.get("order", {}).items():  # what fixes the batch order
+        for name, saved in self.state.get("order", {}).items():  # RESUME_FIELDS
             if saved != getattr(self.config, name):
                 now = getattr(self.config, name)
                 raise ConfigError(f"pretrain.{name}: {now} but the checkpoint used {saved}")
@@ -251,7 +252,7 @@ class _Trainer:
         self.state["seconds"] = self.seconds()
         extra = {"options": self.options.to_dict(), "vocab_size": len(self.vocab)}
         extra["corpus"] = self.corpus_identity  # lm_prepare.identity_digest
-        extra["order"] = {k: getattr(self.config, k) for k in ORDER_FIELDS}
+        extra["order"] = {k: getattr(self.config, k) for k in RESUME_FIELDS}
         save_checkpoint(self.out / CHECKPOINT, self.model, self.optimizer, {**self.state, **extra})
 
     def step(self, batch: list[list[str]]) -> float:

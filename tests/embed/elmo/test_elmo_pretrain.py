@@ -274,7 +274,9 @@ def test_cuda_resume_matches_uninterrupted_run(corpus, tiny_options_file, tmp_pa
         torch.testing.assert_close(b[name], a[name], rtol=0, atol=1e-4)
 
 
-def test_resume_with_another_batch_order_or_vocabulary_is_an_error(corpus, tiny_options_file, tmp_path):
+def test_resume_with_another_batch_order_or_vocabulary_is_an_error(
+    corpus, tiny_options_file, tmp_path
+):
     config = config_for(corpus, tiny_options_file, tmp_path / "run", epochs=1, max_steps=3)
     pretrain(config)
     with pytest.raises(ConfigError, match="pretrain.batch_size: 8 but the checkpoint used 16"):

@@ -22,17 +22,17 @@ from tweetsent.config import RunConfig
 from tweetsent.evaluate import evaluate
 from tweetsent.io import write_json
 from tweetsent.predict import Predictor
+from tweetsent.search import load_space
 from tweetsent.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "semeval2017-task4a"
 TEST = DATA / "twitter-2016test-A.tsv"
+# the split of the 2016 protocol, as its search stages define it
+_BASE = load_space(ROOT / "configs" / "search" / "semeval16-coarse.toml").base
 SPLIT = {
-    "data.train": [
-        str(DATA / name) for name in ("twitter-2013*.tsv", "twitter-2014*.tsv", "twitter-2015*.tsv")
-    ]
-    + [str(DATA / "twitter-2016train-A.tsv")],
-    "data.valid": [str(DATA / "twitter-2016dev-A.tsv"), str(DATA / "twitter-2016devtest-A.tsv")],
+    "data.train": _BASE.data.train,
+    "data.valid": _BASE.data.valid,
     "data.workers": 1,
     "train.threads": 1,
     "train.progress": False,

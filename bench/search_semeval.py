@@ -131,6 +131,7 @@ def _confirm(stages: list[dict], out: str, base) -> dict:
             **{f"test_{k}": _mean_sd([t[k] for t in tests]) for k in KEYS},
             "best_epochs": [int(r["best_epoch"]) for r in runs],
             "run_dirs": [r["run_dir"] for r in runs],
+            "tests": tests,  # per seed, in the order of "seeds"
         }
     chosen = max(configs, key=lambda label: configs[label]["valid_avgrec"]["mean"])
     default_runs = [_default_run(out, base, seed) for seed in SEEDS]
@@ -143,37 +144,34 @@ def _confirm(stages: list[dict], out: str, base) -> dict:
         "valid_avgrec": _mean_sd(default_valid),
         **{f"test_{k}": _mean_sd([t[k] for t in default_tests]) for k in KEYS},
         "train_seconds": [s for _, s in default_runs],
+        "tests": default_tests,
     }
     return {"configs": configs, "chosen": chosen, "default": default}
 
 
 def _more_seeds(confirm: dict, out: str, base, last_seed: int) -> dict:
-    """The chosen configuration and the default, both retrained with seeds 4..last_seed on the
-    same split (selection is over: this only measures the difference more precisely)."""
+    """The chosen configuration and the default over seeds 1..last_seed on the same split:
+    seeds 1-3 as the confirmation stage scored them, 4..last_seed retrained here (selection is
+    over: this only measures the difference more precisely)."""
     from tweetsent.config import RunConfig
 
-    chosen_run = Path(confirm["configs"][confirm["chosen"]]["run_dirs"][0])
-    chosen = RunConfig.from_dict(json.loads((chosen_run / "config.json").read_text()))
-    seeds = list(range(len(SEEDS) + 1, last_seed + 1))
-    rows = []
-    for seed in seeds:
-        run_dir = Path(out) / f"chosen-seed{seed}"
-        if not (run_dir / "metrics.json").is_file():
-            config = chosen.with_overrides({"train.seed": seed, "out": str(run_dir)})
-            train(config, log=lambda line, s=seed: print(f"chosen seed {s}: {line}"))
-        default_dir, _ = _default_run(out, base, seed)
-        rows.append(
-            {"seed": seed, "chosen": _test_scores(run_dir), "default": _test_scores(default_dir)}
-        )
     first = confirm["configs"][confirm["chosen"]]
-    # seeds 1-3 from the confirmation stage, in seed order
-    earlier = sorted(zip(first["seeds"], first["run_dirs"], strict=True))
-    for seed, run_dir in earlier:
-        default_dir = Path(out) / f"default-seed{seed}"
-        rows.insert(
-            seed - 1,
-            {"seed": seed, "chosen": _test_scores(run_dir), "default": _test_scores(default_dir)},
-        )
+    chosen_tests = dict(zip(first["seeds"], first["tests"], strict=True))
+    default_tests = dict(zip(confirm["default"]["seeds"], confirm["default"]["tests"], strict=True))
+    chosen = RunConfig.from_dict(
+        json.loads((Path(first["run_dirs"][0]) / "config.json").read_text())
+    )
+    rows = []
+    for seed in range(1, last_seed + 1):
+        if seed not in chosen_tests:
+            run_dir = Path(out) / f"chosen-seed{seed}"
+            if not (run_dir / "metrics.json").is_file():
+                config = chosen.with_overrides({"train.seed": seed, "out": str(run_dir)})
+                train(config, log=lambda line, s=seed: print(f"chosen seed {s}: {line}"))
+            chosen_tests[seed] = _test_scores(run_dir)
+        if seed not in default_tests:
+            default_tests[seed] = _test_scores(_default_run(out, base, seed)[0])
+        rows.append({"seed": seed, "chosen": chosen_tests[seed], "default": default_tests[seed]})
     diffs = [r["chosen"]["avgrec"] - r["default"]["avgrec"] for r in rows]
     return {
         "seeds": [r["seed"] for r in rows],

@@ -112,14 +112,34 @@ def table(rows: list[dict[str, Any]], fields: list[str], limit: int = 15, md: bo
     return "\n".join([line(heads), *(line(b) for b in body)])
 
 
-def importances(study: optuna.Study) -> dict[str, float]:
-    """fANOVA importances of the parameters (PED-ANOVA without scikit-learn); {} when too few."""
+# fANOVA one-hot encodes a categorical parameter and enumerates every combination of its
+# columns: 2^choices cells, so 40 seeds in a grid would never finish. Beyond this, PED-ANOVA.
+FANOVA_MAX_CHOICES = 12
+
+
+def importance_evaluator(study: optuna.Study) -> optuna.importance.BaseImportanceEvaluator:
+    """fANOVA; PED-ANOVA without scikit-learn or for a categorical of many choices."""
+    widest = max(
+        (
+            len(d.choices)
+            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            for d in t.distributions.values()
+            if isinstance(d, optuna.distributions.CategoricalDistribution)
+        ),
+        default=0,
+    )
     try:
         import sklearn  # noqa: F401
-
-        evaluator = optuna.importance.FanovaImportanceEvaluator(seed=0)
     except ImportError:
-        evaluator = optuna.importance.PedAnovaImportanceEvaluator()
+        return optuna.importance.PedAnovaImportanceEvaluator()
+    if widest > FANOVA_MAX_CHOICES:
+        return optuna.importance.PedAnovaImportanceEvaluator()
+    return optuna.importance.FanovaImportanceEvaluator(seed=0)
+
+
+def importances(study: optuna.Study) -> dict[str, float]:
+    """Parameter importances (`importance_evaluator`); {} when too few trials."""
+    evaluator = importance_evaluator(study)
     try:
         found = optuna.importance.get_param_importances(study, evaluator=evaluator)
         return {name: float(value) for name, value in found.items()}

@@ -24,9 +24,9 @@ from pathlib import Path
 from tweetsent.config import RunConfig
 from tweetsent.data import read_examples
 from tweetsent.data.labels import apply_labels
-from tweetsent.evaluate import evaluate
 from tweetsent.metrics import compute_metrics
-from tweetsent.predict import Predictor
+from tweetsent.runs.evaluate import evaluate
+from tweetsent.runs.predict import Predictor
 from tweetsent.train import train
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "semeval2017-task4a"

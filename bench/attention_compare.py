@@ -66,8 +66,8 @@ def run_one(name: str, seed: int, data: Path, out: Path, epochs: int) -> dict:
     """Train one (pooling, seed) and evaluate it on the test file; cached as JSON."""
     import torch
 
-    from tweetsent.evaluate import evaluate
-    from tweetsent.predict import Predictor
+    from tweetsent.runs.evaluate import evaluate
+    from tweetsent.runs.predict import Predictor
     from tweetsent.train import train
 
     result_path = out / "results" / f"{name}-seed{seed}.json"
@@ -284,8 +284,8 @@ def example_tweets(test_file: str, count: int = 3) -> list[str]:
 def draw_heatmaps(out: Path, img: Path, test_file: str) -> list[str]:
     """The study preset (the default attention) on a few test tweets; without the penalty
     (study-penalty-0, from --sweep) on the same tweets, to show what the penalty changes."""
-    from tweetsent.explain import explain, render_png
-    from tweetsent.predict import Predictor
+    from tweetsent.runs.explain import explain, render_png
+    from tweetsent.runs.predict import Predictor
 
     lines = []
     for name, suffix in (("attention-study", ""), ("study-penalty-0", "_penalty0")):

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from tweetsent.config import TextConfig
+from tweetsent.parallel import usable_cpus
 from tweetsent.text import Normalizer, tokenize_corpus
-from tweetsent.text.corpus import usable_cpus
 from tweetsent.text.normalize import MEMO_SIZE
 
 try:

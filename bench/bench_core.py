@@ -74,7 +74,7 @@ def run_training(corpus: Path, out: Path, batch_size: int, threads: int) -> dict
 def run_prediction(run_dir: str, n: int) -> dict:
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-    from tweetsent.predict import Predictor
+    from tweetsent.runs.predict import Predictor
 
     texts, _ = make_corpus(n, seed=99)
     predictor = Predictor.from_run(run_dir, batch_size=512)

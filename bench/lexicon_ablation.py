@@ -19,9 +19,9 @@ import sys
 from pathlib import Path
 
 from tweetsent.config import RunConfig
-from tweetsent.evaluate import evaluate
 from tweetsent.io import write_json
-from tweetsent.predict import Predictor
+from tweetsent.runs.evaluate import evaluate
+from tweetsent.runs.predict import Predictor
 from tweetsent.search import load_space
 from tweetsent.train import train
 

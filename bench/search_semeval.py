@@ -34,9 +34,9 @@ import time
 from pathlib import Path
 
 from tweetsent.errors import ConfigError
-from tweetsent.evaluate import evaluate
 from tweetsent.io import write_json
-from tweetsent.predict import Predictor
+from tweetsent.runs.evaluate import evaluate
+from tweetsent.runs.predict import Predictor
 from tweetsent.search import load_space, run_search
 from tweetsent.train import train
 

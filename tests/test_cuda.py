@@ -1,7 +1,7 @@
 """On a CUDA device: training, prediction and ELMo give what they give on the CPU.
 
 Skipped without CUDA (CI has none); run on a GPU machine with
-`python -m pytest tests/test_cuda.py tests/embed/elmo/test_elmo_pretrain.py -k cuda`.
+`python -m pytest tests/test_cuda.py tests/pretrain/test_pretrain.py -k cuda`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from tweetsent.embed.elmo import batch_to_ids, load_bilm
 from tweetsent.io import read_json
 from tweetsent.models import MaxPooling
 from tweetsent.models.inputs import lengths_mask
-from tweetsent.predict import Predictor
+from tweetsent.runs.predict import Predictor
 from tweetsent.train import train
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

@@ -22,7 +22,7 @@ log() { echo "[$(date +%T)] $*" | tee -a "$OUT/run.log"; }
 log "start; $(nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null)"
 $PY -c "import torch, sys; print('python', sys.version.split()[0], 'torch', torch.__version__, \
 'cuda', torch.cuda.is_available())" 2>&1 | tee -a "$OUT/run.log"
-$PY -m pytest -q -p no:cacheprovider tests/test_cuda.py tests/embed/elmo/test_elmo_pretrain.py \
+$PY -m pytest -q -p no:cacheprovider tests/test_cuda.py tests/pretrain/test_pretrain.py \
     -k "cuda or resume" 2>&1 | tail -5 | tee -a "$OUT/run.log"
 
 corpus=()

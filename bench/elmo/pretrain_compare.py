@@ -64,8 +64,8 @@ def run_one(job: dict) -> dict:
     import torch
 
     from tweetsent.config import RunConfig
-    from tweetsent.evaluate import evaluate
-    from tweetsent.predict import Predictor
+    from tweetsent.runs.evaluate import evaluate
+    from tweetsent.runs.predict import Predictor
     from tweetsent.train import train
 
     torch.set_num_threads(job["threads"])

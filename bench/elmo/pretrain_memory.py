@@ -18,7 +18,7 @@ import resource
 import time
 from pathlib import Path
 
-from tweetsent.embed.elmo.lm_data import CorpusSpec, build_vocab, corpus_blocks, iter_batches
+from tweetsent.pretrain.data import CorpusSpec, build_vocab, corpus_blocks, iter_batches
 
 
 def peak_mb() -> float:

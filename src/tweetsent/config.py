@@ -8,12 +8,12 @@ directory stores the resolved config as JSON (`RunConfig.to_dict`).
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
 from tweetsent.errors import ConfigError
+from tweetsent.io import read_toml
 
 
 def _check_choice(section: str, name: str, value: Any, choices: tuple) -> None:
@@ -283,14 +283,7 @@ class RunConfig:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> RunConfig:
-        try:
-            with open(path, "rb") as handle:
-                raw = tomllib.load(handle)
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: no such config file") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-        return cls.from_dict(raw, source=str(path))
+        return cls.from_dict(read_toml(path, "config file"), source=str(path))
 
     def with_overrides(self, overrides: dict[str, Any]) -> RunConfig:
         """Return a copy with dotted fields replaced, e.g. {"model.cell": "gru"}."""

@@ -44,8 +44,8 @@ def get_data() -> tuple[list[str], list[str]]:
 
 
 def run(out: str, epochs: int | None, dry_run: bool, progress: bool) -> dict:
-    from tweetsent.evaluate import evaluate
-    from tweetsent.predict import Predictor
+    from tweetsent.runs.evaluate import evaluate
+    from tweetsent.runs.predict import Predictor
     from tweetsent.train import train
 
     train_files, test_files = get_data()

@@ -1,4 +1,4 @@
-"""Small file helpers: atomic writes and checksums. Nothing here unpickles."""
+"""Small file helpers: atomic writes, JSON and TOML, checksums. Nothing here unpickles."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ import hashlib
 import json
 import os
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+
+from tweetsent.errors import ConfigError
 
 
 def _umask() -> int:
@@ -69,6 +72,18 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 def read_json(path: str | os.PathLike) -> Any:
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)
+
+
+def read_toml(path: str | os.PathLike, what: str = "config file") -> dict[str, Any]:
+    """A TOML file as a dict; a missing or malformed file is a one-line `ConfigError` naming
+    `what` it should have been."""
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such {what}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

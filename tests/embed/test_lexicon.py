@@ -16,8 +16,8 @@ from tweetsent.config import RunConfig
 from tweetsent.embed import WordEmbedder
 from tweetsent.embed.lexicon import FEATURES, lexicon_features, load_lexicon
 from tweetsent.errors import ConfigError, DataError
-from tweetsent.evaluate import evaluate
-from tweetsent.predict import Predictor
+from tweetsent.runs.evaluate import evaluate
+from tweetsent.runs.predict import Predictor
 from tweetsent.text import Vocabulary
 from tweetsent.train import train
 

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tweetsent.predict import Predictor
+from tweetsent.runs.predict import Predictor
 
 LABELS = ["negative", "neutral", "positive"]
 MARKER = "zq-marker-7781"  # must never come back in an error

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from tweetsent.predict import Prediction
+from tweetsent.runs.predict import Prediction
 from tweetsent.serve.batcher import Busy, MicroBatcher
 
 

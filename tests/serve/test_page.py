@@ -17,7 +17,7 @@ import pytest
 
 from tweetsent.config import ModelConfig
 from tweetsent.errors import ConfigError
-from tweetsent.predict import Predictor
+from tweetsent.runs.predict import Predictor
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [

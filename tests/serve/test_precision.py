@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from tweetsent.predict import Predictor
+from tweetsent.runs.predict import Predictor
 from tweetsent.serve.app import ModelState
 from tweetsent.serve.precision import MIN_ROWS, apply_precision
 from tweetsent.serve.settings import ServeSettings

@@ -13,8 +13,8 @@ from safetensors.numpy import load_file
 
 from synthetic import TINY_TRAIN_FLAGS
 from tweetsent.errors import ConfigError
-from tweetsent.evaluate import evaluate
-from tweetsent.predict import Predictor
+from tweetsent.runs.evaluate import evaluate
+from tweetsent.runs.predict import Predictor
 from tweetsent.train import train
 
 RUN_FILES = [

@@ -5,35 +5,21 @@ Every subcommand parses its flags, calls one API function, and prints. User mist
 
 The subcommands live by theme: `runs` (train, evaluate, predict, data), `tools` (serve, export,
 search, explain) and `elmo` (the `elmo` group). Each module has one `_add_X(sub)` that builds the
-subparser and one `@command("X")` function that runs it; the API behind each command is imported
-only when it runs, so that `tweetsent --help` stays fast.
+subparser and one `@command("X")` function that runs it (`registry`); the API behind each
+command is imported only when it runs, so that `tweetsent --help` stays fast.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
+from tweetsent.cli import elmo, runs, tools
+from tweetsent.cli.registry import COMMANDS, command
+from tweetsent.cli.runs import config_from_args
 from tweetsent.errors import TweetsentError
-
-Command = Callable[[argparse.Namespace], int]
-COMMANDS: dict[str, Command] = {}
-
-
-def command(name: str) -> Callable[[Command], Command]:
-    """Register `func` as the function that runs subcommand `name`."""
-
-    def register(func: Command) -> Command:
-        COMMANDS[name] = func
-        return func
-
-    return register
-
-
-# The theme modules register their commands with `command` above, so they come after it.
-from tweetsent.cli import elmo, runs, tools  # noqa: E402
-from tweetsent.cli.runs import config_from_args  # noqa: E402
+from tweetsent.version import __version__
 
 __all__ = ["COMMANDS", "build_parser", "command", "config_from_args", "main"]
 
@@ -51,8 +37,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from tweetsent import __version__
-
     return f"tweetsent {__version__}"
 
 

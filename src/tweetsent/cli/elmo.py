@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from tweetsent.cli import command
+from tweetsent.cli.registry import command
 from tweetsent.cli.runs import add_registry_commands
 from tweetsent.config import RunConfig
 
@@ -101,7 +101,7 @@ def _elmo(args: argparse.Namespace) -> int:
 def _elmo_pretrain(args: argparse.Namespace) -> None:
     import torch
 
-    from tweetsent.embed.elmo.pretrain import PretrainConfig, pretrain
+    from tweetsent.pretrain.loop import PretrainConfig, pretrain
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -135,8 +135,8 @@ def _elmo_pretrain(args: argparse.Namespace) -> None:
 def _elmo_cache(args: argparse.Namespace) -> None:
     import torch
 
+    from tweetsent.device import resolve_device
     from tweetsent.embed.elmo import cache_corpus, parse_shard
-    from tweetsent.predict import resolve_device
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from tweetsent.cli import command
+from tweetsent.cli.registry import command
 from tweetsent.config import RunConfig
 from tweetsent.errors import TweetsentError
 
@@ -141,8 +141,8 @@ def _add_evaluate(sub) -> None:
 
 @command("evaluate")
 def _evaluate(args: argparse.Namespace) -> int:
-    from tweetsent.evaluate import evaluate
-    from tweetsent.predict import Predictor
+    from tweetsent.runs.evaluate import evaluate
+    from tweetsent.runs.predict import Predictor
 
     predictor = Predictor.from_run(args.run, device=args.device)
     result = evaluate(
@@ -169,7 +169,7 @@ def _add_predict(sub) -> None:
 
 @command("predict")
 def _predict(args: argparse.Namespace) -> int:
-    from tweetsent.predict import Predictor, predict_file
+    from tweetsent.runs.predict import Predictor, predict_file
 
     if bool(args.texts) == bool(args.input):
         raise TweetsentError("predict: give tweets as arguments or --input FILE (one of them)")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from tweetsent.cli import command
+from tweetsent.cli.registry import command
 from tweetsent.config import RunConfig
 
 # Flags of `serve`, one ServeSettings field each (None: the ServeSettings default).
@@ -54,7 +54,7 @@ def _add_export(sub) -> None:
 
 @command("export")
 def _export(args: argparse.Namespace) -> int:
-    from tweetsent.export import export_run
+    from tweetsent.runs.export import export_run
 
     result = export_run(args.run, args.format, args.out)
     print(f"{result.path} ({args.format}): max |prob difference| {result.max_diff:.2e}")
@@ -124,8 +124,8 @@ def _add_explain(sub) -> None:
 
 @command("explain")
 def _explain(args: argparse.Namespace) -> int:
-    from tweetsent.explain import explain, write_explanation
-    from tweetsent.predict import Predictor
+    from tweetsent.runs.explain import explain, write_explanation
+    from tweetsent.runs.predict import Predictor
 
     explanation = explain(Predictor.from_run(args.run, device=args.device), args.text)
     path = write_explanation(explanation, args.out)

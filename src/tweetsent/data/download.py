@@ -17,11 +17,12 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
 
 from tweetsent.errors import DataError
+from tweetsent.io import atomic_write, sha256_file
 
 CHUNK = 1 << 20
 TIMEOUT_S = 60
@@ -102,8 +103,6 @@ def download(
 def copy_verified(source: Path, dest: Path, expected: str | None) -> str:
     """Copy a local file into `dest` (verified when `expected` is given); returns the digest."""
     if dest.exists() and source.resolve() == dest.resolve():
-        from tweetsent.io import sha256_file
-
         actual = sha256_file(dest)
         if expected is not None and actual != expected.lower():
             raise DataError(f"checksum mismatch: expected sha256 {expected}, got {actual}", dest)
@@ -172,3 +171,20 @@ def read_sums(folder: Path) -> dict[str, str]:
         if digest and fname:
             sums[fname.strip()] = digest.lower()
     return sums
+
+
+def write_sums(folder: Path, sums: dict[str, str], owner: str, pinned: Iterable[str] = ()) -> None:
+    """Record every digest in the folder's `SHA256SUMS`; announce on stderr those that no
+    registry entry pins (`pinned`) and that were not recorded before (first use). `owner`
+    starts the message (a dataset's name, "elmo small")."""
+    pinned, old = set(pinned), read_sums(folder)
+    for fname, digest in sorted(sums.items()):
+        if fname not in pinned and fname not in old:
+            print(
+                f"{owner}: {fname} sha256 {digest} (no published checksum; recorded in "
+                f"{folder / SUMS})",
+                file=sys.stderr,
+            )
+    with atomic_write(folder / SUMS, "w", encoding="utf-8") as handle:
+        for fname, digest in sorted(sums.items()):
+            handle.write(f"{digest}  {fname}\n")

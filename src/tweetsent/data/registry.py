@@ -18,22 +18,21 @@ therefore not verified against anything, and it comes over plain http.
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tweetsent.data.download import (
-    SUMS,
     copy_verified,
     download,
     extract_members,
     read_sums,
     remove,
     temp_path,
+    write_sums,
 )
 from tweetsent.errors import DataError
-from tweetsent.io import atomic_write, sha256_file
+from tweetsent.io import sha256_file
 from tweetsent.paths import cache_root
 
 
@@ -262,21 +261,10 @@ def _expected(name: str, pinned: str | None, sums: dict[str, str]) -> str | None
 
 
 def _write_sums(folder: Path, sums: dict[str, str], ds: Dataset) -> None:
-    """Record every digest; announce those that no registry entry pins (first use)."""
     pinned = {f.name for f in ds.files if f.sha256}
     if ds.archive and ds.archive.sha256:
         pinned.add(ds.archive.name)
-    old = read_sums(folder)
-    for fname, digest in sorted(sums.items()):
-        if fname not in pinned and fname not in old:
-            print(
-                f"{ds.name}: {fname} sha256 {digest} (no published checksum; recorded in "
-                f"{folder / SUMS})",
-                file=sys.stderr,
-            )
-    with atomic_write(folder / SUMS, "w", encoding="utf-8") as handle:
-        for fname, digest in sorted(sums.items()):
-            handle.write(f"{digest}  {fname}\n")
+    write_sums(folder, sums, ds.name, pinned)
 
 
 def _count_rows(path: Path) -> int:

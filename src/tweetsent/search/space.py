@@ -26,7 +26,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ import numpy as np
 
 from tweetsent.config import SECTIONS, RunConfig
 from tweetsent.errors import ConfigError, TweetsentError
+from tweetsent.io import read_toml
 from tweetsent.search.settings import SearchSettings
 
 SPEC_KEYS = {"choices", "low", "high", "step", "log", "when"}
@@ -235,13 +235,7 @@ def _changed(config: RunConfig) -> dict[str, Any]:
 def load_space(path: str | Path, base: RunConfig | None = None) -> SearchSpace:
     """Read and check a space file; every grid point (or range end) must make a valid config."""
     path = Path(path)
-    try:
-        with open(path, "rb") as handle:
-            raw = tomllib.load(handle)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such search-space file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    raw = read_toml(path, "search-space file")
     return space_from_dict(raw, source=str(path), base=base, root=path.parent)
 
 

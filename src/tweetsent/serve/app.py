@@ -28,14 +28,14 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tweetsent import __version__
-from tweetsent.predict import Prediction, Predictor
+from tweetsent.runs.predict import Prediction, Predictor
 from tweetsent.serve.batcher import Busy, MicroBatcher
 from tweetsent.serve.card import model_card
 from tweetsent.serve.errors import ApiError, BodyLimit, install_handlers
 from tweetsent.serve.precision import apply_precision
 from tweetsent.serve.schemas import ErrorResponse, PredictRequest, PredictResponse, Status
 from tweetsent.serve.settings import ServeSettings
+from tweetsent.version import __version__
 
 log = logging.getLogger("tweetsent.serve")
 STATIC = Path(__file__).parent / "static"

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from tweetsent.predict import Prediction
+from tweetsent.runs.predict import Prediction
 
 PredictFn = Callable[[Sequence[str], bool], list[Prediction]]
 

@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from tweetsent.rundir import LoadedRun
+from tweetsent.runs.rundir import LoadedRun
 from tweetsent.serve.settings import ServeSettings
 
 PATH_FIELDS = {("data", "train"), ("data", "valid"), ("data", "cache_dir"), ("embed", "path")}

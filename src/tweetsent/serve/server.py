@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from tweetsent.errors import ConfigError
-from tweetsent.rundir import WEIGHTS, read_run
+from tweetsent.runs.rundir import WEIGHTS, read_run
 from tweetsent.serve.settings import ServeSettings
 
 

@@ -15,18 +15,12 @@ returns its chunk already encoded as (distinct tokens, int32 ids), which is chea
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import gc
 import hashlib
 import json
-import multiprocessing as mp
-import os
-import sys
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from itertools import repeat
-from multiprocessing.pool import Pool
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +28,7 @@ from tqdm.auto import tqdm
 
 from tweetsent.config import TextConfig
 from tweetsent.io import atomic_path
+from tweetsent.parallel import FORK, gc_paused, shared, usable_cpus, worker_pool
 from tweetsent.paths import cache_root
 from tweetsent.text.normalize import NORMALIZER_VERSION, normalizer_for
 
@@ -107,19 +102,6 @@ def tokenize_corpus(
 # -- tokenizing ---------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector: building millions of small lists (none of them in a
-    reference cycle) otherwise triggers full collections that cost more than the work."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _encode_chunk(texts: list[str], config: TextConfig) -> Encoded:
     """Worker: tokenize a chunk and encode it against its own table of distinct tokens."""
     with gc_paused():
@@ -148,69 +130,34 @@ def _tokenize_encoded(
     workers = workers or usable_cpus()
     size = max(1000, min(_CHUNK_MAX, -(-len(texts) // (workers * 4))))
     chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
-    workers = min(workers, len(chunks))
-    # The pool is started before the progress bar's thread exists (fork after threads is unsafe).
-    global _FORKED_TEXTS
-    _FORKED_TEXTS = texts  # set before the fork, so that forked workers share it
-    pool = _pool(workers) if workers > 1 and len(texts) >= PARALLEL_MIN_TEXTS else None
+    workers = min(workers, len(chunks)) if len(texts) >= PARALLEL_MIN_TEXTS else 1
     merged = _Merger()
-    bar = tqdm(total=len(texts), unit="tweet", desc="tokenize", disable=not progress, leave=False)
-    try:
-        if pool is not None and _FORK:
-            ranges = [(i, i + size, config) for i in range(0, len(texts), size)]
-            results = pool.imap(_encode_range, ranges)
-        elif pool is not None:
-            results = pool.imap(_encode_star, [(chunk, config) for chunk in chunks])
-        else:
-            results = map(_encode_chunk, chunks, repeat(config))
-        for chunk, result in zip(chunks, results, strict=True):
-            merged.add(*result)
-            bar.update(len(chunk))
-    except BaseException:
-        if pool is not None:
-            pool.terminate()
-        raise
-    finally:
-        bar.close()
-        _FORKED_TEXTS = []
-        if pool is not None:
-            pool.close()
-            pool.join()
+    # The pool is started before the progress bar's thread exists (fork after threads is unsafe);
+    # forked workers share the texts and receive only index ranges.
+    with worker_pool(workers, shared=texts) as pool:
+        bar = tqdm(
+            total=len(texts), unit="tweet", desc="tokenize", disable=not progress, leave=False
+        )
+        try:
+            if pool is not None and FORK:
+                ranges = [(i, i + size, config) for i in range(0, len(texts), size)]
+                results = pool.map(_encode_range, ranges)
+            elif pool is not None:
+                results = pool.map(_encode_chunk, chunks, repeat(config))
+            else:
+                results = map(_encode_chunk, chunks, repeat(config))
+            for chunk, result in zip(chunks, results, strict=True):
+                merged.add(*result)
+                bar.update(len(chunk))
+        finally:
+            bar.close()
     return merged.result()
 
 
-def _encode_star(args: tuple[list[str], TextConfig]) -> Encoded:
-    return _encode_chunk(*args)
-
-
-# Texts handed to forked workers by inheritance (no pickling): they receive only index ranges.
-_FORKED_TEXTS: list[str] = []
-_FORK = sys.platform.startswith("linux")
-
-
 def _encode_range(args: tuple[int, int, TextConfig]) -> Encoded:
+    """Forked worker: the texts come from the parent by inheritance (`parallel.shared`)."""
     start, end, config = args
-    return _encode_chunk(_FORKED_TEXTS[start:end], config)
-
-
-def _pool(workers: int) -> Pool | None:
-    """A worker pool, or None where processes cannot be started (then work in-process)."""
-    if mp.current_process().daemon:  # daemonic processes may not have children
-        return None
-    # fork is fastest (nothing re-imported); elsewhere (macOS, Windows) the platform default.
-    ctx = mp.get_context("fork") if _FORK else mp.get_context()
-    try:
-        return ctx.Pool(workers)
-    except OSError as exc:
-        warnings.warn(f"tokenizing in one process: cannot start workers ({exc})", stacklevel=4)
-        return None
-
-
-def usable_cpus() -> int:
-    """CPU cores this process may run on (its affinity mask where the OS has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
+    return _encode_chunk(shared()[start:end], config)
 
 
 class _Merger:

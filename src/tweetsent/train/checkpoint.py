@@ -13,8 +13,9 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from tweetsent.checkpoint import optimizer_state, optimizer_tensors, restore_rng, rng_state
 from tweetsent.io import atomic_path, read_json, write_json
-from tweetsent.rundir import CHECKPOINT, load_weights, save_weights
+from tweetsent.runs.rundir import CHECKPOINT, load_weights, save_weights
 
 
 def exists(run_dir: Path) -> bool:
@@ -27,10 +28,10 @@ def save(
     folder = Path(run_dir) / CHECKPOINT
     tag = f"epoch-{state['epoch']}"
     save_weights(model, folder / f"{tag}.model.safetensors")
-    tensors, plain = _split_optimizer(optimizer.state_dict())
-    tensors["rng.torch"] = torch.get_rng_state()
-    if torch.cuda.is_available():
-        tensors["rng.cuda"] = torch.cuda.get_rng_state()
+    raw = optimizer.state_dict()
+    tensors, scalars = optimizer_tensors(raw, prefix="state.")
+    tensors.update(rng_state(_cuda()))
+    plain = {"param_groups": raw["param_groups"], "scalars": scalars}
     with atomic_path(folder / f"{tag}.optimizer.safetensors") as tmp:
         save_file(tensors, str(tmp))
     write_json(folder / "state.json", {"tag": tag, "loop": state, "optimizer": plain})
@@ -48,33 +49,13 @@ def load(
     tag = saved["tag"]
     load_weights(model, folder / f"{tag}.model.safetensors")
     tensors = load_file(str(folder / f"{tag}.optimizer.safetensors"))
-    torch.set_rng_state(tensors.pop("rng.torch"))
-    cuda_rng = tensors.pop("rng.cuda", None)
-    if cuda_rng is not None and torch.cuda.is_available():
-        torch.cuda.set_rng_state(cuda_rng)
-    optimizer.load_state_dict(_join_optimizer(tensors, saved["optimizer"], device))
+    restore_rng(tensors, _cuda())
+    plain = saved["optimizer"]
+    state = optimizer_state(tensors, plain["scalars"], plain["param_groups"], "state.", device)
+    optimizer.load_state_dict(state)
     return saved["loop"]
 
 
-def _split_optimizer(state_dict: dict) -> tuple[dict[str, torch.Tensor], dict]:
-    """Optimizer state -> flat tensors `state.<param>.<key>` plus the JSON-able rest."""
-    tensors: dict[str, torch.Tensor] = {}
-    scalars: dict[str, dict[str, Any]] = {}
-    for param, values in state_dict["state"].items():
-        for key, value in values.items():
-            if torch.is_tensor(value):
-                tensors[f"state.{param}.{key}"] = value.detach().cpu().contiguous()
-            else:
-                scalars.setdefault(str(param), {})[key] = value
-    return tensors, {"param_groups": state_dict["param_groups"], "scalars": scalars}
-
-
-def _join_optimizer(tensors: dict[str, torch.Tensor], plain: dict, device: torch.device) -> dict:
-    state: dict[int, dict[str, Any]] = {}
-    for name, value in tensors.items():
-        _, param, key = name.split(".", 2)
-        # Adam keeps `step` on the CPU; moments live with the parameters.
-        state.setdefault(int(param), {})[key] = value if key == "step" else value.to(device)
-    for param, values in plain["scalars"].items():
-        state.setdefault(int(param), {}).update(values)
-    return {"state": state, "param_groups": plain["param_groups"]}
+def _cuda() -> str | None:
+    """The CUDA generator saved and restored: the current device's, where there is one."""
+    return "cuda" if torch.cuda.is_available() else None

@@ -14,15 +14,14 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from tweetsent import __version__
 from tweetsent.config import RunConfig
 from tweetsent.data.batching import batch_inputs, bucketed_batches, pad_batch
 from tweetsent.data.prepare import Prepared, prepare
+from tweetsent.device import resolve_device
 from tweetsent.errors import ConfigError
 from tweetsent.metrics import compute_metrics, confusion_matrix, metrics_from_confusion
 from tweetsent.models import build_model
-from tweetsent.predict import resolve_device, run_model
-from tweetsent.rundir import (
+from tweetsent.runs.rundir import (
     WEIGHTS,
     load_weights,
     model_extras,
@@ -30,6 +29,7 @@ from tweetsent.rundir import (
     save_run_files,
     save_weights,
 )
+from tweetsent.runs.score import run_model
 from tweetsent.train import checkpoint
 from tweetsent.train.embeddings import (
     initial_embeddings,
@@ -38,6 +38,7 @@ from tweetsent.train.embeddings import (
 )
 from tweetsent.train.features import attach_features
 from tweetsent.train.report import write_outputs
+from tweetsent.version import __version__
 
 DRY_RUN_BATCHES = 3
 

@@ -12,7 +12,7 @@ import numpy as np
 from tweetsent.config import RunConfig
 from tweetsent.data.prepare import Prepared
 from tweetsent.io import atomic_write, read_json, write_json
-from tweetsent.rundir import META
+from tweetsent.runs.rundir import META
 from tweetsent.train.plots import plot_learning_curves
 
 

@@ -14,9 +14,9 @@ from safetensors.numpy import load_file
 from tweetsent.cli import main
 from tweetsent.embed.elmo import ElmoEmbedder
 from tweetsent.errors import DataError
-from tweetsent.evaluate import evaluate
 from tweetsent.io import sha256_file
-from tweetsent.predict import Predictor
+from tweetsent.runs.evaluate import evaluate
+from tweetsent.runs.predict import Predictor
 from tweetsent.train import train
 
 TEXTS = ["love this great day :)", "", "worst bus ever, so angry", "ok", "the report is at 9"]

@@ -20,16 +20,14 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tweetsent.data.download import SUMS, copy_verified, download, read_sums
+from tweetsent.data.download import copy_verified, download, read_sums, write_sums
 from tweetsent.embed.elmo.options import ElmoOptions
 from tweetsent.embed.elmo.weights import check_weights, weight_layout
 from tweetsent.errors import DataError
-from tweetsent.io import atomic_write
 from tweetsent.paths import cache_root
 
 BASE_URL = "https://allennlp.s3.amazonaws.com/models/elmo"
@@ -167,7 +165,7 @@ def fetch(name: str, force: bool = False, progress: bool = True) -> ElmoFiles:
         if force or not path.is_file():
             sums[path.name] = download(url, path, pinned or sums.get(path.name), progress, hint)
     _validate(model, files)
-    _write_sums(model, files.options.parent, sums)
+    write_sums(files.options.parent, sums, f"elmo {model.name}")
     return files
 
 
@@ -188,7 +186,7 @@ def import_local(name: str, folder: str | os.PathLike) -> ElmoFiles:
             raise DataError(f"missing {dest.name} (or {generic}) of ELMo model {name}", source)
         sums[dest.name] = copy_verified(found[0], dest, pinned or sums.get(dest.name))
     _validate(model, files)
-    _write_sums(model, files.options.parent, sums)
+    write_sums(files.options.parent, sums, f"elmo {model.name}")
     return files
 
 
@@ -198,20 +196,6 @@ def _validate(model: ElmoModel, files: ElmoFiles) -> None:
     if options != model.options:
         raise DataError(f"these options are not those of ELMo model {model.name}", files.options)
     check_weights(options, files.weights)
-
-
-def _write_sums(model: ElmoModel, folder: Path, sums: dict[str, str]) -> None:
-    old = read_sums(folder)
-    for fname, digest in sorted(sums.items()):
-        if fname not in old:
-            print(
-                f"elmo {model.name}: {fname} sha256 {digest} (no published checksum; "
-                f"recorded in {folder / SUMS})",
-                file=sys.stderr,
-            )
-    with atomic_write(folder / SUMS, "w", encoding="utf-8") as handle:
-        for fname, digest in sorted(sums.items()):
-            handle.write(f"{digest}  {fname}\n")
 
 
 def info() -> list[dict[str, Any]]:

@@ -1,6 +1,6 @@
 """A pretraining run's corpus: read once at the start, reloaded from the run folder on resume.
 
-One streaming pass (`lm_data.scan_corpus`) gives the vocabulary, the held-out sentences and
+One streaming pass (`pretrain.data.scan_corpus`) gives the vocabulary, the held-out sentences and
 the block index together. They are saved beside the run:
 
     OUT/vocab.txt          the softmax vocabulary, one word per line
@@ -26,7 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tweetsent.embed.elmo.lm_data import (
+from tweetsent.errors import ConfigError, DataError
+from tweetsent.io import atomic_write, read_json, sha256_file, write_json
+from tweetsent.pretrain.data import (
     Block,
     CorpusScan,
     CorpusSpec,
@@ -34,8 +36,6 @@ from tweetsent.embed.elmo.lm_data import (
     rank_vocab,
     scan_corpus,
 )
-from tweetsent.errors import ConfigError, DataError
-from tweetsent.io import atomic_write, read_json, sha256_file, write_json
 
 VOCAB, STATS, INDEX = "vocab.txt", "corpus.json", "corpus_index.json"
 FORMAT = 1  # corpus_index.json layout version

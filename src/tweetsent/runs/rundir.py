@@ -28,6 +28,7 @@ from safetensors.torch import load_file, save_file
 from tweetsent.config import RunConfig
 from tweetsent.errors import ConfigError, TweetsentError
 from tweetsent.io import atomic_path, read_json, write_json
+from tweetsent.models import build_model
 from tweetsent.text import Vocabulary
 
 CONFIG, VOCAB, META, WEIGHTS = "config.json", "vocab.json", "meta.json", "model.safetensors"
@@ -94,8 +95,6 @@ def read_run(path: str | Path) -> LoadedRun:
 
 def load_run(path: str | Path, device: str | torch.device = "cpu") -> LoadedRun:
     """Read a run directory and rebuild its model with the best weights, in eval mode."""
-    from tweetsent.models import build_model
-
     run = read_run(path)
     if not (run.path / WEIGHTS).is_file():
         raise TweetsentError(f"{run.path}: no {WEIGHTS} (training did not finish an epoch)")
@@ -110,6 +109,6 @@ def model_extras(run: LoadedRun) -> dict[str, Any]:
     ELMo, the biLM files, checked against the checksums recorded in meta.json."""
     if run.config.embed.kind != "elmo":
         return {}
-    from tweetsent.embed.elmo import source_for_run
+    from tweetsent.embed.elmo import source_for_run  # lazy: ELMo imports h5py
 
     return {"elmo": source_for_run(run.config.embed, run.meta.get("elmo"))}

@@ -4,15 +4,15 @@
     bilm = load_bilm(result.options_path, result.weights_path)    # like an official model
 
 The loop (Peters et al. 2018; bilm-tf's training recipe, in PyTorch): streamed batches of
-sentences (`lm_data`), the joint forward + backward LM loss (`lm_model`), global gradient-norm
-clipping, Adam or Adagrad, a held-out perplexity report (forward, backward and their geometric
-mean, exp((NLL_f + NLL_b) / 2)) every `eval_every` steps and every epoch, checkpoints every
-`checkpoint_every` steps and every epoch (`lm_checkpoint`; `resume=True` continues from the
-last one with the same batches and random numbers as an uninterrupted run). The output folder
-holds `options.json`, `weights.hdf5` (official layout), `vocab.txt`, `perplexity.csv` and
-`perplexity.png`; the softmax layer stays in the checkpoint (the official files omit it too).
-The corpus is read once before step 1 and not at all to resume (`lm_prepare`: `corpus.json`,
-`corpus_index.json`).
+sentences (`pretrain.data`), the joint forward + backward LM loss (`pretrain.model`), global
+gradient-norm clipping, Adam or Adagrad, a held-out perplexity report (forward, backward and
+their geometric mean, exp((NLL_f + NLL_b) / 2)) every `eval_every` steps and every epoch,
+checkpoints every `checkpoint_every` steps and every epoch (`pretrain.checkpoint`;
+`resume=True` continues from the last one with the same batches and random numbers as an
+uninterrupted run). The output folder holds `options.json`, `weights.hdf5` (official layout),
+`vocab.txt`, `perplexity.csv` and `perplexity.png`; the softmax layer stays in the checkpoint
+(the official files omit it too). The corpus is read once before step 1 and not at all to
+resume (`pretrain.prepare`: `corpus.json`, `corpus_index.json`).
 """
 
 from __future__ import annotations
@@ -27,15 +27,16 @@ from typing import Any
 
 import torch
 
+from tweetsent.device import resolve_device
 from tweetsent.embed.elmo.chars import batch_to_ids
-from tweetsent.embed.elmo.lm_checkpoint import load_checkpoint, save_checkpoint
-from tweetsent.embed.elmo.lm_data import CorpusSpec, LmVocab, iter_batches
-from tweetsent.embed.elmo.lm_model import BiLmLanguageModel
-from tweetsent.embed.elmo.lm_prepare import prepare_corpus
 from tweetsent.embed.elmo.options import ElmoOptions
 from tweetsent.embed.elmo.weights import save_hdf5
 from tweetsent.errors import ConfigError, DataError
 from tweetsent.io import atomic_path, atomic_write
+from tweetsent.pretrain.checkpoint import load_checkpoint, save_checkpoint
+from tweetsent.pretrain.data import CorpusSpec, LmVocab, iter_batches
+from tweetsent.pretrain.model import BiLmLanguageModel
+from tweetsent.pretrain.prepare import prepare_corpus
 
 SMALL_FILTERS = ((1, 32), (2, 32), (3, 64), (4, 128), (5, 256), (6, 512), (7, 1024))
 PRESETS = {
@@ -198,8 +199,6 @@ class _Trainer:
         self.vocab, self.sentences, self.heldout = corpus.vocab, corpus.sentences, corpus.heldout
         self.blocks, self.corpus_identity = corpus.blocks, corpus.identity
         self.sampled = len(self.vocab) > config.full_softmax_max
-        from tweetsent.predict import resolve_device  # (a top-level import would be circular)
-
         self.device = resolve_device(config.device)
         torch.manual_seed(config.seed)
         self.model = BiLmLanguageModel(
@@ -251,7 +250,7 @@ class _Trainer:
     def checkpoint(self) -> None:
         self.state["seconds"] = self.seconds()
         extra = {"options": self.options.to_dict(), "vocab_size": len(self.vocab)}
-        extra["corpus"] = self.corpus_identity  # lm_prepare.identity_digest
+        extra["corpus"] = self.corpus_identity  # prepare.identity_digest
         extra["order"] = {k: getattr(self.config, k) for k in RESUME_FIELDS}
         save_checkpoint(self.out / CHECKPOINT, self.model, self.optimizer, {**self.state, **extra})
 

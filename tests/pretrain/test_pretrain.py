@@ -12,7 +12,8 @@ import torch
 from safetensors.torch import load_file
 
 from tweetsent.embed.elmo import batch_to_ids, load_bilm
-from tweetsent.embed.elmo.lm_data import (
+from tweetsent.errors import ConfigError, DataError
+from tweetsent.pretrain.data import (
     CorpusSpec,
     LmVocab,
     build_vocab,
@@ -20,9 +21,8 @@ from tweetsent.embed.elmo.lm_data import (
     iter_batches,
     training_sentences,
 )
-from tweetsent.embed.elmo.lm_model import BiLmLanguageModel, log_uniform_probs
-from tweetsent.embed.elmo.pretrain import PretrainConfig, batch_tensors, pretrain
-from tweetsent.errors import ConfigError, DataError
+from tweetsent.pretrain.loop import PretrainConfig, batch_tensors, pretrain
+from tweetsent.pretrain.model import BiLmLanguageModel, log_uniform_probs
 
 SUBJECTS = ["the cat", "a dog", "my friend", "@user", "this phone"]
 VERBS = ["loves", "hates", "wants", "sees"]
@@ -198,7 +198,7 @@ def test_resume_on_a_changed_corpus_is_a_one_line_error(
 
 
 def test_checkpoint_of_another_corpus_index_is_an_error(corpus, tiny_options_file, tmp_path):
-    from tweetsent.embed.elmo.lm_prepare import prepare_corpus
+    from tweetsent.pretrain.prepare import prepare_corpus
 
     config = config_for(corpus, tiny_options_file, tmp_path / "run", epochs=1, max_steps=3)
     pretrain(config)

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tweetsent.embed.elmo import lm_data
-from tweetsent.embed.elmo.lm_data import (
+from tweetsent.errors import ConfigError, DataError
+from tweetsent.pretrain import data as lm_data
+from tweetsent.pretrain.data import (
     CorpusSpec,
     build_vocab,
     corpus_blocks,
@@ -22,8 +23,7 @@ from tweetsent.embed.elmo.lm_data import (
     scan_corpus,
     training_sentences,
 )
-from tweetsent.embed.elmo.pretrain import PretrainConfig
-from tweetsent.errors import ConfigError, DataError
+from tweetsent.pretrain.loop import PretrainConfig
 
 BLOCK = 8  # sentences per block
 

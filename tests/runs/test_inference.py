@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tweetsent.config import TextConfig
-from tweetsent.inference import IdEncoder, _slices, distinct
+from tweetsent.runs.inference import IdEncoder, _slices, distinct
 from tweetsent.text import Normalizer, Vocabulary
 
 TEXTS = [

@@ -12,11 +12,11 @@ from concurrent.futures.process import BrokenProcessPool
 import numpy as np
 import pytest
 
-import tweetsent.inference as inference
-import tweetsent.predict as predict_module
+import tweetsent.runs.inference as inference
+import tweetsent.runs.predict as predict_module
 from synthetic import synthetic_tweets, tiny_config, write_tsv
-from tweetsent.inference import IdEncoder
-from tweetsent.predict import Predictor
+from tweetsent.runs.inference import IdEncoder
+from tweetsent.runs.predict import Predictor
 from tweetsent.train import train
 
 TRICKY = [

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from tweetsent.checkpoint import optimizer_state, optimizer_tensors, restore_rng, rng_state
 from tweetsent.errors import DataError
 from tweetsent.io import atomic_path, read_json, write_json
 
@@ -36,11 +37,10 @@ def save_checkpoint(
     weights = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     with atomic_path(folder / MODEL) as tmp:
         save_file(weights, str(tmp))
-    tensors, plain = _flatten_optimizer(optimizer)
-    tensors["rng.torch"] = torch.get_rng_state()
-    device = next(model.parameters()).device
-    if device.type == "cuda":  # dropout on the GPU draws from the device's generator
-        tensors["rng.cuda"] = torch.cuda.get_rng_state(device)
+    raw = optimizer.state_dict()
+    tensors, scalars = optimizer_tensors(raw)
+    tensors.update(rng_state(_cuda(model)))
+    plain = {"param_groups": raw["param_groups"], "state": scalars}
     with atomic_path(folder / OPTIM) as tmp:
         save_file(tensors, str(tmp))
     write_json(folder / STATE, {**state, "optimizer": plain})
@@ -65,33 +65,13 @@ def load_checkpoint(
         raise DataError(
             f"checkpoint does not fit this model: {exc}".split("\n")[0], folder
         ) from None
-    torch.set_rng_state(tensors.pop("rng.torch"))
-    cuda_rng = tensors.pop("rng.cuda", None)
-    device = next(model.parameters()).device
-    if cuda_rng is not None and device.type == "cuda":
-        torch.cuda.set_rng_state(cuda_rng, device)
-    optimizer.load_state_dict(_unflatten_optimizer(tensors, state.pop("optimizer")))
+    restore_rng(tensors, _cuda(model))
+    plain = state.pop("optimizer")
+    optimizer.load_state_dict(optimizer_state(tensors, plain["state"], plain["param_groups"]))
     return state
 
 
-def _flatten_optimizer(optimizer: torch.optim.Optimizer) -> tuple[dict, dict]:
-    raw = optimizer.state_dict()
-    tensors: dict[str, torch.Tensor] = {}
-    other: dict[str, dict[str, Any]] = {}
-    for index, entry in raw["state"].items():
-        for name, value in entry.items():
-            if torch.is_tensor(value):
-                tensors[f"{index}.{name}"] = value.detach().contiguous()
-            else:
-                other.setdefault(str(index), {})[name] = value
-    return tensors, {"param_groups": raw["param_groups"], "state": other}
-
-
-def _unflatten_optimizer(tensors: dict[str, torch.Tensor], plain: dict[str, Any]) -> dict:
-    state: dict[int, dict[str, Any]] = {}
-    for key, value in tensors.items():
-        index, name = key.split(".", 1)
-        state.setdefault(int(index), {})[name] = value
-    for index, entry in plain["state"].items():
-        state.setdefault(int(index), {}).update(entry)
-    return {"state": state, "param_groups": plain["param_groups"]}
+def _cuda(model: torch.nn.Module) -> torch.device | None:
+    """The model's CUDA device, whose generator the checkpoint keeps; None on the CPU."""
+    device = next(model.parameters()).device
+    return device if device.type == "cuda" else None

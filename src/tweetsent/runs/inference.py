@@ -9,11 +9,11 @@
   beats one process with two torch threads: cleaning is pure Python (one core), and oneDNN's
   LSTM gains only ~1.6x from a second thread.
 
-Workers are forked (Linux) so that they share the loaded model without pickling it; each slice
-travels as a few arrays (ids, offsets) and comes back as two (probabilities, counts). A worker
-that dies fails the call (`BrokenProcessPool`) instead of hanging it. Elsewhere, outside the
-main thread (e.g. in the server's model thread) or in a daemon process, inputs are scored
-in-process (`can_fork`).
+Workers are forked (Linux; `parallel.worker_pool`) so that they share the loaded model without
+pickling it; each slice travels as a few arrays (ids, offsets) and comes back as two
+(probabilities, counts). A worker that dies fails the call (`BrokenProcessPool`) instead of
+hanging it. Elsewhere, outside the main thread (e.g. in the server's model thread) or in a
+daemon process, inputs are scored in-process (`parallel.can_fork`).
 
 Measured on the 2-core development machine (BiLSTM(64), GloVe 50d, max pooling, 100k synthetic
 tweets, `bench/bench_core.py` step 3, docs/benchmarks.md): 1.13-1.45x VADER's speed on the same
@@ -25,18 +25,15 @@ cleaning, ~1.5 CPU-s cold. With one core taken by another job it is slower than 
 from __future__ import annotations
 
 import gc
-import multiprocessing as mp
-import sys
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, as_completed
 
 import numpy as np
 import torch
 
 from tweetsent.data.prepare import EncodedSet
+from tweetsent.parallel import gc_paused, shared, worker_pool
 from tweetsent.text import Normalizer, Vocabulary
-from tweetsent.text.corpus import gc_paused
 
 PARALLEL_MIN_TEXTS = 20_000  # fewer texts than this are scored in-process
 MEMO_SIZE = 200_000  # chunks memoised per encoder (cleared when full)
@@ -76,16 +73,6 @@ class IdEncoder:
         return tuple(self.vocab.encode(self.normalizer.chunk_tokens(chunk)))  # one id per token
 
 
-def can_fork() -> bool:
-    """Whether worker processes may be forked here: Linux, the main thread of a non-daemon
-    process (forking from another thread, e.g. a server's model thread, is unsafe)."""
-    return (
-        sys.platform.startswith("linux")
-        and threading.current_thread() is threading.main_thread()
-        and not mp.current_process().daemon
-    )
-
-
 def distinct(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
     """The distinct texts, in first-seen order, and each text's index among them (n,)."""
     index: dict[str, int] = {}
@@ -115,10 +102,9 @@ def parallel_scores(
     chars = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     order = np.argsort(-chars, kind="stable")  # (n,) longest first
     bounds = _slices(len(texts), workers)
-    global _SCORE
-    _SCORE = score  # set before the fork: the workers inherit it
-    pool = _pool(min(workers, len(bounds)))
-    try:
+    with worker_pool(
+        min(workers, len(bounds)), shared=score, initializer=_init_worker, fork_only=True
+    ) as pool:
         jobs: dict[Future, np.ndarray] = {}  # scores of the texts at these positions
         for start, end in bounds:  # all queued at once: encoding runs ahead of the workers
             rows = order[start:end]
@@ -134,14 +120,6 @@ def parallel_scores(
             probs[rows], lengths[rows] = part, counts
             if on_part is not None:
                 on_part(rows, part, counts)
-    except BaseException:
-        if pool is not None:  # queued slices are dropped; running ones finish, then workers exit
-            pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    finally:
-        _SCORE = None
-    if pool is not None:
-        pool.shutdown()
     return probs, lengths
 
 
@@ -172,23 +150,12 @@ def _done(value: Scores) -> Future:
     return future
 
 
-# The score function of the forked workers, inherited from the parent.
-_SCORE: ScoreFn | None = None
-
-
 def _score(data: EncodedSet) -> Scores:
-    assert _SCORE is not None, "worker was not forked from parallel_scores"
-    return _SCORE(data)
+    score = shared()  # the score function, inherited from the parent by the fork
+    assert score is not None, "worker was not forked from parallel_scores"
+    return score(data)
 
 
 def _init_worker() -> None:
     torch.set_num_threads(1)  # one process per core; also keeps OpenMP out of the fork
     gc.freeze()  # the collector leaves the inherited objects alone (no copy-on-write)
-
-
-def _pool(workers: int) -> ProcessPoolExecutor | None:
-    """`workers` processes, forked at the first submit (before the executor starts its
-    threads), or None for fewer than two."""
-    if workers < 2:
-        return None
-    return ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=_init_worker)

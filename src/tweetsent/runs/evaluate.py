@@ -12,7 +12,7 @@ from tweetsent.data.readers import read_examples
 from tweetsent.errors import DataError
 from tweetsent.io import write_json
 from tweetsent.metrics import compute_metrics, confusion_matrix
-from tweetsent.predict import Predictor
+from tweetsent.runs.predict import Predictor
 
 
 @dataclass

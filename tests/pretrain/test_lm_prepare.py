@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from tweetsent.embed.elmo import lm_data
-from tweetsent.embed.elmo.lm_data import (
+from tweetsent.errors import ConfigError, DataError
+from tweetsent.io import sha256_file
+from tweetsent.pretrain import data as lm_data
+from tweetsent.pretrain.data import (
     CorpusSpec,
     build_vocab,
     corpus_blocks,
     heldout_sentences,
 )
-from tweetsent.embed.elmo.lm_prepare import INDEX, prepare_corpus
-from tweetsent.errors import ConfigError, DataError
-from tweetsent.io import sha256_file
+from tweetsent.pretrain.prepare import INDEX, prepare_corpus
 
 BLOCK = 6  # files of 17 and 11 sentences: blocks end mid-file
 

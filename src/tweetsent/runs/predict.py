@@ -14,18 +14,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tweetsent.data.batching import batch_inputs, length_batches, pad_batch
 from tweetsent.data.prepare import EncodedSet
-from tweetsent.inference import (
-    PARALLEL_MIN_TEXTS,
-    IdEncoder,
-    can_fork,
-    distinct,
-    parallel_scores,
-)
-from tweetsent.rundir import LoadedRun, load_run
+from tweetsent.device import resolve_device
+from tweetsent.parallel import can_fork, gc_paused, usable_cpus
+from tweetsent.runs.inference import PARALLEL_MIN_TEXTS, IdEncoder, distinct, parallel_scores
+from tweetsent.runs.rundir import LoadedRun, load_run
+from tweetsent.runs.score import run_model
 from tweetsent.text import Normalizer
-from tweetsent.text.corpus import gc_paused, usable_cpus
 
 
 @dataclass
@@ -46,60 +41,6 @@ class Prediction:
             if hops:
                 out["attention_hops"] = self.attention_hops
         return out
-
-
-def resolve_device(name: str) -> torch.device:
-    """`auto` picks CUDA when available; an unavailable CUDA device is a clear error."""
-    from tweetsent.errors import ConfigError
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ConfigError(f"device {name!r}: CUDA is not available on this machine")
-        index = int(name.split(":")[1]) if ":" in name else 0
-        if index >= torch.cuda.device_count():
-            raise ConfigError(f"device {name!r}: only {torch.cuda.device_count()} CUDA device(s)")
-    return torch.device(name)
-
-
-@torch.inference_mode()
-def run_model(
-    model: torch.nn.Module,
-    data: EncodedSet,
-    batch_size: int,
-    device: torch.device,
-    with_attention: bool = False,
-) -> tuple[np.ndarray, float, list[np.ndarray | None]]:
-    """Class probabilities (n, C) in input order, mean loss where labels are known, attention.
-
-    Rows are processed in length-grouped batches (most without padding, see `length_batches`)
-    and put back in order.
-    """
-    model.eval()
-    n = len(data)
-    probs: np.ndarray | None = None
-    attention: list[np.ndarray | None] = [None] * n
-    total_loss, labelled = 0.0, 0
-    for index in length_batches(data.lengths, batch_size):
-        tokens, lengths, labels = pad_batch(data, index)
-        known = bool((labels >= 0).all())
-        targets = labels.to(device) if known else None
-        out = model(tokens.to(device), lengths, targets, **batch_inputs(data, index))
-        batch_probs = torch.softmax(out.logits.float(), dim=-1).cpu().numpy()
-        if probs is None:
-            probs = np.zeros((n, batch_probs.shape[1]), dtype=np.float32)
-        probs[index] = batch_probs
-        if known and out.loss is not None:
-            total_loss += float(out.loss) * len(index)
-            labelled += len(index)
-        if with_attention and out.attention is not None:
-            weights = out.attention.float().cpu().numpy()  # (B, hops, T)
-            for row, i in enumerate(index):
-                attention[i] = weights[row, :, : int(lengths[row])]
-    if probs is None:
-        probs = np.zeros((0, 0), dtype=np.float32)
-    return probs, (total_loss / labelled if labelled else float("nan")), attention
 
 
 @dataclass
@@ -145,7 +86,7 @@ class Predictor:
     """A trained model with its normalizer and vocabulary, ready for raw tweets.
 
     workers: processes that score inputs of `PARALLEL_MIN_TEXTS` texts or more (0 = every
-    usable core, 1 = always in-process); see `tweetsent.inference`.
+    usable core, 1 = always in-process); see `tweetsent.runs.inference`.
     """
 
     def __init__(
@@ -225,7 +166,7 @@ class Predictor:
 
     def _scores(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities (n, C) float32 and token counts (n,) of `texts`, in order: the model
-        in worker processes for large inputs (see `tweetsent.inference`), else in this one."""
+        in worker processes for large inputs (see `tweetsent.runs.inference`), else in this one."""
         if not len(texts):
             return self._no_probs(), np.zeros(0, dtype=np.int64)
         workers = self._fork_workers(len(texts))

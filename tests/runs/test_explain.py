@@ -12,8 +12,8 @@ import pytest
 from tweetsent.cli import main
 from tweetsent.config import RunConfig
 from tweetsent.errors import TweetsentError
-from tweetsent.explain import Explanation, explain, render_html, render_png, write_explanation
-from tweetsent.predict import Predictor
+from tweetsent.runs.explain import Explanation, explain, render_html, render_png, write_explanation
+from tweetsent.runs.predict import Predictor
 from tweetsent.train import train
 
 PNG = b"\x89PNG\r\n\x1a\n"

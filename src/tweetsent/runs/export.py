@@ -35,7 +35,7 @@ from tweetsent.errors import TweetsentError
 from tweetsent.io import atomic_path, write_json
 from tweetsent.models.feedforward import FeedForwardClassifier
 from tweetsent.models.rnn import RNNClassifier
-from tweetsent.rundir import LoadedRun, load_run
+from tweetsent.runs.rundir import LoadedRun, load_run
 
 FORMATS = {"torchscript": ".pt", "onnx": ".onnx"}
 TOLERANCE = 1e-5

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tweetsent.errors import TweetsentError
 from tweetsent.io import atomic_path, atomic_write
-from tweetsent.predict import Predictor
+from tweetsent.runs.predict import Predictor
 
 EMPTY = "(empty)"  # the token shown when nothing was left after cleaning
 RGB = (203, 24, 29)  # the dark end of matplotlib's "Reds", for the HTML shading

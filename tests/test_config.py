@@ -1,3 +1,4 @@
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,23 @@ def test_search_best_config_changes_only_what_the_search_chose():
         "train.batch_size",
         "train.clip_norm",
     }
+
+
+def test_configs_are_frozen_and_overrides_make_copies():
+    config = RunConfig()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.train.epochs = 3  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.out = "elsewhere"  # type: ignore[misc]
+    changed = config.with_overrides({"train.epochs": 3})
+    assert (changed.train.epochs, config.train.epochs) == (3, RunConfig().train.epochs)
+
+
+def test_search_shares_cores_through_overrides_not_by_mutation():
+    from tweetsent.search.trial import cpu_overrides
+
+    config = RunConfig().with_overrides({"train.threads": 0, "data.workers": 0})
+    overrides = cpu_overrides(config, workers=2)
+    assert overrides["data.workers"] == 1 and overrides["train.threads"] >= 1
+    assert (config.train.threads, config.data.workers) == (0, 0)
+    assert cpu_overrides(RunConfig().with_overrides({"train.threads": 2}), 1) == {}

@@ -29,7 +29,7 @@ def _check_range(section: str, name: str, value: float, lo: float, hi: float | N
         raise ConfigError(f"{section}.{name}: {value!r} must be {bound}")
 
 
-@dataclass
+@dataclass(frozen=True)
 class TextConfig:
     """Tweet normalizer settings; saved with every model and used identically when serving."""
 
@@ -48,7 +48,7 @@ class TextConfig:
         _check_range("text", "max_tokens", self.max_tokens, 0)
 
 
-@dataclass
+@dataclass(frozen=True)
 class DataConfig:
     """Where examples come from and how the validation split is made."""
 
@@ -76,7 +76,7 @@ class DataConfig:
         _check_range("data", "workers", self.workers, 0)
 
 
-@dataclass
+@dataclass(frozen=True)
 class EmbedConfig:
     """The embedder: random or pretrained word vectors, or ELMo (alone or + word vectors).
 
@@ -157,7 +157,7 @@ WORD_KINDS = ("random", "glove-kumo", "vectors")
 ELMO_MODELS = ("small", "medium", "original", "original-5.5b")  # = embed.elmo.registry.MODELS
 
 
-@dataclass
+@dataclass(frozen=True)
 class ModelConfig:
     """The classifier: an RNN encoder with pooling, or the study's feed-forward baseline."""
 
@@ -211,7 +211,7 @@ def attention_preset(name: str) -> dict[str, Any]:
     return {"model.pooling": "attention", **fields}
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
     """The optimisation loop."""
 
@@ -256,7 +256,7 @@ SECTIONS = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunConfig:
     """Everything that defines a run; stored as `config.json` in the run directory."""
 

@@ -192,3 +192,20 @@ def test_embed_config_errors_name_the_field(field: str, value: object) -> None:
 def test_embed_config_vectors_need_a_path() -> None:
     with pytest.raises(ConfigError, match=r"^embed\.path: "):
         EmbedConfig(kind="vectors")
+
+
+@pytest.mark.parametrize("model", [*GRID, {"pooling": "attention"}], ids=str)
+def test_models_say_whether_they_give_attention(model: dict) -> None:
+    assert make(model).has_attention == (model.get("pooling") == "attention")
+
+
+def test_float64_head_puts_pooling_and_head_in_float64_only() -> None:
+    model = make({"pooling": "attention"}).eval()
+    tokens, lengths = batch()
+    before = model(tokens, lengths).logits
+    model.float64_head()
+    assert model.head[-1].weight.dtype == torch.float64
+    assert model.encoder.forward_layers[0].weight_ih_l0.dtype == torch.float32
+    after = model(tokens, lengths).logits
+    assert after.dtype == torch.float64
+    torch.testing.assert_close(after.float(), before, rtol=1e-5, atol=1e-6)

@@ -72,3 +72,29 @@ def test_layer_dropout_acts_between_layers_in_training_only(cell: str) -> None:
 def test_bad_cell_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown RNN cell 'rnn'"):
         RNNEncoder(4, 8, cell="rnn")
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("training", [False, True])
+def test_private_fused_kernel_still_matches_torchs_bidirectional_rnn(
+    cell: str, training: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`RNNEncoder._both_directions` calls the private `torch._VF.lstm/gru` (see its comment):
+    if torch changes their signature or weight layout, this says so by name."""
+    name = "lstm" if cell == "lstm" else "gru"
+    assert hasattr(torch._VF, name), f"torch._VF.{name} is gone: use two nn.{cell.upper()} calls"
+    calls = []
+    real = getattr(torch._VF, name)
+    monkeypatch.setattr(torch._VF, name, lambda *a: calls.append(1) or real(*a), raising=False)
+    torch.manual_seed(2)
+    kind = torch.nn.LSTM if cell == "lstm" else torch.nn.GRU
+    rnn = kind(5, 6, num_layers=1, bidirectional=True).train(training)
+    encoder = RNNEncoder(5, 6, cell=cell, num_layers=1).train(training)
+    copy_from_torch_rnn(encoder, rnn)
+    x = torch.randn(4, 3, 5)  # (T, B, D), time-major like the encoder's layers
+    try:
+        got = encoder._both_directions(0, x)
+    except (RuntimeError, TypeError) as exc:
+        pytest.fail(f"torch._VF.{name} changed its signature: {exc}")
+    assert calls, f"the fused path no longer calls torch._VF.{name}"
+    torch.testing.assert_close(got, rnn(x)[0], rtol=0, atol=1e-6, msg=f"torch._VF.{name} changed")

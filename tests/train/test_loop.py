@@ -127,3 +127,14 @@ def test_run_dir_contains_no_pickles(tiny_tsv, tmp_path, make_config):
     )
     suffixes = {p.suffix for p in Path(result.run_dir).rglob("*") if p.is_file()}
     assert suffixes <= {".json", ".safetensors", ".csv", ".png", ".md"}
+
+
+def test_train_leaves_the_callers_config_alone_and_returns_the_resolved_one(
+    tiny_tsv, tmp_path, make_config
+):
+    config = make_config(tiny_tsv, tmp_path / "run", **{"train.epochs": 1})
+    before = config.to_dict()
+    result = train(config, log=lambda _: None)
+    assert config.to_dict() == before
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved == result.config.to_dict()

@@ -10,6 +10,7 @@ from torch import nn
 from tweetsent.models.inputs import checked_inputs, embed, lengths_mask
 from tweetsent.models.outputs import ClassifierOutput, classifier_output
 from tweetsent.models.pooling import MeanPooling
+from tweetsent.models.precision import float64_head
 
 
 def mlp_head(input_dim: int, hidden: int, num_labels: int, dropout: float) -> nn.Sequential:
@@ -40,6 +41,15 @@ class FeedForwardClassifier(nn.Module):
         self.head = head
         weights = None if class_weights is None else torch.as_tensor(class_weights).float()
         self.register_buffer("class_weights", weights, persistent=False)
+
+    @property
+    def has_attention(self) -> bool:
+        """Whether outputs carry attention weights (self-attention pooling)."""
+        return False
+
+    def float64_head(self) -> None:
+        """Serving's mixed precision: pooling and head in float64 (`models.precision`)."""
+        float64_head(self.embedder, self.pooling, self.head)
 
     def forward(
         self,

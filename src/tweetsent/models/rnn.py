@@ -16,8 +16,10 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from tweetsent.models.attention import SelfAttentionPooling
 from tweetsent.models.inputs import checked_inputs, embed, lengths_mask, unpadded
 from tweetsent.models.outputs import ClassifierOutput, classifier_output
+from tweetsent.models.precision import float64_head
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -103,6 +105,12 @@ class RNNEncoder(nn.Module):
         ]
         h0 = x.new_zeros(2, x.shape[1], fwd.hidden_size)  # (directions, B, H1)
         train = self.training
+        # torch._VF is private: it is what nn.LSTM/nn.GRU call, with the flat weight list of
+        # both directions. Kept because the fused bidirectional kernel is ~10% faster on CPU than
+        # two public one-direction calls and a concatenation (bench/bench_rnn.py); its arguments
+        # are (input, hx, weights, has_biases, num_layers, dropout, train, bidirectional,
+        # batch_first). tests/models/test_rnn_encoder.py compares this path with nn.LSTM/nn.GRU
+        # and fails, naming torch._VF, if a torch release changes the signature or the layout.
         if isinstance(fwd, nn.LSTM):
             return torch._VF.lstm(x, (h0, h0), weights, True, 1, 0.0, train, True, False)[0]
         return torch._VF.gru(x, h0, weights, True, 1, 0.0, train, True, False)[0]
@@ -147,6 +155,15 @@ class RNNClassifier(nn.Module):
         self.head = head
         weights = None if class_weights is None else torch.as_tensor(class_weights).float()
         self.register_buffer("class_weights", weights, persistent=False)
+
+    @property
+    def has_attention(self) -> bool:
+        """Whether outputs carry attention weights (self-attention pooling)."""
+        return isinstance(self.pooling, SelfAttentionPooling)
+
+    def float64_head(self) -> None:
+        """Serving's mixed precision: pooling and head in float64 (`models.precision`)."""
+        float64_head(self.embedder, self.pooling, self.head)
 
     def forward(
         self,

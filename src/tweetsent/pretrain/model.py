@@ -82,9 +82,9 @@ class BiLmLanguageModel(nn.Module):
         """
         bilm = self.bilm
         mask = (char_ids > 0).any(dim=-1)  # (B, T)
-        ids, full_mask = bilm._add_boundaries(char_ids, mask)  # (B, T+2, C), (B, T+2)
-        tokens = self.dropout(bilm._token_vectors(ids, full_mask))  # (B, T+2, P)
-        top = self.dropout(bilm._run_lstms(tokens, full_mask.sum(dim=1))[-1])  # (B, T+2, 2P)
+        ids, full_mask = bilm.add_boundaries(char_ids, mask)  # (B, T+2, C), (B, T+2)
+        tokens = self.dropout(bilm.token_vectors(ids, full_mask))  # (B, T+2, P)
+        top = self.dropout(bilm.run_lstms(tokens, full_mask.sum(dim=1))[-1])  # (B, T+2, 2P)
         proj = bilm.options.projection_dim
         return top[..., :proj], top[..., proj:], full_mask
 

@@ -110,7 +110,7 @@ class Predictor:
 
     @property
     def has_attention(self) -> bool:
-        return self.run.config.model.pooling == "attention"
+        return bool(self.model.has_attention)
 
     def encode(self, texts: Sequence[str]) -> tuple[list[list[str]], EncodedSet]:
         token_lists = [self.normalizer.tokenize(text) for text in texts]

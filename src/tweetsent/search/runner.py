@@ -16,7 +16,13 @@ from tweetsent.search.overfit import apply_rule
 from tweetsent.search.plan import enqueue, missing_slots, plan, top_configs
 from tweetsent.search.report import SearchReport, write_report
 from tweetsent.search.space import SearchSpace
-from tweetsent.search.storage import claim_lock, fail_dead_trials, open_storage, safe_url
+from tweetsent.search.storage import (
+    claim_lock,
+    fail_dead_trials,
+    open_storage,
+    quiet_optuna,
+    safe_url,
+)
 from tweetsent.search.worker import run_workers
 
 
@@ -25,6 +31,7 @@ def run_search(
 ) -> SearchReport:
     """Run the study `space.settings.name` to its end and report on it."""
     s = space.settings
+    quiet_optuna()
     if resume and join:
         raise ConfigError("--resume and --join: give one of them")
     if s.mlflow:

@@ -1,6 +1,13 @@
 """Where a study lives: an Optuna RDB storage (SQLite by default, PostgreSQL to span machines).
 
-Trials are claimed from the study's queue one at a time. PostgreSQL locks the claimed row
+Trials are claimed from the study's queue one at a time.
+
+Library-internal Optuna APIs, kept on purpose (tests/search/test_optuna_api.py fails loudly if
+they change): the storage's trial methods (`set_trial_state_values`, `create_new_trial`,
+`record_heartbeat`, ...) and `optuna.Trial(study, trial_id)`. The public `study.ask()` cannot
+claim a given enqueued trial under our row/file lock, tag its worker before any other worker sees
+it running, or keep a heartbeat for a trial that runs for minutes in a separate thread, which
+is what lets a dead worker's trial be failed and rerun. PostgreSQL locks the claimed row
 (`SELECT ... FOR UPDATE`); SQLite cannot, so on SQLite claims also hold a file lock beside the
 database (SQLite studies live on one machine anyway). A running trial sends a heartbeat; a
 trial whose worker died is marked failed: at once by the parent of a local worker, by the
@@ -23,7 +30,11 @@ from optuna.trial import TrialState
 
 from tweetsent.errors import ConfigError
 
-optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+def quiet_optuna() -> None:
+    """Optuna logs every trial at INFO; a search prints its own progress. Called where a search
+    or a worker starts (never at import: the level is global to the process)."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
 def open_storage(url: str, heartbeat: int = 20) -> optuna.storages.BaseStorage:

@@ -93,7 +93,7 @@ def _trial_config(space: SearchSpace, trial, stage1: dict, slot: int) -> RunConf
         point["train.seed"] = trial_seed(s.seed, slot)
     run_dir = s.study_dir / "trials" / f"{trial.number:04d}"
     config = space.config({**point, "out": str(run_dir), "train.progress": False})
-    _share_cpus(config, max(s.workers, 1))
+    config = config.with_overrides(cpu_overrides(config, max(s.workers, 1)))
     shown = {"model.output_dropout": config.model.output_dropout}
     shown["train.clip_norm"] = config.train.clip_norm  # what the overfitting rule changes
     fields = {**point, **{k: v for k, v in shown.items() if k not in point}}
@@ -134,9 +134,12 @@ def _record_end(trial, history: list, start: float, best_epoch: int | None) -> N
         trial.set_user_attr("best_epoch", best_epoch)
 
 
-def _share_cpus(config, workers: int) -> None:
-    """Where the config says "every core" (0), split the cores between the workers."""
+def cpu_overrides(config: RunConfig, workers: int) -> dict[str, int]:
+    """Where the config says "every core" (0), the overrides that split the cores between the
+    workers."""
+    overrides = {}
     if config.train.threads == 0:
-        config.train.threads = max(1, (os.cpu_count() or 1) // workers)
+        overrides["train.threads"] = max(1, (os.cpu_count() or 1) // workers)
     if config.data.workers == 0 and workers > 1:
-        config.data.workers = 1
+        overrides["data.workers"] = 1
+    return overrides

@@ -29,6 +29,7 @@ from tweetsent.search.storage import (
     new_trial,
     open_storage,
     pop_waiting,
+    quiet_optuna,
 )
 from tweetsent.search.trial import run_trial
 
@@ -63,6 +64,7 @@ def worker_loop(
     """Run trials until none is queued (and, for TPE, the budget is spent) or `keep_going()`
     turns false before a claim; return the count."""
     s = space.settings
+    quiet_optuna()
     storage = open_storage(s.storage_url, s.heartbeat)
     study = optuna.load_study(
         study_name=s.name, storage=storage, sampler=sampler_for(s, worker), pruner=pruner_for(s)

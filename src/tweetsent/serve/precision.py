@@ -21,7 +21,6 @@ API returns. Three settings (`tweetsent serve --precision`):
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 MIN_ROWS = 4
@@ -31,25 +30,8 @@ def apply_precision(model: nn.Module, precision: str) -> int:
     """Set the model up for `precision`; return the fewest rows a model call must have."""
     if precision == "float32":
         return 1
-    pooling, head = getattr(model, "pooling", None), getattr(model, "head", None)
-    if precision == "float64" or not isinstance(pooling, nn.Module) or head is None:
+    if precision == "float64" or not hasattr(model, "float64_head"):
         model.double()
         return 1
-    pooling.double()
-    head.double()
-    pooling.register_forward_pre_hook(_float64_inputs)
-    embedder = getattr(model, "embedder", None)
-    if getattr(embedder, "needs_words", False):  # ELMo: its biLM in float64, output float32
-        embedder.double()
-        embedder.register_forward_hook(_float32_output)
+    model.float64_head()  # pooling and head in float64 (tweetsent.models.precision)
     return MIN_ROWS
-
-
-def _float64_inputs(module: nn.Module, args: tuple) -> tuple:
-    return tuple(
-        a.double() if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in args
-    )
-
-
-def _float32_output(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor:
-    return output.float()

@@ -28,26 +28,17 @@ def attach_features(
     """
     if not config.embed.needs_words:
         return {}
-    from tweetsent.embed.elmo import FeatureStore, build_cache, store_root, text_keys
+    from tweetsent.embed.elmo import cache_features, store_root, text_keys  # lazy: h5py
 
     embedder = model.embedder
-    bilm = embedder.bilm
-    info = {
-        **embedder.source.to_meta(),
-        "layers": bilm.num_output_layers,
-        "dim": bilm.output_dim,
-        "mixed_layers": embedder.mix.layers,
-    }
+    info = embedder.to_meta()
     if not config.embed.elmo_cache or config.train.dry_run:
         why = "dry run" if config.embed.elmo_cache else "embed.elmo_cache = false"
         log(f"elmo: features computed in every batch ({why})")
         return {"elmo": {**info, "cache": None}}
-    store = FeatureStore.open(
-        store_root(config), embedder.source, bilm.num_output_layers, bilm.output_dim
-    )
     words = prepared.train.words + prepared.valid.words
     progress = config.train.progress
-    summary = build_cache(bilm, store, words, progress=progress, log=log)
+    store, summary = cache_features(embedder, store_root(config), words, progress, log)
     for data in (prepared.train, prepared.valid):
         data.features = store.rows(text_keys(data.words))
         data.words = None  # batches read the cache from here on

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
@@ -73,6 +74,8 @@ def train(
 ) -> RunResult:
     """Train a classifier as `config` says; write everything into `config.out`.
 
+    The caller's config is not changed: the resolved one (e.g. `embed.dim` set by the word
+    vectors) is saved as config.json and returned as `RunResult.config`.
     `on_epoch(row)` is called with each epoch's history row once its checkpoint is saved; an
     exception it raises (e.g. `optuna.TrialPruned` from the search) stops training there.
     """
@@ -84,6 +87,8 @@ def train(
     torch.set_num_threads(tc.threads or os.cpu_count() or 1)
     torch.manual_seed(tc.seed)
     saved = _check_resume(config, run_dir) if resume else None
+    if saved is not None:
+        config = _with_dim(config, saved.config.embed.dim)
     lexicon = None if saved else load_run_lexicon(config)
     prepared = prepare(
         config,
@@ -100,7 +105,7 @@ def train(
     if lexicon_info:
         embed_info["lexicon"] = lexicon_info
     if matrix is not None:
-        config.embed.dim = int(matrix.shape[1])
+        config = _with_dim(config, int(matrix.shape[1]))
     weights = _class_weights(prepared) if tc.class_weights else None
     extras = model_extras(saved) if saved else {}  # resuming ELMo: the same biLM files
     sizes = (len(prepared.vocab), len(prepared.labels))
@@ -230,8 +235,12 @@ def _check_resume(config: RunConfig, run_dir: Path):
             theirs = type(theirs)(**{**theirs.__dict__, "dim": ours.dim})
         if ours != theirs:
             raise ConfigError(f"--resume: [{section}] differs from the run in {run_dir}")
-    config.embed.dim = saved.config.embed.dim
     return saved
+
+
+def _with_dim(config: RunConfig, dim: int) -> RunConfig:
+    """The config with the embedding dimension the run really has."""
+    return dataclasses.replace(config, embed=dataclasses.replace(config.embed, dim=dim))
 
 
 def _class_weights(prepared: Prepared) -> list[float]:

@@ -148,15 +148,15 @@ class ElmoBiLm(nn.Module):
             shape = (self.num_output_layers, 0, char_ids.size(1), self.output_dim)
             dtype = self.char_encoder.projection.weight.dtype
             return BiLmOutput(self._bos.new_zeros(shape, dtype=dtype), mask)
-        ids, full_mask = self._add_boundaries(char_ids, mask)  # (B, T+2, C), (B, T+2)
-        tokens = self._token_vectors(ids, full_mask)  # (B, T+2, P)
+        ids, full_mask = self.add_boundaries(char_ids, mask)  # (B, T+2, C), (B, T+2)
+        tokens = self.token_vectors(ids, full_mask)  # (B, T+2, P)
         layers = [torch.cat([tokens, tokens], dim=-1)]  # layer 0: (B, T+2, 2P)
-        layers += self._run_lstms(tokens, full_mask.sum(dim=1))
+        layers += self.run_lstms(tokens, full_mask.sum(dim=1))
         width = char_ids.size(1)
         stacked = torch.stack([layer[:, 1 : width + 1] for layer in layers])  # (L, B, T, 2P)
         return BiLmOutput(stacked * mask[None, :, :, None], mask)
 
-    def _add_boundaries(
+    def add_boundaries(
         self, char_ids: torch.Tensor, mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Put <S> before and </S> right after every sentence's last token."""
@@ -170,7 +170,7 @@ class ElmoBiLm(nn.Module):
         positions = torch.arange(width + 2, device=ids.device)
         return ids, positions[None, :] < (lengths + 2)[:, None]
 
-    def _token_vectors(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def token_vectors(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Char-CNN vectors for the real tokens, each distinct token computed once."""
         batch, width, chars = ids.shape
         flat_mask = mask.reshape(-1)
@@ -181,7 +181,7 @@ class ElmoBiLm(nn.Module):
         out[flat_mask] = vectors
         return out.view(batch, width, -1)
 
-    def _run_lstms(self, tokens: torch.Tensor, lengths: torch.Tensor) -> list[torch.Tensor]:
+    def run_lstms(self, tokens: torch.Tensor, lengths: torch.Tensor) -> list[torch.Tensor]:
         """Both directions of every layer, batched: one (2, B, T, P) tensor per layer.
 
         Rows are sorted by length (longest first) so that at step t only a prefix of the batch is

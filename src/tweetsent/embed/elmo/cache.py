@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from tweetsent.config import RunConfig
 from tweetsent.embed.elmo.bilm import ElmoBiLm
-from tweetsent.embed.elmo.embedder import bilm_features
+from tweetsent.embed.elmo.embedder import ElmoEmbedder, bilm_features
 from tweetsent.embed.elmo.store import FeatureStore, text_keys
 from tweetsent.errors import ConfigError
 from tweetsent.paths import cache_root
@@ -144,6 +144,20 @@ def build_cache(
             lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
             store.write_chunk(name, keys, lengths, data)
     return CacheSummary(plan, len(todo), len(chunks), time.perf_counter() - started)
+
+
+def cache_features(
+    embedder: ElmoEmbedder,
+    root: str | Path,
+    token_lists: Sequence[Sequence[str]],
+    progress: bool = True,
+    log: Callable[[str], Any] = print,
+) -> tuple[FeatureStore, CacheSummary]:
+    """The feature store of the embedder's biLM under `root`, with every tweet of
+    `token_lists` cached (computed where the embedder is: call after moving it)."""
+    bilm = embedder.bilm
+    store = FeatureStore.open(root, embedder.source, bilm.num_output_layers, bilm.output_dim)
+    return store, build_cache(bilm, store, token_lists, progress=progress, log=log)
 
 
 def _chunks(

@@ -74,6 +74,14 @@ class ElmoEmbedder(nn.Module):
         self.bilm._apply(fn, recurse)
         return self
 
+    def to_meta(self) -> dict:
+        """What a run directory records of this embedder: the biLM files (paths, SHA-256), its
+        layers and dimension, and the layers mixed."""
+        source = self.source.to_meta() if self.source is not None else {}
+        bilm = self.bilm
+        layers = {"layers": bilm.num_output_layers, "dim": bilm.output_dim}
+        return {**source, **layers, "mixed_layers": self.mix.layers}
+
     def features(self, words: Sequence[Sequence[str]]) -> FeatureBatch:
         """All biLM layers of a batch of tweets, rounded to float16 like the cache."""
         return bilm_features(self.bilm, words)

@@ -15,8 +15,27 @@ from pathlib import Path
 from tweetsent.data import apply_labels, read_examples
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "semeval2017-task4a"
-WORDS = ["good", "bad", "day", "love", "hate", "the", "a", "my", "is", "so", "not", "really",
-         "@user", "#tag", "http://t.co/x", "caf\u00e9", "na\u00efve", ":)", ":("]
+WORDS = [
+    "good",
+    "bad",
+    "day",
+    "love",
+    "hate",
+    "the",
+    "a",
+    "my",
+    "is",
+    "so",
+    "not",
+    "really",
+    "@user",
+    "#tag",
+    "http://t.co/x",
+    "caf\u00e9",
+    "na\u00efve",
+    ":)",
+    ":(",
+]
 
 
 def timed(label: str, paths: list[Path], fmt: str = "auto", repeat: int = 3) -> None:
@@ -27,8 +46,10 @@ def timed(label: str, paths: list[Path], fmt: str = "auto", repeat: int = 3) -> 
         apply_labels(ex, "3class")
         best = min(best, time.perf_counter() - start)
     mb = sum(p.stat().st_size for p in paths) / 1e6
-    print(f"{label}: {len(ex):,} rows, {mb:.1f} MB, best of {repeat}: {best:.2f} s "
-          f"({len(ex) / best:,.0f} rows/s, {mb / best:.1f} MB/s; read + labels)")
+    print(
+        f"{label}: {len(ex):,} rows, {mb:.1f} MB, best of {repeat}: {best:.2f} s "
+        f"({len(ex) / best:,.0f} rows/s, {mb / best:.1f} MB/s; read + labels)"
+    )
 
 
 def generate(folder: Path, rows: int) -> tuple[Path, Path]:

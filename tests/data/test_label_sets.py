@@ -13,17 +13,35 @@ from tweetsent.errors import DataError
 
 def examples(labels: list[str | None], path: str = "f.tsv") -> Examples:
     n = len(labels)
-    return Examples(texts=[f"t{i}" for i in range(n)], labels=list(labels), paths=[path],
-                    file_ids=array("i", [0] * n), lines=array("i", range(1, n + 1)))
+    return Examples(
+        texts=[f"t{i}" for i in range(n)],
+        labels=list(labels),
+        paths=[path],
+        file_ids=array("i", [0] * n),
+        lines=array("i", range(1, n + 1)),
+    )
 
 
-@pytest.mark.parametrize("raw,expected", [
-    ("positive", "positive"), ("Positive ", "positive"), ("POS", "positive"),
-    ("negative", "negative"), ("neg", "negative"), ("neutral", "neutral"), ("Neu", "neutral"),
-    ("objective", "neutral"), ("objective-OR-neutral", "neutral"),
-    ("-1", "negative"), ("0", "neutral"), ("1", "positive"), ("+1", "positive"),
-    ("happy", None), ("", None),
-])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("positive", "positive"),
+        ("Positive ", "positive"),
+        ("POS", "positive"),
+        ("negative", "negative"),
+        ("neg", "negative"),
+        ("neutral", "neutral"),
+        ("Neu", "neutral"),
+        ("objective", "neutral"),
+        ("objective-OR-neutral", "neutral"),
+        ("-1", "negative"),
+        ("0", "neutral"),
+        ("1", "positive"),
+        ("+1", "positive"),
+        ("happy", None),
+        ("", None),
+    ],
+)
 def test_canonical_label(raw, expected):
     assert canonical_label(raw) == expected
 

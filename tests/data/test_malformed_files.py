@@ -16,33 +16,84 @@ GOOD_SEMEVAL = b"1\tpositive\tgood day\n"
 
 # name, file name, content, (line, reason fragment) of each skipped row, rows kept
 ROW_CASES = [
-    ("semeval field count", "a.tsv", GOOD_SEMEVAL + b"2\tnegative\n3\tneutral\tok\n",
-     [(2, "found 2 field(s)")], 2),
-    ("semeval empty text", "a.tsv", GOOD_SEMEVAL + b"2\tnegative\t   \n3\tneutral\t\"\"\n",
-     [(2, "empty text"), (3, "empty text")], 1),
-    ("semeval empty label", "a.tsv", GOOD_SEMEVAL + b"2\t \tsome text\n",
-     [(2, "empty label")], 1),
-    ("semeval undecodable", "a.tsv", GOOD_SEMEVAL + b"2\tnegative\tcaf\xe9 bad\n",
-     [(2, "undecodable bytes (not utf-8) at byte 15")], 1),
-    ("semeval crlf", "a.tsv", b"1\tpositive\tgood\r\n2\tnegative\r\n3\tneutral\tok\t\r\n",
-     [(2, "found 2 field(s)")], 2),
-    ("jsonl bad line", "a.jsonl",
-     b'{"text": "ok", "label": "pos"}\n{"text": "broken", \n[1, 2]\n{"text": "", "label": "neg"}\n'
-     b'{"text": "fine", "label": "neg"}\n{"text": "no label"}\n',
-     [(2, "bad JSON"), (3, "expected a JSON object, found list"), (4, "empty text"),
-      (6, "no label")], 2),
-    ("csv field count", "a.csv", b"text,label\nhello,pos\ntoo,many,fields\nfine,neg\n",
-     [(3, "expected 2 fields, found 3")], 2),
-    ("csv undecodable", "a.csv", b"text,label\nhello,pos\ncaf\xe9,neg\nfine,neg\n",
-     [(3, "undecodable bytes")], 2),
-    ("csv unbalanced quote", "a.csv",
-     b"text,label\nhello,pos\n\"never closed,neg\n" + b"x,neg\n" * 30,
-     [(3, "unbalanced quote")], 1),
-    ("tsv field count", "a.tsv", b"text\tlabel\nhello\tpos\nno label column here\nfine\tneg\n",
-     [(3, "expected 2 fields, found 1")], 2),
-    ("sentiment140 field count", "s.csv",
-     b'"0","1","d","q","u","sad"\n"4","2","d","q","u"\n"4","3","d","q","u","happy"\n',
-     [(2, "expected 6 fields")], 2),
+    (
+        "semeval field count",
+        "a.tsv",
+        GOOD_SEMEVAL + b"2\tnegative\n3\tneutral\tok\n",
+        [(2, "found 2 field(s)")],
+        2,
+    ),
+    (
+        "semeval empty text",
+        "a.tsv",
+        GOOD_SEMEVAL + b'2\tnegative\t   \n3\tneutral\t""\n',
+        [(2, "empty text"), (3, "empty text")],
+        1,
+    ),
+    ("semeval empty label", "a.tsv", GOOD_SEMEVAL + b"2\t \tsome text\n", [(2, "empty label")], 1),
+    (
+        "semeval undecodable",
+        "a.tsv",
+        GOOD_SEMEVAL + b"2\tnegative\tcaf\xe9 bad\n",
+        [(2, "undecodable bytes (not utf-8) at byte 15")],
+        1,
+    ),
+    (
+        "semeval crlf",
+        "a.tsv",
+        b"1\tpositive\tgood\r\n2\tnegative\r\n3\tneutral\tok\t\r\n",
+        [(2, "found 2 field(s)")],
+        2,
+    ),
+    (
+        "jsonl bad line",
+        "a.jsonl",
+        b'{"text": "ok", "label": "pos"}\n{"text": "broken", \n[1, 2]\n'
+        b'{"text": "", "label": "neg"}\n'
+        b'{"text": "fine", "label": "neg"}\n{"text": "no label"}\n',
+        [
+            (2, "bad JSON"),
+            (3, "expected a JSON object, found list"),
+            (4, "empty text"),
+            (6, "no label"),
+        ],
+        2,
+    ),
+    (
+        "csv field count",
+        "a.csv",
+        b"text,label\nhello,pos\ntoo,many,fields\nfine,neg\n",
+        [(3, "expected 2 fields, found 3")],
+        2,
+    ),
+    (
+        "csv undecodable",
+        "a.csv",
+        b"text,label\nhello,pos\ncaf\xe9,neg\nfine,neg\n",
+        [(3, "undecodable bytes")],
+        2,
+    ),
+    (
+        "csv unbalanced quote",
+        "a.csv",
+        b'text,label\nhello,pos\n"never closed,neg\n' + b"x,neg\n" * 30,
+        [(3, "unbalanced quote")],
+        1,
+    ),
+    (
+        "tsv field count",
+        "a.tsv",
+        b"text\tlabel\nhello\tpos\nno label column here\nfine\tneg\n",
+        [(3, "expected 2 fields, found 1")],
+        2,
+    ),
+    (
+        "sentiment140 field count",
+        "s.csv",
+        b'"0","1","d","q","u","sad"\n"4","2","d","q","u"\n"4","3","d","q","u","happy"\n',
+        [(2, "expected 6 fields")],
+        2,
+    ),
 ]
 
 
@@ -51,8 +102,7 @@ def write(path: Path, data: bytes) -> Path:
     return path
 
 
-@pytest.mark.parametrize("name,fname,content,skips,kept", ROW_CASES,
-                         ids=[c[0] for c in ROW_CASES])
+@pytest.mark.parametrize("name,fname,content,skips,kept", ROW_CASES, ids=[c[0] for c in ROW_CASES])
 def test_bad_rows_are_counted_with_their_line(tmp_path, name, fname, content, skips, kept):
     f = write(tmp_path / fname, content)
     ex, report = read_examples([f])
@@ -63,8 +113,7 @@ def test_bad_rows_are_counted_with_their_line(tmp_path, name, fname, content, sk
         assert fragment in reason
 
 
-@pytest.mark.parametrize("name,fname,content,skips,kept", ROW_CASES,
-                         ids=[c[0] for c in ROW_CASES])
+@pytest.mark.parametrize("name,fname,content,skips,kept", ROW_CASES, ids=[c[0] for c in ROW_CASES])
 def test_strict_mode_stops_at_the_first_bad_row(tmp_path, name, fname, content, skips, kept):
     f = write(tmp_path / fname, content)
     line, fragment = skips[0]
@@ -91,13 +140,19 @@ def test_blank_lines_are_not_rows(tmp_path):
     assert (report.rows_skipped, report.blank_lines) == (0, 4)
 
 
-@pytest.mark.parametrize("fname,content,message", [
-    ("a.csv", b"tweet,label\nhi,pos\n", "no text column 'text' (set data.text_col); "
-                                        "columns: 'tweet', 'label'"),
-    ("a.csv", b"text,polarity\nhi,pos\n", "no label column 'label'"),
-    ("a.tsv", b"body\tlabel\nhi\tpos\n", "columns: 'body', 'label'"),
-    ("a.jsonl", b'{"body": "hi", "label": "pos"}\n', "columns: 'body', 'label'"),
-])
+@pytest.mark.parametrize(
+    "fname,content,message",
+    [
+        (
+            "a.csv",
+            b"tweet,label\nhi,pos\n",
+            "no text column 'text' (set data.text_col); columns: 'tweet', 'label'",
+        ),
+        ("a.csv", b"text,polarity\nhi,pos\n", "no label column 'label'"),
+        ("a.tsv", b"body\tlabel\nhi\tpos\n", "columns: 'body', 'label'"),
+        ("a.jsonl", b'{"body": "hi", "label": "pos"}\n', "columns: 'body', 'label'"),
+    ],
+)
 def test_missing_column_lists_the_columns(tmp_path, fname, content, message):
     f = write(tmp_path / fname, content)
     with pytest.raises(DataError) as info:
@@ -111,12 +166,15 @@ def test_missing_label_column_is_fine_for_prediction(tmp_path):
     assert read_texts(f).texts == ["hi"]
 
 
-@pytest.mark.parametrize("content,message", [
-    ("text\tlabel\nhello\tpositive\n".encode("utf-16"), "UTF-16"),
-    ("text\tlabel\nhello\tpositive\n".encode("utf-16-le"), "NUL bytes"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "NUL bytes"),
-    (b"PK\x03\x04" + b"\x14" * 20, "zip archive"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ("text\tlabel\nhello\tpositive\n".encode("utf-16"), "UTF-16"),
+        ("text\tlabel\nhello\tpositive\n".encode("utf-16-le"), "NUL bytes"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "NUL bytes"),
+        (b"PK\x03\x04" + b"\x14" * 20, "zip archive"),
+    ],
+)
 def test_a_file_that_is_not_text_is_one_error(tmp_path, content, message):
     f = write(tmp_path / "a.tsv", content)
     with pytest.raises(DataError, match=message) as info:
@@ -125,8 +183,9 @@ def test_a_file_that_is_not_text_is_one_error(tmp_path, content, message):
 
 
 def test_a_file_in_another_encoding_is_one_error(tmp_path):
-    f = write(tmp_path / "a.tsv", "1\tpositive\tcaf\u00e9\n2\tnegative\tna\u00efve\n"
-              .encode("latin-1"))
+    f = write(
+        tmp_path / "a.tsv", "1\tpositive\tcaf\u00e9\n2\tnegative\tna\u00efve\n".encode("latin-1")
+    )
     with pytest.raises(DataError, match="not utf-8 text: none of its lines could be decoded"):
         read_examples([f])
 

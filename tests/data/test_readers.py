@@ -38,15 +38,22 @@ def test_semeval_crlf_trailing_field_and_no_final_newline(tmp_path):
 
 
 def test_semeval_quotes_tabs_and_escapes(tmp_path):
-    f = write(tmp_path / "q.tsv", (
-        '1\tpositive\t"He said ""hi"" to me"\n'      # wrapped: unwrap, unescape ""
-        '2\tnegative\t"only an opening quote\n'      # unbalanced: kept as is
-        '3\tneutral\tpart one\tpart two\n'           # extra tab inside the text: joined
-        '4\tneutral\tPlus\\u002c it\\u2019s fine\n'  # literal escapes of the 2013 files
-    ))
+    f = write(
+        tmp_path / "q.tsv",
+        (
+            '1\tpositive\t"He said ""hi"" to me"\n'  # wrapped: unwrap, unescape ""
+            '2\tnegative\t"only an opening quote\n'  # unbalanced: kept as is
+            "3\tneutral\tpart one\tpart two\n"  # extra tab inside the text: joined
+            "4\tneutral\tPlus\\u002c it\\u2019s fine\n"  # literal escapes of the 2013 files
+        ),
+    )
     ex, _ = read_examples([f])
-    assert ex.texts == ['He said "hi" to me', '"only an opening quote', "part one part two",
-                        "Plus, it\u2019s fine"]
+    assert ex.texts == [
+        'He said "hi" to me',
+        '"only an opening quote',
+        "part one part two",
+        "Plus, it\u2019s fine",
+    ]
 
 
 def test_semeval_not_available_is_skipped(tmp_path):
@@ -104,8 +111,10 @@ def test_sentiment140_latin1_and_polarity(tmp_path):
 
 
 def test_csv_with_header_custom_columns_and_multiline_field(tmp_path):
-    f = write(tmp_path / "d.csv",
-              'id,tweet,sentiment\n1,"first line\nsecond line",pos\n2,"plain, with comma",neg\n')
+    f = write(
+        tmp_path / "d.csv",
+        'id,tweet,sentiment\n1,"first line\nsecond line",pos\n2,"plain, with comma",neg\n',
+    )
     ex, report = read_examples([f], text_col="tweet", label_col="sentiment")
     assert ex.texts == ["first line\nsecond line", "plain, with comma"]
     assert ex.labels == ["pos", "neg"]
@@ -155,8 +164,10 @@ def test_read_texts_on_labelled_csv_keeps_every_column(tmp_path):
     f = write(tmp_path / "in.csv", "id,text,label\n7,hi there,\n8,bye,negative\n")
     rows = read_texts(f)
     assert rows.columns == ["id", "text", "label"]
-    assert rows.rows == [{"id": "7", "text": "hi there", "label": ""},
-                         {"id": "8", "text": "bye", "label": "negative"}]
+    assert rows.rows == [
+        {"id": "7", "text": "hi there", "label": ""},
+        {"id": "8", "text": "bye", "label": "negative"},
+    ]
     assert rows.examples.labels == [None, "negative"]
 
 

@@ -56,9 +56,13 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 def register(monkeypatch, base: str, train_sha: str | None = None) -> Dataset:
     ds = Dataset(
-        name="toy", description="toy", format="semeval",
-        files=(DataFile("train.tsv", train_sha or sha(TRAIN), base + "train.tsv", 2),
-               DataFile("test.tsv", sha(TEST), base + "test.tsv", 1)),
+        name="toy",
+        description="toy",
+        format="semeval",
+        files=(
+            DataFile("train.tsv", train_sha or sha(TRAIN), base + "train.tsv", 2),
+            DataFile("test.tsv", sha(TEST), base + "test.tsv", 1),
+        ),
         splits={"train": ("train.tsv",), "test": ("test.tsv",)},
     )
     monkeypatch.setitem(DATASETS, "toy", ds)
@@ -111,9 +115,13 @@ def test_archive_dataset_records_checksums_on_first_use(home, tmp_path, monkeypa
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("inner/train.tsv", TRAIN)
         zf.writestr("inner/test.tsv", TEST)
-    ds = Dataset(name="zipped", description="z", format="semeval",
-                 files=(DataFile("train.tsv", None), DataFile("test.tsv", None)),
-                 archive=Archive("remote.zip", archive.as_uri(), None))
+    ds = Dataset(
+        name="zipped",
+        description="z",
+        format="semeval",
+        files=(DataFile("train.tsv", None), DataFile("test.tsv", None)),
+        archive=Archive("remote.zip", archive.as_uri(), None),
+    )
     monkeypatch.setitem(DATASETS, "zipped", ds)
     folder = fetch("zipped", progress=False)
     assert (folder / "train.tsv").read_bytes() == TRAIN
@@ -168,8 +176,9 @@ def test_info_and_dataset_files_when_absent(home, monkeypatch):
 
 
 def test_semeval_entry_matches_the_shared_files(home, shared_data):
-    sums = dict(reversed(line.split("  ")) for line in
-                (shared_data / "SHA256SUMS").read_text().splitlines())
+    sums = dict(
+        reversed(line.split("  ")) for line in (shared_data / "SHA256SUMS").read_text().splitlines()
+    )
     entry = DATASETS["semeval2017-4a"]
     assert {f.name: f.sha256 for f in entry.files} == sums
     assert all(f.url.endswith("/dataset/Subtask_A/downloaded/" + f.name) for f in entry.files)

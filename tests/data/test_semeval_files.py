@@ -8,11 +8,16 @@ from tweetsent.data import apply_labels, label_counts, read_examples
 # no final newline, so `wc -l` (and the README) say 20,631 while the file holds 20,632 rows
 # (20,632 ids, labels and texts; every row is well formed). Total 50,334, not the README's 50,333.
 ROWS = {
-    "twitter-2013train-A.tsv": 9684, "twitter-2013dev-A.tsv": 1654,
-    "twitter-2013test-A.tsv": 3547, "twitter-2014test-A.tsv": 1853,
-    "twitter-2014sarcasm-A.tsv": 86, "twitter-2015train-A.tsv": 489,
-    "twitter-2015test-A.tsv": 2390, "twitter-2016train-A.tsv": 6000,
-    "twitter-2016dev-A.tsv": 1999, "twitter-2016devtest-A.tsv": 2000,
+    "twitter-2013train-A.tsv": 9684,
+    "twitter-2013dev-A.tsv": 1654,
+    "twitter-2013test-A.tsv": 3547,
+    "twitter-2014test-A.tsv": 1853,
+    "twitter-2014sarcasm-A.tsv": 86,
+    "twitter-2015train-A.tsv": 489,
+    "twitter-2015test-A.tsv": 2390,
+    "twitter-2016train-A.tsv": 6000,
+    "twitter-2016dev-A.tsv": 1999,
+    "twitter-2016devtest-A.tsv": 2000,
     "twitter-2016test-A.tsv": 20632,
 }
 

@@ -45,5 +45,6 @@ def test_bad_fraction(fraction):
 def test_order_of_input_rows_does_not_matter_for_class_sizes():
     shuffled = LABELS[::-1]
     _, held = stratified_split(shuffled, 0.2, seed=1)
-    assert Counter(shuffled[i] for i in held) == Counter(LABELS[i] for i in
-                                                         stratified_split(LABELS, 0.2, 1)[1])
+    assert Counter(shuffled[i] for i in held) == Counter(
+        LABELS[i] for i in stratified_split(LABELS, 0.2, 1)[1]
+    )

@@ -14,7 +14,21 @@ from tweetsent.data.registry import (
 from tweetsent.data.split import stratified_split
 
 __all__ = [
-    "DATASETS", "MODES", "Examples", "LabelSet", "ReadReport", "TextRows", "apply_labels",
-    "canonical_label", "data_home", "dataset_files", "fetch", "import_local", "info",
-    "label_counts", "read_examples", "read_texts", "stratified_split",
+    "DATASETS",
+    "MODES",
+    "Examples",
+    "LabelSet",
+    "ReadReport",
+    "TextRows",
+    "apply_labels",
+    "canonical_label",
+    "data_home",
+    "dataset_files",
+    "fetch",
+    "import_local",
+    "info",
+    "label_counts",
+    "read_examples",
+    "read_texts",
+    "stratified_split",
 ]

@@ -115,8 +115,10 @@ class ReadReport:
 
     def summary(self) -> str:
         """A few human-readable lines: counts, then the first skip reasons."""
-        lines = [f"read {self.rows_read:,} rows from {len(self.files)} file(s), "
-                 f"skipped {self.rows_skipped:,}"]
+        lines = [
+            f"read {self.rows_read:,} rows from {len(self.files)} file(s), "
+            f"skipped {self.rows_skipped:,}"
+        ]
         lines += [f"  skipped {path}:{line}: {reason}" for path, line, reason in self.skips]
         if self.rows_skipped > len(self.skips):
             lines.append(f"  ... and {self.rows_skipped - len(self.skips):,} more")
@@ -125,9 +127,12 @@ class ReadReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "files": dict(self.files), "rows_per_file": dict(self.rows_per_file),
-            "rows_read": self.rows_read, "rows_skipped": self.rows_skipped,
-            "skips": [list(s) for s in self.skips], "blank_lines": self.blank_lines,
+            "files": dict(self.files),
+            "rows_per_file": dict(self.rows_per_file),
+            "rows_read": self.rows_read,
+            "rows_skipped": self.rows_skipped,
+            "skips": [list(s) for s in self.skips],
+            "blank_lines": self.blank_lines,
             "empty_files": list(self.empty_files),
         }
 
@@ -135,15 +140,22 @@ class ReadReport:
 class Sink:
     """Where a parser puts rows: appends to columns, or records (strict: raises) a skip."""
 
-    def __init__(self, examples: Examples, report: ReadReport, path: str, strict: bool,
-                 keep_rows: bool = False) -> None:
+    def __init__(
+        self,
+        examples: Examples,
+        report: ReadReport,
+        path: str,
+        strict: bool,
+        keep_rows: bool = False,
+    ) -> None:
         self.examples, self.report, self.path, self.strict = examples, report, path, strict
         self.file_id = examples._path_id(path)
         self.rows: list[dict[str, Any]] | None = [] if keep_rows else None
         self.count = 0
 
-    def add(self, line: int, text: str, label: str | None, row: dict[str, Any] | None = None
-            ) -> None:
+    def add(
+        self, line: int, text: str, label: str | None, row: dict[str, Any] | None = None
+    ) -> None:
         ex = self.examples
         ex.texts.append(text)
         ex.labels.append(label)
@@ -160,8 +172,9 @@ class Sink:
 
     def finish(self, fmt: str) -> None:
         self.report.files[self.path] = fmt
-        self.report.rows_per_file[self.path] = self.report.rows_per_file.get(self.path, 0) + \
-            self.count
+        self.report.rows_per_file[self.path] = (
+            self.report.rows_per_file.get(self.path, 0) + self.count
+        )
         self.report.rows_read += self.count
 
 

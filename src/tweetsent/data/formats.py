@@ -31,16 +31,32 @@ from tweetsent.errors import DataError
 
 FORMATS = ("semeval", "tweeteval", "sentiment140", "csv", "tsv", "jsonl", "txt")
 SUPPORTED_SUFFIXES = (".tsv", ".tab", ".txt", ".csv", ".jsonl", ".ndjson")
-LABEL_WORDS = frozenset({
-    "positive", "negative", "neutral", "objective", "objective-or-neutral", "pos", "neg", "neu",
-    "-1", "0", "1", "2", "4",
-})
+LABEL_WORDS = frozenset(
+    {
+        "positive",
+        "negative",
+        "neutral",
+        "objective",
+        "objective-or-neutral",
+        "pos",
+        "neg",
+        "neu",
+        "-1",
+        "0",
+        "1",
+        "2",
+        "4",
+    }
+)
 _SKIP_NAMES = ("readme", "license", "licence", "sha256sums", "mapping.txt")
 _SNIFF_BYTES = 8192
 _BAD_MAGIC = {
-    b"\xff\xfe\x00\x00": "UTF-32 encoded", b"\x00\x00\xfe\xff": "UTF-32 encoded",
-    b"\xff\xfe": "UTF-16 encoded", b"\xfe\xff": "UTF-16 encoded",
-    b"PK\x03\x04": "a zip archive (extract it first)", b"\x1f\x8b": "gzip-compressed (gunzip it)",
+    b"\xff\xfe\x00\x00": "UTF-32 encoded",
+    b"\x00\x00\xfe\xff": "UTF-32 encoded",
+    b"\xff\xfe": "UTF-16 encoded",
+    b"\xfe\xff": "UTF-16 encoded",
+    b"PK\x03\x04": "a zip archive (extract it first)",
+    b"\x1f\x8b": "gzip-compressed (gunzip it)",
 }
 
 
@@ -73,12 +89,18 @@ def resolve_paths(paths: str | os.PathLike | list | tuple) -> list[Path]:
 def _folder_files(folder: Path) -> list[Path]:
     if (folder / "mapping.txt").is_file():
         return sorted(p for p in folder.glob("*_text.txt") if tweeteval_labels(p) is not None)
-    files = [p for p in sorted(folder.iterdir())
-             if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
-             and not p.name.startswith(".") and not _is_side_file(p)]
+    files = [
+        p
+        for p in sorted(folder.iterdir())
+        if p.is_file()
+        and p.suffix.lower() in SUPPORTED_SUFFIXES
+        and not p.name.startswith(".")
+        and not _is_side_file(p)
+    ]
     if not files:
-        raise DataError(f"no supported data files ({', '.join(SUPPORTED_SUFFIXES)}) in folder",
-                        folder)
+        raise DataError(
+            f"no supported data files ({', '.join(SUPPORTED_SUFFIXES)}) in folder", folder
+        )
     return files
 
 
@@ -87,8 +109,10 @@ def _is_side_file(path: Path) -> bool:
     name = path.name.lower()
     if name.startswith(_SKIP_NAMES):
         return True
-    return name.endswith("_labels.txt") and path.with_name(
-        path.name[: -len("_labels.txt")] + "_text.txt").is_file()
+    return (
+        name.endswith("_labels.txt")
+        and path.with_name(path.name[: -len("_labels.txt")] + "_text.txt").is_file()
+    )
 
 
 def tweeteval_labels(path: Path) -> Path | None:

@@ -26,10 +26,14 @@ MODES: dict[str, tuple[str, ...]] = {
     "binary": ("negative", "positive"),
 }
 _NAMES = {
-    "negative": "negative", "neg": "negative",
-    "neutral": "neutral", "neu": "neutral", "objective": "neutral",
+    "negative": "negative",
+    "neg": "negative",
+    "neutral": "neutral",
+    "neu": "neutral",
+    "objective": "neutral",
     "objective-or-neutral": "neutral",
-    "positive": "positive", "pos": "positive",
+    "positive": "positive",
+    "pos": "positive",
 }
 _SIGNED = {"-1": "negative", "0": "neutral", "1": "positive", "+1": "positive"}
 _SENTIMENT140 = {"0": "negative", "2": "neutral", "4": "positive"}
@@ -66,8 +70,9 @@ class LabelSet:
         try:
             return [ids[label] for label in labels]  # type: ignore[index]
         except KeyError as exc:
-            raise DataError(f"label {exc.args[0]!r} is not one of {', '.join(self.names)}") \
-                from None
+            raise DataError(
+                f"label {exc.args[0]!r} is not one of {', '.join(self.names)}"
+            ) from None
 
     def decode(self, ids: list[int]) -> list[str]:
         return [self.names[i] for i in ids]
@@ -96,8 +101,10 @@ def numeric_scheme(raw_labels: set[str]) -> dict[str, str] | None:
     if numbers & {"2", "4"}:
         return _SENTIMENT140
     if numbers <= {"0", "1"}:
-        raise DataError(f"numeric labels {sorted(numbers)} are ambiguous (0/1 binary, or -1/0/1 "
-                        f"without negatives?); use names: negative, neutral, positive")
+        raise DataError(
+            f"numeric labels {sorted(numbers)} are ambiguous (0/1 binary, or -1/0/1 "
+            f"without negatives?); use names: negative, neutral, positive"
+        )
     return _SIGNED
 
 
@@ -112,8 +119,13 @@ def apply_labels(examples: Examples, mode: str) -> tuple[Examples, int]:
     labels: list[str | None] = [None] * len(examples)
     for i, (raw, f) in enumerate(zip(examples.labels, examples.file_ids, strict=True)):
         labels[i] = mappings[f].get(raw)  # type: ignore[arg-type]
-    mapped = Examples(texts=list(examples.texts), labels=labels, paths=list(examples.paths),
-                      file_ids=array("i", examples.file_ids), lines=array("i", examples.lines))
+    mapped = Examples(
+        texts=list(examples.texts),
+        labels=labels,
+        paths=list(examples.paths),
+        file_ids=array("i", examples.file_ids),
+        lines=array("i", examples.lines),
+    )
     if labelset.mode != "binary":
         return mapped, 0
     keep = [i for i, label in enumerate(labels) if label != "neutral"]
@@ -158,5 +170,8 @@ def _raise_unknown(examples: Examples, file_id: int, unknown: set[str]) -> None:
     shown = ", ".join(f"{label!r} x{n:,}" for label, n in list(counts.items())[:12])
     more = f" (+{len(counts) - 12} more)" if len(counts) > 12 else ""
     names = ", ".join(repr(u) for u in sorted(unknown)[:5])
-    raise DataError(f"unknown label(s) {names}; labels in this file: {shown}{more}; "
-                    f"expected {ACCEPTED}", path, line)
+    raise DataError(
+        f"unknown label(s) {names}; labels in this file: {shown}{more}; expected {ACCEPTED}",
+        path,
+        line,
+    )

@@ -118,17 +118,25 @@ def _columns(header: list[str], path: Path, opts: Options) -> tuple[int, int | N
     names = [h.strip() for h in header]
     present = ", ".join(repr(n) for n in names)
     if opts.text_col not in names:
-        raise DataError(f"no text column {opts.text_col!r} (set data.text_col); "
-                        f"columns: {present}", path, 1)
+        raise DataError(
+            f"no text column {opts.text_col!r} (set data.text_col); columns: {present}", path, 1
+        )
     label = names.index(opts.label_col) if opts.label_col in names else None
     if label is None and opts.require_labels:
-        raise DataError(f"no label column {opts.label_col!r} (set data.label_col); "
-                        f"columns: {present}", path, 1)
+        raise DataError(
+            f"no label column {opts.label_col!r} (set data.label_col); columns: {present}", path, 1
+        )
     return names.index(opts.text_col), label
 
 
-def _add_table_row(sink: Sink, lineno: int, fields: list[str], header: list[str],
-                   cols: tuple[int, int | None], opts: Options) -> None:
+def _add_table_row(
+    sink: Sink,
+    lineno: int,
+    fields: list[str],
+    header: list[str],
+    cols: tuple[int, int | None],
+    opts: Options,
+) -> None:
     """Check one header-format row's field count, text and label, then add or skip it."""
     while len(fields) > len(header) and not fields[-1].strip():
         fields.pop()
@@ -215,8 +223,9 @@ def parse_sentiment140(path: Path, sink: Sink, opts: Options) -> None:
     keep = sink.rows is not None
     for lineno, fields in _csv_rows(path, sink, "latin-1"):
         if len(fields) != 6:
-            sink.skip(lineno, f"expected 6 fields (polarity,id,date,query,user,text), "
-                              f"found {len(fields)}")
+            sink.skip(
+                lineno, f"expected 6 fields (polarity,id,date,query,user,text), found {len(fields)}"
+            )
             continue
         text = fields[5].strip()
         polarity = fields[0].strip()
@@ -257,8 +266,11 @@ def parse_jsonl(path: Path, sink: Sink, opts: Options) -> None:
 def parse_txt(path: Path, sink: Sink, opts: Options) -> None:
     """One tweet a line, no labels."""
     if opts.require_labels:
-        raise DataError("a plain-text file has no labels (one tweet a line); "
-                        "use a labelled format (TSV/CSV/JSONL with a label column)", path)
+        raise DataError(
+            "a plain-text file has no labels (one tweet a line); "
+            "use a labelled format (TSV/CSV/JSONL with a label column)",
+            path,
+        )
     for lineno, line in _lines(path, sink):
         text = line.strip()
         sink.add(lineno, text, None, {"text": text} if sink.rows is not None else None)
@@ -312,6 +324,11 @@ def parse_tweeteval(path: Path, sink: Sink, opts: Options) -> None:
 
 
 PARSERS = {
-    "semeval": parse_semeval, "tweeteval": parse_tweeteval, "sentiment140": parse_sentiment140,
-    "csv": parse_csv, "tsv": parse_tsv, "jsonl": parse_jsonl, "txt": parse_txt,
+    "semeval": parse_semeval,
+    "tweeteval": parse_tweeteval,
+    "sentiment140": parse_sentiment140,
+    "csv": parse_csv,
+    "tsv": parse_tsv,
+    "jsonl": parse_jsonl,
+    "txt": parse_txt,
 }

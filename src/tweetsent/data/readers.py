@@ -67,12 +67,14 @@ def read_texts(path: PathsLike, format: str = "auto", text_col: str = "text") ->
     opts = Options(text_col=text_col, label_col="label", require_labels=False)
     examples, report, rows = _read_all(path, format, opts, strict=False, keep_rows=True)
     columns = list(rows[0]) if rows else [text_col]
-    return TextRows(texts=examples.texts, rows=rows, columns=columns, examples=examples,
-                    report=report)
+    return TextRows(
+        texts=examples.texts, rows=rows, columns=columns, examples=examples, report=report
+    )
 
 
-def _read_all(paths: PathsLike, fmt: str, opts: Options, strict: bool, keep_rows: bool
-              ) -> tuple[Examples, ReadReport, list[dict[str, Any]]]:
+def _read_all(
+    paths: PathsLike, fmt: str, opts: Options, strict: bool, keep_rows: bool
+) -> tuple[Examples, ReadReport, list[dict[str, Any]]]:
     if fmt != "auto" and fmt not in FORMATS:
         raise DataError(f"unknown format {fmt!r}; expected auto, {', '.join(FORMATS)}")
     examples, report = Examples(), ReadReport()
@@ -85,8 +87,11 @@ def _read_all(paths: PathsLike, fmt: str, opts: Options, strict: bool, keep_rows
             rows.extend(sink.rows)
     if not len(examples):
         where = ", ".join(str(p) for p in files)
-        why = f" (first problem: {report.skips[0][2]} at line {report.skips[0][1]})" \
-            if report.skips else ""
+        why = (
+            f" (first problem: {report.skips[0][2]} at line {report.skips[0][1]})"
+            if report.skips
+            else ""
+        )
         raise DataError(f"no usable rows read{why}", where)
     return examples, report, rows
 
@@ -95,8 +100,10 @@ def read_file(path: Path, fmt: str, opts: Options, sink: Sink) -> str:
     """Read one file into `sink`; returns the format used."""
     head = sniff(path)
     if fmt == "auto":
-        if path.name.endswith("_labels.txt") and path.with_name(
-                path.name[: -len("_labels.txt")] + "_text.txt").is_file():
+        if (
+            path.name.endswith("_labels.txt")
+            and path.with_name(path.name[: -len("_labels.txt")] + "_text.txt").is_file()
+        ):
             raise DataError("this is a TweetEval label file: pass the matching _text.txt", path)
         fmt = detect_format(path, head)
     if not head.strip(b" \t\r\n\xef\xbb\xbf") and path.stat().st_size <= len(head):

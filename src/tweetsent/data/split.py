@@ -6,8 +6,9 @@ import random
 from collections.abc import Hashable, Sequence
 
 
-def stratified_split(labels: Sequence[Hashable], fraction: float, seed: int
-                     ) -> tuple[list[int], list[int]]:
+def stratified_split(
+    labels: Sequence[Hashable], fraction: float, seed: int
+) -> tuple[list[int], list[int]]:
     """Split row indices into (kept, held_out) with `fraction` of each class held out.
 
     Per class c with n_c rows: held_out_c = round(n_c * fraction), clamped to [1, n_c - 1] when

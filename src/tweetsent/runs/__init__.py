@@ -1,0 +1,25 @@
+"""Everything that uses a trained run, none of which trains.
+
+    predictor = Predictor.from_run("runs/default")
+    predictor.predict(["I love this :)", "worst day ever"])
+
+Modules: `rundir` (the run directory's files; `load_run` rebuilds the model, never unpickles),
+`score` (`run_model`: the scoring loop, also used by training for validation), `inference`
+(the fast path under `Predictor`: memoised text -> ids, forked scoring workers), `predict`
+(`Predictor`, `predict_file`), `evaluate`, `explain` (attention heatmap / HTML), `export`
+(TorchScript / ONNX). Training may import this package (to save runs and score); nothing
+below it does.
+"""
+
+from tweetsent.runs.predict import BatchPrediction, Prediction, Predictor, predict_file
+from tweetsent.runs.rundir import LoadedRun, load_run, read_run
+
+__all__ = [
+    "BatchPrediction",
+    "LoadedRun",
+    "Prediction",
+    "Predictor",
+    "load_run",
+    "predict_file",
+    "read_run",
+]

@@ -118,3 +118,64 @@ def test_malformed_rows_are_counted_or_fatal_with_strict(tiny_tsv, tmp_path):
     strict = run_cli("train", "--data", str(data), "--out", str(tmp_path / "s"), "--strict", *TINY)
     assert strict.returncode == 2
     assert f"{data}:241" in strict.stderr and "Traceback" not in strict.stderr
+
+
+def test_train_flags_for_lexicons_clusters_and_the_ngram_model(tmp_path):
+    from tweetsent.cli import build_parser, config_from_args
+
+    args = ["train", "--data", "d.tsv", "--out", "r", "--lexicon", "vader", "pmi:B.txt"]
+    args += ["--clusters", "C.txt", "--model", "ngram", "--tweet-features", "--no-lexicon-vocab"]
+    config = config_from_args(build_parser().parse_args(args))
+    assert config.embed.lexicon == ["vader", "pmi:B.txt"] and config.embed.clusters == "C.txt"
+    assert config.model.kind == "ngram" and config.model.tweet_features
+    assert not config.embed.lexicon_vocab and config.data.train == ["d.tsv"]
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('[embed]\nlexicon = ["a.txt", "b.txt"]\nclusters = "c.txt"\n')
+    plain = ["train", "--config", str(recipe), "--data", "d.tsv", "--out", "r"]
+    config = config_from_args(build_parser().parse_args(plain))  # no flag: the file's lists
+    assert config.embed.lexicon == ["a.txt", "b.txt"] and config.embed.clusters == "c.txt"
+    assert config.embed.lexicon_vocab and not config.model.tweet_features
+    config = config_from_args(build_parser().parse_args([*plain, "--lexicon", "z.txt"]))
+    assert config.embed.lexicon == ["z.txt"]  # a flag replaces the list
+
+
+def test_train_ngram_with_lexicons_and_clusters(tiny_tsv, tmp_path, capsys):
+    scores = tmp_path / "scores.tsv"
+    scores.write_text("love\t3\nhate\t-3\n", encoding="utf-8")
+    polarity = tmp_path / "bing.csv"
+    polarity.write_text("great,positive\nawful,negative\n", encoding="utf-8")
+    clusters = tmp_path / "clusters.txt"
+    clusters.write_text("0101\tlove\t5\n0110\thate\t3\n", encoding="utf-8")
+    out = tmp_path / "run"
+    args = ["train", "--data", str(tiny_tsv), "--out", str(out), *TINY, "--model", "ngram"]
+    args += ["--lexicon", str(scores), str(polarity), "--clusters", str(clusters)]
+    assert main(args) == 0
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["embed"]["lexicon"] == [str(scores), str(polarity)]
+    assert saved["embed"]["clusters"] == str(clusters) and saved["model"]["kind"] == "ngram"
+    capsys.readouterr()
+    assert main(["predict", str(out), "love it", "hate it"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+
+
+@pytest.mark.parametrize(
+    ("flag", "name", "text", "line"),
+    [
+        ("--clusters", "clusters.txt", "0101\tlove\t5\n0110 hate 3\n", 2),
+        ("--clusters", "clusters.txt", "0101\tlove\t5\n01x0\thate\t3\n", 2),
+        ("--lexicon", "lex.tsv", "love\t3\nhate\t-3\nbad\tvery\n", 3),
+        ("--lexicon", "pmi:lex.tsv", "#love\t3\t10\t1\nhate\t-3\t1\n", 2),
+    ],
+)
+def test_malformed_lexicon_or_cluster_file_is_one_line_with_its_line(
+    flag, name, text, line, tiny_tsv, tmp_path
+):
+    path = tmp_path / name.partition(":")[2] if ":" in name else tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    spec = f"{name.partition(':')[0]}:{path}" if ":" in name else str(path)
+    result = run_cli("train", "--data", str(tiny_tsv), "--out", str(tmp_path / "r"), flag, spec)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {path}:{line}: "), result.stderr
+    assert not (tmp_path / "r").exists()  # failed before the run directory was made

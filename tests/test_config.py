@@ -1,9 +1,10 @@
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
 
-from tweetsent.config import ModelConfig, RunConfig, TrainConfig
+from tweetsent.config import EmbedConfig, ModelConfig, RunConfig, TrainConfig
 from tweetsent.errors import ConfigError
 
 
@@ -95,3 +96,65 @@ def test_search_shares_cores_through_overrides_not_by_mutation():
     assert overrides["data.workers"] == 1 and overrides["train.threads"] >= 1
     assert (config.train.threads, config.data.workers) == (0, 0)
     assert cpu_overrides(RunConfig().with_overrides({"train.threads": 2}), 1) == {}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("vader", ["vader"]), ("", []), (["vader", "pmi:a.txt"], ["vader", "pmi:a.txt"]), ([], [])],
+)
+def test_lexicon_is_a_list_and_an_old_single_string_still_loads(value, expected, tmp_path):
+    """config.json files written before lexicon lists hold one string ("" for none)."""
+    old = RunConfig().to_dict()
+    old["embed"]["lexicon"] = value
+    config = RunConfig.from_dict(old)
+    assert config.embed.lexicon == expected
+    assert RunConfig().with_overrides({"embed.lexicon": value}).embed.lexicon == expected
+    assert RunConfig.from_dict(config.to_dict()) == config
+    toml = tmp_path / "old.toml"
+    toml.write_text(f"[embed]\nlexicon = {json.dumps(value)}\n")
+    assert RunConfig.from_toml(toml).embed.lexicon == expected
+
+
+def test_lexicon_spec_list_is_checked():
+    with pytest.raises(ConfigError, match="embed.lexicon: expected a list of strings"):
+        RunConfig().with_overrides({"embed.lexicon": ["vader", 3]})
+    assert EmbedConfig(lexicon=["", "vader"]).lexicon == ["vader"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"embed.clusters": "c.txt"}, "embed.clusters"),
+        ({"embed.lexicon": ["vader"]}, "embed.lexicon"),
+        ({"embed.lexicon": ["vader"], "embed.clusters": "c.txt"}, "embed.lexicon"),
+    ],
+)
+def test_lexicons_and_clusters_need_word_vectors(fields, field):
+    elmo = {"embed.kind": "elmo", "embed.elmo_model": "small"}
+    with pytest.raises(ConfigError, match=rf"{field}: needs word vectors"):
+        RunConfig().with_overrides(elmo | fields)
+    beside = RunConfig().with_overrides(elmo | fields | {"embed.elmo_concat": "random"})
+    assert beside.embed.clusters == fields.get("embed.clusters", "")
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"embed.cluster_dim": 0}, "embed.cluster_dim"),
+        ({"model.kind": "bag"}, "model.kind"),
+        ({"model.ngram_dim": 0}, "model.ngram_dim"),
+        ({"model.ngram_buckets": 1}, "model.ngram_buckets"),
+        ({"model.ngram_hidden": -1}, "model.ngram_hidden"),
+        ({"model.tweet_features": "yes"}, "model.tweet_features"),
+        ({"embed.lexicon_vocab": 1}, "embed.lexicon_vocab"),
+    ],
+)
+def test_new_fields_are_checked(fields, field):
+    with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
+        RunConfig().with_overrides(fields)
+
+
+def test_ngram_config_defaults():
+    model = RunConfig().with_overrides({"model.kind": "ngram"}).model
+    assert model.kind == "ngram" and model.ngram_chars and model.ngram_hidden == 0
+    assert not model.tweet_features  # the n-gram model reads them whenever lexicons are given

@@ -33,6 +33,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("metrics",),
     ("checkpoint",),
     ("text",),
+    ("lexicons",),
     ("data",),
     ("embed",),
     ("models",),

@@ -89,7 +89,14 @@ class EmbedConfig:
     dim: int = 50  # for random; taken from the file for pretrained vectors
     freeze: bool = False
     dropout: float = 0.0  # dropout on the embeddings
-    lexicon: str = ""  # word features from a sentiment lexicon: "" (none), vader, or a TSV path
+    # Sentiment lexicons (`lexicons.load_lexicon` specs: vader, afinn, a file, FORMAT:file): each
+    # adds [score, in-lexicon] columns to the word vectors, and feeds tweet-level features to
+    # heads that read them (model.tweet_features, model.kind = ngram). Saved in the weights.
+    lexicon: list[str] = field(default_factory=list)
+    lexicon_vocab: bool = True  # the lexicons' words join the vocabulary
+    clusters: str = ""  # Twitter word clusters file (bit-string TAB word TAB count): "" = none
+    cluster_vocab: bool = False  # the clusters' words join the vocabulary (n-gram models)
+    cluster_dim: int = 16  # columns of the cluster embedding beside the word vectors
     elmo_model: str = ""  # registry model (small | medium | original | original-5.5b), or:
     elmo_options: str = ""  # an options.json ...
     elmo_weights: str = ""  # ... and its HDF5 weights
@@ -103,8 +110,13 @@ class EmbedConfig:
         _check_choice("embed", "kind", self.kind, (*WORD_KINDS, "elmo"))
         _check_range("embed", "dim", self.dim, 1)
         _check_range("embed", "dropout", self.dropout, 0.0, 0.95)
-        if self.lexicon and self.word_kind == "none":
-            raise ConfigError("embed.lexicon: needs word vectors (with ELMo: embed.elmo_concat)")
+        _check_range("embed", "cluster_dim", self.cluster_dim, 1)
+        # a lexicon given as one string (configs before lists, `--lexicon vader`): a list
+        specs = [self.lexicon] if isinstance(self.lexicon, str) else list(self.lexicon)
+        object.__setattr__(self, "lexicon", [spec for spec in specs if spec])
+        if (self.lexicon or self.clusters) and self.word_kind == "none":
+            what = "embed.lexicon" if self.lexicon else "embed.clusters"
+            raise ConfigError(f"{what}: needs word vectors (with ELMo: embed.elmo_concat)")
         if self.word_kind == "vectors" and not self.path:
             raise ConfigError(f"embed.path: required when embed.{self._word_field} = 'vectors'")
         if self.kind == "elmo":
@@ -159,9 +171,10 @@ ELMO_MODELS = ("small", "medium", "original", "original-5.5b")  # = embed.elmo.r
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The classifier: an RNN encoder with pooling, or the study's feed-forward baseline."""
+    """The classifier: an RNN encoder with pooling, the study's feed-forward baseline, or the
+    sparse n-gram model (hashed word and character n-grams + lexicon features, fastText-style)."""
 
-    kind: str = "rnn"  # rnn | feedforward
+    kind: str = "rnn"  # rnn | feedforward | ngram
     cell: str = "lstm"  # lstm | gru
     bidirectional: bool = True
     num_layers: int = 1
@@ -176,9 +189,16 @@ class ModelConfig:
     attention_hops: int = 5  # r, rows of W_s2 (1 = single-hop attention)
     attention_penalty: float = 0.1  # coefficient of ||A A^T - I||_F^2 in the loss (0 = none)
     attention_mlp: int = 64  # hidden units of the MLP over the flattened M (0 = linear head)
+    # The head also reads the tweet-level features of the embed.lexicon lexicons (NRC-Canada
+    # counts, sums, max, last score per lexicon and negation context); ngram models always do.
+    tweet_features: bool = False
+    ngram_dim: int = 16  # n-gram model: columns of the feature embeddings
+    ngram_buckets: int = 262144  # hash buckets of word bigrams and of character n-grams
+    ngram_chars: bool = True  # character 2-5 grams of each word
+    ngram_hidden: int = 0  # one ReLU hidden layer of this size (0 = linear)
 
     def __post_init__(self) -> None:
-        _check_choice("model", "kind", self.kind, ("rnn", "feedforward"))
+        _check_choice("model", "kind", self.kind, ("rnn", "feedforward", "ngram"))
         _check_choice("model", "cell", self.cell, ("lstm", "gru"))
         _check_choice("model", "pooling", self.pooling, ("last", "mean", "max", "attention"))
         _check_range("model", "num_layers", self.num_layers, 1, 8)
@@ -190,6 +210,9 @@ class ModelConfig:
         _check_range("model", "attention_hops", self.attention_hops, 1)
         _check_range("model", "attention_penalty", self.attention_penalty, 0.0)
         _check_range("model", "attention_mlp", self.attention_mlp, 0)
+        _check_range("model", "ngram_dim", self.ngram_dim, 1)
+        _check_range("model", "ngram_buckets", self.ngram_buckets, 2)
+        _check_range("model", "ngram_hidden", self.ngram_hidden, 0)
 
 
 # Self-attention settings one flag away (`tweetsent train --attention-preset NAME`): the study's
@@ -247,12 +270,33 @@ class TrainConfig:
             raise ConfigError(f"train.device: {dev!r} is not auto, cpu, cuda or cuda:N")
 
 
+@dataclass(frozen=True)
+class EnsembleConfig:
+    """An ensemble: members whose probabilities are averaged (`models.EnsembleClassifier`).
+
+    In a recipe (a config file `tweetsent train` reads), `members` are the members' config
+    files, relative to the recipe's folder; each is read over the recipe (the recipe's data,
+    seed, threads and device apply, the member's own fields win otherwise) and trained as an
+    ordinary run in `OUT/members/NAME`, NAME being the file's stem. In a built ensemble run,
+    `members` are the names of its folders under `members/`.
+    """
+
+    members: list[str] = field(default_factory=list)
+    weights: str = "fit"  # uniform | fit (on the validation split, recorded in meta.json)
+
+    def __post_init__(self) -> None:
+        _check_choice("ensemble", "weights", self.weights, ("uniform", "fit"))
+        if len(self.members) == 1:
+            raise ConfigError("ensemble.members: an ensemble needs at least 2 members")
+
+
 SECTIONS = {
     "data": DataConfig,
     "text": TextConfig,
     "embed": EmbedConfig,
     "model": ModelConfig,
     "train": TrainConfig,
+    "ensemble": EnsembleConfig,
 }
 
 
@@ -265,7 +309,23 @@ class RunConfig:
     embed: EmbedConfig = field(default_factory=EmbedConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
     out: str = ""  # run directory
+
+    def __post_init__(self) -> None:
+        model, embed = self.model, self.embed
+        if model.kind == "ngram" and embed.kind == "elmo":
+            raise ConfigError(
+                "model.kind = 'ngram' reads token ids only: embed.kind cannot be elmo"
+            )
+        if model.tweet_features and not embed.lexicon:
+            raise ConfigError("model.tweet_features: needs lexicons (embed.lexicon)")
+        if model.tweet_features and embed.kind == "elmo":
+            raise ConfigError("model.tweet_features: not available with ELMo embeddings")
+
+    @property
+    def is_ensemble(self) -> bool:
+        return bool(self.ensemble.members)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -283,7 +343,17 @@ class RunConfig:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> RunConfig:
-        return cls.from_dict(read_toml(path, "config file"), source=str(path))
+        """Read a config file; an ensemble recipe's member files are made relative to the
+        working directory (they are written relative to the recipe's folder)."""
+        raw = read_toml(path, "config file")
+        section = raw.get("ensemble") if isinstance(raw, dict) else None
+        members = section.get("members") if isinstance(section, dict) else None
+        if isinstance(members, list):
+            folder = Path(path).parent
+            raw["ensemble"]["members"] = [
+                str(folder / m) if isinstance(m, str) else m for m in members
+            ]
+        return cls.from_dict(raw, source=str(path))
 
     def with_overrides(self, overrides: dict[str, Any]) -> RunConfig:
         """Return a copy with dotted fields replaced, e.g. {"model.cell": "gru"}."""

@@ -1,5 +1,6 @@
 """Sentiment-lexicon word features: reading lexicons, feature rows, the embedder's extra
-columns, and a trained model that uses them for words it never saw in training."""
+columns, and a trained model that uses them for words it never saw in training (the lexicon
+formats themselves: tests/lexicons/)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from safetensors.numpy import load_file
 
 from tweetsent.config import RunConfig
 from tweetsent.embed import WordEmbedder
-from tweetsent.embed.lexicon import FEATURES, lexicon_features, load_lexicon
 from tweetsent.errors import ConfigError, DataError
+from tweetsent.lexicons import Lexicon, load_lexicon
+from tweetsent.models.tables import vocab_tables
 from tweetsent.runs.evaluate import evaluate
 from tweetsent.runs.predict import Predictor
 from tweetsent.text import Vocabulary
@@ -34,24 +36,30 @@ def test_file_lexicon_is_scaled_to_unit_range_and_skips_comments(tmp_path):
     )
     lexicon = load_lexicon(str(path))
     # scaled by the largest |score| (4); the first entry of a repeated word wins
-    assert lexicon == {"good": 0.5, "awful": -1.0, "meh": 0.0}
+    assert lexicon.scores == {"good": 0.5, "awful": -1.0, "meh": 0.0}
+    assert (lexicon.name, lexicon.format, lexicon.source) == ("lex", "score", str(path))
 
 
 @pytest.mark.parametrize(
-    ("text", "where", "reason"),
+    ("text", "forced", "where", "reason"),
     [
-        ("good\t1\nbad -1\n", ":2", "expected 'word TAB score'"),
-        ("good\tvery\n", ":1", "is not a number"),
-        ("good\t1\nbad\tnan\n", ":2", "is not finite"),
-        ("# only a comment\n", "", "has no entries"),
+        ("good\t1\nbad -1\n", "", ":2", "expected 'term TAB score'"),
+        ("good\tvery\n", "score:", ":1", "is not a number"),
+        ("good\tvery\n", "", ":1", "unknown lexicon format"),
+        ("good\t1\nbad\tnan\n", "", ":2", "is not finite"),
+        ("good\t1\nok\t2\nbad\tnan\n", "score:", ":3", "is not finite"),
+        ("# only a comment\n", "", "", "has no entries"),
+        ("good\t1\n\xff\n", "", ":2", "not UTF-8"),
     ],
 )
-def test_bad_lexicon_files_name_file_line_and_reason(tmp_path, text, where, reason):
-    path = _write(tmp_path / "lex.tsv", text)
+def test_bad_lexicon_files_name_file_line_and_reason(tmp_path, text, forced, where, reason):
+    path = tmp_path / "lex.tsv"
+    path.write_bytes(text.encode("latin-1"))  # \xff: a byte that is not UTF-8
     with pytest.raises(DataError) as info:
-        load_lexicon(str(path))
+        load_lexicon(f"{forced}{path}")
     assert str(info.value).startswith(f"{path}{where}: ")
     assert reason in str(info.value)
+    assert "\n" not in str(info.value)
 
 
 def test_missing_lexicon_file_is_a_data_error(tmp_path):
@@ -61,19 +69,32 @@ def test_missing_lexicon_file_is_a_data_error(tmp_path):
 
 def test_vader_lexicon_from_the_package():
     pytest.importorskip("vaderSentiment")
-    lexicon = load_lexicon("vader")
+    lexicon = load_lexicon("vader").scores
     assert len(lexicon) > 7000
     assert lexicon["good"] > 0 > lexicon["hate"]
     assert lexicon[":)"] > 0 > lexicon[":("]  # emoticons, as the tokenizer keeps them
     assert max(abs(v) for v in lexicon.values()) == 1.0
 
 
+def _features(tokens: list[str], *lexicons: dict[str, float]) -> np.ndarray:
+    """The embedder's lexicon columns of `tokens` ([score, in-lexicon] per lexicon)."""
+    lexicons = [Lexicon(f"l{k}", scores, f"l{k}.txt", "score") for k, scores in enumerate(lexicons)]
+    return vocab_tables(RunConfig(), tokens, lexicons).word_features
+
+
 def test_feature_rows_score_and_flag_words_in_the_lexicon():
     lexicon = {"good": 0.5, "bad": -0.75, "ok": 0.0}
     tokens = ["<pad>", "<unk>", "good", "Bad", "ok", "table"]
-    features = lexicon_features(tokens, lexicon)
-    assert features.dtype == np.float32 and features.shape == (6, FEATURES)
-    expected = [[0, 0], [0, 0], [0.5, 1], [-0.75, 1], [0, 1], [0, 0]]
+    features = _features(tokens, lexicon)
+    assert features.dtype == np.float32 and features.shape == (6, 2)
+    expected = [[0, 0], [0, 0], [0.5, 1], [-0.75, 1], [0, 1], [0, 0]]  # Bad: lower-cased
+    np.testing.assert_array_equal(features, np.array(expected, dtype=np.float32))
+
+
+def test_feature_rows_of_several_lexicons_are_side_by_side():
+    tokens = ["<pad>", "<unk>", "good", "bad", "table"]
+    features = _features(tokens, {"good": 0.5}, {"bad": -1.0, "good": -0.25})
+    expected = [[0, 0, 0, 0], [0, 0, 0, 0], [0.5, 1, -0.25, 1], [0, 0, -1, 1], [0, 0, 0, 0]]
     np.testing.assert_array_equal(features, np.array(expected, dtype=np.float32))
 
 
@@ -108,10 +129,27 @@ def test_vocabulary_extra_words_follow_the_counted_ones():
     assert vocab.tokens == ["<pad>", "<unk>", "b", "c", "z"]
 
 
+def test_lexicon_words_that_join_the_vocabulary():
+    from tweetsent.train.embeddings import WordInputs
+
+    lexicons = [
+        Lexicon("a", {"good": 1.0, "#win": 0.5, "@bob": 0.1, "not bad": 0.2}, "a", "pmi"),
+        Lexicon("b", {"bad": -1.0, "good": 0.5}, "b", "score"),
+    ]
+    inputs = WordInputs(lexicons)
+    # single words the normalizer can produce: no hashtags, users or phrases; once, sorted
+    assert inputs.vocabulary_words(RunConfig()) == ["bad", "good"]
+    assert inputs.vocabulary_words(RunConfig().with_overrides({"embed.lexicon_vocab": False})) == []
+
+
 def test_lexicon_needs_word_vectors():
     with pytest.raises(ConfigError, match="embed.lexicon"):
         RunConfig().with_overrides(
             {"embed.kind": "elmo", "embed.elmo_model": "small", "embed.lexicon": "vader"}
+        )
+    with pytest.raises(ConfigError, match="embed.lexicon"):
+        RunConfig().with_overrides(
+            {"embed.kind": "elmo", "embed.elmo_model": "small", "embed.lexicon": ["a", "b"]}
         )
 
 
@@ -191,9 +229,13 @@ def test_lexicon_words_join_the_vocabulary_and_are_recorded(lexicon_runs):
     assert set(UNSEEN) <= set(tokens)  # never in training, yet in the vocabulary
     without = json.loads((runs["without"] / "vocab.json").read_text())["tokens"]
     assert not set(UNSEEN) & set(without)
-    info = json.loads((runs["with"] / "meta.json").read_text())["embeddings"]["lexicon"]
+    infos = json.loads((runs["with"] / "meta.json").read_text())["embeddings"]["lexicons"]
+    assert len(infos) == 1
+    info = infos[0]
     assert info["lexicon"] == str(lexicon) and info["words"] == 80
     assert info["vocabulary_scored"] == 80 and len(info["sha256"]) == 64
+    assert (info["name"], info["format"]) == ("lex", "score")
+    assert "lexicons" not in json.loads((runs["without"] / "meta.json").read_text())["embeddings"]
     assert "+lexicon(lex.tsv)" in (runs["with"] / "MODEL_CARD.md").read_text()
     weights = load_file(str(runs["with"] / "model.safetensors"))
     features = weights["embedder.features"]

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from tweetsent.runs import export as export_module
 from tweetsent.cli import main
 from tweetsent.config import ModelConfig
 from tweetsent.data.batching import pad_batch
 from tweetsent.errors import ConfigError, TweetsentError
+from tweetsent.runs import export as export_module
 from tweetsent.runs.export import TOLERANCE, export_run
 from tweetsent.runs.predict import Predictor
 from tweetsent.train import train

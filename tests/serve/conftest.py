@@ -182,3 +182,23 @@ def attention_server(attention_run, tmp_path_factory):
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.fixture(scope="session")
+def ensemble_run(bilstm_run, attention_run, tmp_path_factory) -> Path:
+    """The two runs above as one ensemble run (uniform weights; one member has attention)."""
+    from tweetsent.runs.ensemble import build_ensemble
+
+    out = tmp_path_factory.mktemp("serve-ensemble") / "both"
+    build_ensemble([bilstm_run, attention_run], out, weights="uniform", log=lambda *a: None)
+    return out
+
+
+@pytest.fixture(scope="session")
+def ensemble_server(ensemble_run, tmp_path_factory):
+    srv = Server(ensemble_run, tmp_path_factory.mktemp("serve-log") / "ensemble.log")
+    try:
+        srv.wait_ready()
+        yield srv
+    finally:
+        srv.stop()

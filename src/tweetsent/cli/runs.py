@@ -35,8 +35,8 @@ TRAIN_FLAGS = [
     ("--vectors", "embed.path", str, "GloVe / word2vec file (with --embed vectors)"),
     ("--embed-dim", "embed.dim", int, "dimension of random embeddings"),
     ("--embed-dropout", "embed.dropout", float, "dropout on the embeddings"),
-    ("--lexicon", "embed.lexicon", str, "lexicon word features: vader, or a word TAB score file"),
-    ("--model", "model.kind", str, "rnn | feedforward"),
+    ("--clusters", "embed.clusters", str, "Twitter word clusters file (bits TAB word TAB count)"),
+    ("--model", "model.kind", str, "rnn | feedforward | ngram"),
     ("--cell", "model.cell", str, "lstm | gru"),
     ("--hidden", "model.hidden_size", int, "RNN hidden size"),
     ("--layers", "model.num_layers", int, "stacked RNN layers"),
@@ -66,12 +66,23 @@ TRAIN_FLAGS = [
     ("--elmo-dropout", "embed.elmo_dropout", float, "dropout on the mixed ELMo vectors"),
     ("--elmo-concat", "embed.elmo_concat", str, "word vectors beside ELMo: none | random | ..."),
 ]
+# Flags that take one or more values, each a list field.
+TRAIN_LISTS = [
+    (
+        "--lexicon",
+        "embed.lexicon",
+        "sentiment lexicons: vader, afinn, or files (score, polarity, pmi, emolex formats; "
+        "FORMAT:PATH forces one)",
+    ),
+]
 TRAIN_BOOLS = [
     ("bidirectional", "model.bidirectional", "bidirectional RNN"),
     ("freeze", "embed.freeze", "freeze the embeddings"),
     ("class-weights", "train.class_weights", "weight classes by inverse frequency"),
     ("strict", "data.strict", "fail on the first malformed row"),
     ("elmo-cache", "embed.elmo_cache", "train from cached ELMo features"),
+    ("tweet-features", "model.tweet_features", "the head reads tweet-level lexicon features"),
+    ("lexicon-vocab", "embed.lexicon_vocab", "lexicon words join the vocabulary"),
 ]
 
 
@@ -90,6 +101,8 @@ def _add_train(sub) -> None:
     )
     for flag, dest, kind, text in TRAIN_FLAGS:
         p.add_argument(flag, dest=dest, type=kind, help=text, metavar=dest.split(".")[1].upper())
+    for flag, dest, text in TRAIN_LISTS:
+        p.add_argument(flag, dest=dest, nargs="+", help=text, metavar="SPEC")
     for name, dest, text in TRAIN_BOOLS:
         _bool_flag(p, name, dest, text)
 
@@ -103,6 +116,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         config = config.with_overrides(attention_preset(args.attention_preset))
     overrides = {dest: getattr(args, dest) for _, dest, _, _ in TRAIN_FLAGS}
     overrides.update({dest: getattr(args, dest) for _, dest, _ in TRAIN_BOOLS})
+    overrides.update({dest: getattr(args, dest) for _, dest, _ in TRAIN_LISTS})
     overrides["data.train"] = args.data
     overrides["data.valid"] = args.valid
     overrides["out"] = args.out

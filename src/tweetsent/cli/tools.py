@@ -1,4 +1,5 @@
-"""Subcommands around a trained run and the search for one: `serve`, `export`, `search`, `explain`.
+"""Subcommands around a trained run and the search for one: `serve`, `export`, `search`,
+`explain`, `ensemble`.
 
 `serve` and `search` map their flags onto `ServeSettings` fields and the space file's [search]
 table through the SERVE_FLAGS / SEARCH_FLAGS tables.
@@ -135,5 +136,32 @@ def _explain(args: argparse.Namespace) -> int:
     return 0
 
 
-# In the order of `tweetsent --help`: serve and export, then search, then explain.
-ADDERS = [_add_serve, _add_export, _add_search, _add_explain]
+def _add_ensemble(sub) -> None:
+    p = sub.add_parser("ensemble", help="combine trained runs into one ensemble run")
+    p.add_argument("runs", nargs="+", help="member run directories (2 or more)")
+    p.add_argument("--out", required=True, help="the ensemble's run directory (new)")
+    p.add_argument(
+        "--weights",
+        default="uniform",
+        choices=("uniform", "fit"),
+        help="uniform, or fitted on the members' validation split",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress lines")
+
+
+@command("ensemble")
+def _ensemble(args: argparse.Namespace) -> int:
+    from tweetsent.runs.ensemble import build_ensemble
+
+    log = (lambda *a: None) if args.no_progress else print
+    result = build_ensemble(args.runs, args.out, weights=args.weights, log=log)
+    weights = ", ".join(f"{n} {w:.3f}" for n, w in zip(result.members, result.weights, strict=True))
+    print(f"weights: {weights}")
+    if result.metrics:
+        print("validation: " + "  ".join(f"{k} {v:.4f}" for k, v in result.metrics.items()))
+    print(f"run directory: {result.run_dir}")
+    return 0
+
+
+# In the order of `tweetsent --help`: serve and export, then search, then explain, ensemble.
+ADDERS = [_add_serve, _add_export, _add_search, _add_explain, _add_ensemble]

@@ -19,6 +19,12 @@ class WordEmbedder(nn.Module):
     `features` (V, K), fixed per-word columns such as sentiment-lexicon scores
     (`embed.lexicon`), are appended to each (dropped-out) vector: output dim D + K. They are a
     buffer, saved in the state dict; `num_features` = K builds zeros for a saved model to fill.
+
+    `clusters` (V, P) int ids of each word's Twitter word cluster and its bit-string prefixes
+    (`models.tables.cluster_ids`, 0 = none; a buffer) add the sum of their trainable embeddings,
+    `cluster_dim` columns, so words without a pretrained vector still carry their cluster's
+    meaning: output dim D + K + cluster_dim. `num_clusters` ids besides 0; `cluster_width` = P
+    builds zeros for a saved model to fill.
     """
 
     def __init__(
@@ -31,6 +37,10 @@ class WordEmbedder(nn.Module):
         dropout: float = 0.0,
         features: np.ndarray | torch.Tensor | None = None,
         num_features: int = 0,
+        clusters: np.ndarray | torch.Tensor | None = None,
+        cluster_width: int = 0,
+        num_clusters: int = 0,
+        cluster_dim: int = 16,
     ) -> None:
         super().__init__()
         if num_embeddings < 1 or dim < 1:
@@ -60,6 +70,19 @@ class WordEmbedder(nn.Module):
         self.features: torch.Tensor | None
         self.register_buffer("features", features if num_features else None)
         self.output_dim = dim + num_features
+        self.clusters: torch.Tensor | None
+        self.cluster_embedding: nn.Embedding | None = None
+        if not num_clusters:
+            self.register_buffer("clusters", None)
+        else:
+            if clusters is None:
+                clusters = torch.zeros(num_embeddings, cluster_width, dtype=torch.int64)
+            clusters = torch.as_tensor(np.asarray(clusters, dtype=np.int64))
+            if clusters.ndim != 2 or clusters.shape[0] != num_embeddings:
+                raise ValueError(f"cluster ids are {tuple(clusters.shape)}, expected (V, P)")
+            self.register_buffer("clusters", clusters)
+            self.cluster_embedding = nn.Embedding(num_clusters + 1, cluster_dim, padding_idx=0)
+            self.output_dim += cluster_dim
 
     @classmethod
     def from_matrix(
@@ -80,6 +103,10 @@ class WordEmbedder(nn.Module):
     ) -> torch.Tensor:
         """tokens (B, T) -> (B, T, D + K); `words` is accepted for the `Embedder` protocol only."""
         vectors = self.dropout(self.embedding(tokens))  # (B, T, D)
-        if self.features is None:
-            return vectors
-        return torch.cat([vectors, self.features[tokens]], dim=-1)  # (B, T, D + K)
+        parts = [vectors]
+        if self.features is not None:
+            parts.append(self.features[tokens])  # (B, T, K)
+        if self.cluster_embedding is not None:
+            ids = self.clusters[tokens]  # (B, T, P)
+            parts.append(self.dropout(self.cluster_embedding(ids).sum(dim=2)))  # (B, T, C)
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)  # (B, T, D + K + C)

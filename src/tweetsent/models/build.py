@@ -10,11 +10,13 @@ from torch import nn
 
 from tweetsent.config import EmbedConfig, RunConfig
 from tweetsent.embed import WordEmbedder
-from tweetsent.embed.lexicon import FEATURES as LEXICON_FEATURES
 from tweetsent.errors import ConfigError
 from tweetsent.models.feedforward import FeedForwardClassifier, mlp_head
+from tweetsent.models.lexfeatures import NormalizedTweetFeatures, TweetLexiconFeatures
+from tweetsent.models.ngram import NGramClassifier
 from tweetsent.models.pooling import build_pooling
 from tweetsent.models.rnn import RNNClassifier, RNNEncoder
+from tweetsent.models.tables import CHAR_WIDTH, CLUSTER_COLUMNS, VocabTables
 
 if TYPE_CHECKING:
     from tweetsent.embed.elmo import ElmoSource
@@ -27,7 +29,8 @@ def build_model(
     embedding_matrix: np.ndarray | None = None,
     class_weights: Sequence[float] | None = None,
     elmo: ElmoSource | None = None,
-    word_features: np.ndarray | None = None,
+    tables: VocabTables | None = None,
+    num_clusters: int = 0,
 ) -> nn.Module:
     """The classifier `config.model` describes, over the embedder `config.embed` describes.
 
@@ -35,8 +38,10 @@ def build_model(
     how a saved run is rebuilt before its safetensors weights (embedding included) are loaded.
     A given matrix must be (vocab_size, config.embed.dim). `class_weights` (one per label)
     weigh the cross-entropy; they are not part of the state dict. `elmo`: the biLM files of
-    an ELMo embedder (default: those `config.embed` names). `word_features` (vocab_size,
-    lexicon.FEATURES): the lexicon columns of `config.embed.lexicon` (zeros when rebuilding).
+    an ELMo embedder (default: those `config.embed` names). `tables`: the per-vocabulary
+    lexicon scores, character n-grams and cluster ids (`models.tables.vocab_tables`) of
+    `config.embed.lexicon` / `clusters`; without them (rebuilding a saved run) zeros of the
+    same shapes, `num_clusters` cluster ids (recorded in meta.json), for the weights to fill.
     """
     if vocab_size < 1:
         raise ValueError(f"vocab_size must be positive, got {vocab_size}")
@@ -44,11 +49,22 @@ def build_model(
         raise ValueError(f"a classifier needs at least 2 labels, got {num_labels}")
     if class_weights is not None and len(class_weights) != num_labels:
         raise ValueError(f"{len(class_weights)} class weights for {num_labels} labels")
-    embedder = build_embedder(config.embed, vocab_size, embedding_matrix, elmo, word_features)
+    if tables is not None:
+        num_clusters = tables.num_clusters
     model = config.model
+    lexicon = _tweet_features(config, vocab_size, tables)
+    if model.kind == "ngram":
+        return _ngram(config, vocab_size, num_labels, tables, num_clusters, lexicon, class_weights)
+    embedder = build_embedder(
+        config.embed, vocab_size, embedding_matrix, elmo, tables, num_clusters
+    )
+    features = NormalizedTweetFeatures(lexicon) if model.tweet_features and lexicon else None
+    extra = features.output_dim if features is not None else 0
     if model.kind == "feedforward":
-        head = mlp_head(embedder.output_dim, model.mlp_hidden, num_labels, model.output_dropout)
-        return FeedForwardClassifier(embedder, head, class_weights)
+        head = mlp_head(
+            embedder.output_dim + extra, model.mlp_hidden, num_labels, model.output_dropout
+        )
+        return FeedForwardClassifier(embedder, head, class_weights, tweet_features=features)
     encoder = RNNEncoder(
         embedder.output_dim,
         model.hidden_size,
@@ -65,15 +81,47 @@ def build_model(
         hops=model.attention_hops,
         penalty=model.attention_penalty,
     )
+    pooled = pooling.output_dim + extra
     if model.pooling == "attention" and model.attention_mlp > 0:
         # Lin et al. 2017: the flattened sentence matrix M (r * 2u) -> ReLU MLP -> logits
-        head = mlp_head(pooling.output_dim, model.attention_mlp, num_labels, model.output_dropout)
+        head = mlp_head(pooled, model.attention_mlp, num_labels, model.output_dropout)
     else:
         head = nn.Sequential(
             nn.Dropout(model.output_dropout),  # output dropout, before the linear layer
-            nn.Linear(pooling.output_dim, num_labels),
+            nn.Linear(pooled, num_labels),
         )
-    return RNNClassifier(embedder, encoder, pooling, head, class_weights)
+    return RNNClassifier(embedder, encoder, pooling, head, class_weights, tweet_features=features)
+
+
+def _tweet_features(
+    config: RunConfig, vocab_size: int, tables: VocabTables | None
+) -> TweetLexiconFeatures | None:
+    """The tweet-level lexicon features when a head reads them (ngram, model.tweet_features)."""
+    lexicons = len(config.embed.lexicon)
+    if not lexicons or not (config.model.kind == "ngram" or config.model.tweet_features):
+        return None
+    arrays = tables.lexicon if tables is not None else None
+    hashtag = tables.hashtag_id if tables is not None else -1
+    return TweetLexiconFeatures(vocab_size, lexicons, arrays, hashtag)
+
+
+def _ngram(config, vocab_size, num_labels, tables, num_clusters, lexicon, class_weights):
+    model = config.model
+    return NGramClassifier(
+        vocab_size,
+        num_labels,
+        dim=model.ngram_dim,
+        buckets=model.ngram_buckets,
+        chars=tables.char_ngrams if tables is not None else None,
+        char_width=CHAR_WIDTH if model.ngram_chars else 0,
+        clusters=tables.clusters if tables is not None else None,
+        cluster_width=CLUSTER_COLUMNS,
+        num_clusters=num_clusters if config.embed.clusters else 0,
+        lexicon=lexicon,
+        hidden=model.ngram_hidden,
+        dropout=model.output_dropout,
+        class_weights=class_weights,
+    )
 
 
 def build_embedder(
@@ -81,19 +129,20 @@ def build_embedder(
     vocab_size: int,
     embedding_matrix: np.ndarray | None = None,
     elmo: ElmoSource | None = None,
-    word_features: np.ndarray | None = None,
+    tables: VocabTables | None = None,
+    num_clusters: int = 0,
 ) -> nn.Module:
     """A `WordEmbedder` (from the matrix when given, else random with config.dim columns), or
     for kind = elmo an `ElmoEmbedder` with such word vectors beside it if elmo_concat says so.
-    With `config.lexicon` the word vectors carry lexicon columns (`word_features`, or zeros
-    for a saved model's state dict to fill)."""
+    With `config.lexicon` the word vectors carry lexicon columns, with `config.clusters` a
+    cluster embedding (from `tables`, or zeros for a saved model's state dict to fill)."""
     if config.kind == "elmo":
         from tweetsent.embed.elmo import ElmoEmbedder, resolve_source
 
         source = elmo or resolve_source(config)
         words = None
         if config.word_kind != "none":
-            words = _word_embedder(config, vocab_size, embedding_matrix, word_features)
+            words = _word_embedder(config, vocab_size, embedding_matrix, tables, num_clusters)
         return ElmoEmbedder(
             source.load(),
             layers=config.elmo_layer_indices(),
@@ -101,21 +150,30 @@ def build_embedder(
             words=words,
             source=source,
         )
-    return _word_embedder(config, vocab_size, embedding_matrix, word_features)
+    return _word_embedder(config, vocab_size, embedding_matrix, tables, num_clusters)
 
 
 def _word_embedder(
     config: EmbedConfig,
     vocab_size: int,
     embedding_matrix: np.ndarray | None,
-    word_features: np.ndarray | None,
+    tables: VocabTables | None,
+    num_clusters: int,
 ) -> WordEmbedder:
-    num_features = LEXICON_FEATURES if config.lexicon else 0
+    word_features = tables.word_features if tables is not None else None
+    num_features = 2 * len(config.lexicon)  # [score, in-lexicon] per lexicon
     if word_features is not None and word_features.shape != (vocab_size, num_features):
         raise ValueError(
             f"word features are {word_features.shape}, expected ({vocab_size}, {num_features})"
         )
-    features = dict(features=word_features, num_features=num_features)
+    features = dict(
+        features=word_features,
+        num_features=num_features,
+        clusters=tables.clusters if tables is not None else None,
+        cluster_width=CLUSTER_COLUMNS,
+        num_clusters=num_clusters if config.clusters else 0,
+        cluster_dim=config.cluster_dim,
+    )
     if embedding_matrix is None:
         return WordEmbedder(
             vocab_size, config.dim, freeze=config.freeze, dropout=config.dropout, **features

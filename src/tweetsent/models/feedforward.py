@@ -34,11 +34,13 @@ class FeedForwardClassifier(nn.Module):
         embedder: nn.Module,
         head: nn.Module,
         class_weights: Sequence[float] | torch.Tensor | None = None,
+        tweet_features: nn.Module | None = None,
     ) -> None:
         super().__init__()
         self.embedder = embedder
         self.pooling = MeanPooling(embedder.output_dim)
         self.head = head
+        self.tweet_features = tweet_features  # (tokens, mask) -> (B, F) beside the pooled vector
         weights = None if class_weights is None else torch.as_tensor(class_weights).float()
         self.register_buffer("class_weights", weights, persistent=False)
 
@@ -64,4 +66,7 @@ class FeedForwardClassifier(nn.Module):
         mask = lengths_mask(lengths, tokens.shape[1], tokens.device)  # (B, T)
         embedded = embed(self.embedder, tokens, words)  # (B, T, D)
         pooled, _, _ = self.pooling(embedded, mask)  # (B, D)
+        if self.tweet_features is not None:
+            extra = self.tweet_features(tokens, mask).to(pooled.dtype)  # (B, F)
+            pooled = torch.cat([pooled, extra], dim=-1)  # (B, D + F)
         return classifier_output(self.head(pooled), labels, self.class_weights)

@@ -147,12 +147,14 @@ class RNNClassifier(nn.Module):
         pooling: nn.Module,
         head: nn.Module,
         class_weights: Sequence[float] | torch.Tensor | None = None,
+        tweet_features: nn.Module | None = None,
     ) -> None:
         super().__init__()
         self.embedder = embedder
         self.encoder = encoder
         self.pooling = pooling
         self.head = head
+        self.tweet_features = tweet_features  # (tokens, mask) -> (B, F) beside the pooled vector
         weights = None if class_weights is None else torch.as_tensor(class_weights).float()
         self.register_buffer("class_weights", weights, persistent=False)
 
@@ -183,5 +185,8 @@ class RNNClassifier(nn.Module):
         embedded = embed(self.embedder, tokens, words)  # (B, T, D)
         states = self.encoder(embedded, lengths)  # (B, T, H)
         pooled, attention, penalty = self.pooling(states, mask, lengths)  # (B, P)
+        if self.tweet_features is not None:
+            extra = self.tweet_features(tokens, mask).to(pooled.dtype)  # (B, F)
+            pooled = torch.cat([pooled, extra], dim=-1)  # (B, P + F)
         logits = self.head(pooled)  # (B, C)
         return classifier_output(logits, labels, self.class_weights, attention, penalty)

@@ -33,7 +33,9 @@ from torch import nn
 from tweetsent.embed import WordEmbedder
 from tweetsent.errors import TweetsentError
 from tweetsent.io import atomic_path, write_json
+from tweetsent.models.ensemble import EnsembleClassifier
 from tweetsent.models.feedforward import FeedForwardClassifier
+from tweetsent.models.ngram import NGramClassifier
 from tweetsent.models.rnn import RNNClassifier
 from tweetsent.runs.rundir import LoadedRun, load_run
 
@@ -54,13 +56,17 @@ class ExportableClassifier(nn.Module):
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
-        if not isinstance(model, RNNClassifier | FeedForwardClassifier):
-            raise TweetsentError(f"export: {type(model).__name__} models are not supported")
-        if not isinstance(model.embedder, WordEmbedder):
-            raise TweetsentError(
-                f"export: {type(model.embedder).__name__} embeddings are not supported "
-                "(word-level embeddings only)"
-            )
+        parts = list(model.members) if isinstance(model, EnsembleClassifier) else [model]
+        for part in parts:  # an ensemble exports when each of its members does
+            if isinstance(part, NGramClassifier):
+                continue  # reads token ids only
+            if not isinstance(part, RNNClassifier | FeedForwardClassifier):
+                raise TweetsentError(f"export: {type(part).__name__} models are not supported")
+            if not isinstance(part.embedder, WordEmbedder):
+                raise TweetsentError(
+                    f"export: {type(part.embedder).__name__} embeddings are not supported "
+                    "(word-level embeddings only)"
+                )
         for param in model.parameters():
             param.requires_grad_(False)
         # Held outside the module tree on purpose: the weights are then constants of the traced

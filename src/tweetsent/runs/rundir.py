@@ -29,6 +29,7 @@ from tweetsent.config import RunConfig
 from tweetsent.errors import ConfigError, TweetsentError
 from tweetsent.io import atomic_path, read_json, write_json
 from tweetsent.models import build_model
+from tweetsent.runs.members import load_ensemble
 from tweetsent.text import Vocabulary
 
 CONFIG, VOCAB, META, WEIGHTS = "config.json", "vocab.json", "meta.json", "model.safetensors"
@@ -98,6 +99,9 @@ def load_run(path: str | Path, device: str | torch.device = "cpu") -> LoadedRun:
     run = read_run(path)
     if not (run.path / WEIGHTS).is_file():
         raise TweetsentError(f"{run.path}: no {WEIGHTS} (training did not finish an epoch)")
+    if run.config.is_ensemble:  # members/NAME: ordinary runs, loaded by this function
+        run.model = load_ensemble(run, load_run, device)
+        return run
     model = build_model(run.config, len(run.vocab), len(run.labels), **model_extras(run))
     load_weights(model, run.path / WEIGHTS)
     run.model = model.to(device).eval()
@@ -105,10 +109,19 @@ def load_run(path: str | Path, device: str | torch.device = "cpu") -> LoadedRun:
 
 
 def model_extras(run: LoadedRun) -> dict[str, Any]:
-    """Keyword arguments build_model needs beyond the config: none for word-level models; for
-    ELMo, the biLM files, checked against the checksums recorded in meta.json."""
+    """Keyword arguments build_model needs beyond the config: the number of word-cluster ids
+    (recorded in meta.json) with embed.clusters; for ELMo, the biLM files, checked against the
+    checksums recorded in meta.json."""
+    extras: dict[str, Any] = {}
+    if run.config.embed.clusters:
+        embeddings = run.meta.get("embeddings")
+        clusters = embeddings.get("clusters") if isinstance(embeddings, dict) else None
+        ids = clusters.get("ids") if isinstance(clusters, dict) else None
+        if not isinstance(ids, int) or ids < 0:
+            raise TweetsentError(f"{run.path / META}: no cluster count (embeddings.clusters.ids)")
+        extras["num_clusters"] = ids
     if run.config.embed.kind != "elmo":
-        return {}
+        return extras
     from tweetsent.embed.elmo import source_for_run  # lazy: ELMo imports h5py
 
-    return {"elmo": source_for_run(run.config.embed, run.meta.get("elmo"))}
+    return {**extras, "elmo": source_for_run(run.config.embed, run.meta.get("elmo"))}

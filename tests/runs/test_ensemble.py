@@ -1,0 +1,218 @@
+"""Ensemble runs: built from two tiny runs with different vocabularies, then used like any run
+(Predictor, `tweetsent predict` / `evaluate` / `ensemble`, explain, export), and their errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from synthetic import synthetic_tweets, tiny_config, write_tsv
+from tweetsent.cli import main
+from tweetsent.errors import TweetsentError
+from tweetsent.io import read_json, write_json
+from tweetsent.models.ensemble import EnsembleClassifier
+from tweetsent.runs.ensemble import build_ensemble, fit_weights, simplex_grid
+from tweetsent.runs.explain import explain
+from tweetsent.runs.predict import Predictor
+from tweetsent.runs.rundir import load_run
+from tweetsent.train import train
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*torch.jit.load.*:DeprecationWarning")
+
+TEXTS = [
+    "I love this :)",
+    "worst day ever :(",
+    "bus update tuesday",
+    "",
+    "zzz unseen words only",
+    "the the the game movie great " * 9,
+]
+QUIET = {"log": lambda *a: None}
+
+
+@pytest.fixture(scope="module")
+def members(tmp_path_factory) -> tuple[Path, Path]:
+    """Two tiny runs on the same data: an attention LSTM over every token (min_freq 1), and a
+    GRU with max pooling over the 20 most frequent tokens only (max_vocab 20)."""
+    folder = tmp_path_factory.mktemp("ensemble-members")
+    data = write_tsv(folder / "train.tsv", synthetic_tweets(240, seed=1))
+    valid = write_tsv(folder / "valid.tsv", synthetic_tweets(60, seed=2), start_id=5000)
+    common = {"data.valid": [str(valid)], "train.epochs": 2}
+    a = tiny_config(data, folder / "a", **common, **{"model.pooling": "attention"})
+    b = tiny_config(data, folder / "b", **common, **{"data.max_vocab": 20, "model.cell": "gru"})
+    return train(a, **QUIET).run_dir, train(b, **QUIET).run_dir
+
+
+@pytest.fixture(scope="module")
+def fitted(members, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("ensemble-fit") / "both"
+    build_ensemble(list(members), out, weights="fit", **QUIET)
+    return out
+
+
+def _copy_run(src: Path, dst: Path, edit=None) -> Path:
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("checkpoint"))
+    if edit is not None:
+        for name, change in edit.items():
+            raw = read_json(dst / name)
+            change(raw)
+            write_json(dst / name, raw)
+    return dst
+
+
+def test_ensemble_is_the_weighted_mixture_of_its_members(members, fitted):
+    a, b = (Predictor.from_run(path) for path in members)
+    assert a.run.vocab != b.run.vocab  # different vocabularies, one shared in the ensemble
+    ensemble = Predictor.from_run(fitted)
+    assert isinstance(ensemble.model, EnsembleClassifier)
+    vocab = ensemble.run.vocab
+    assert vocab.tokens[:2] == ["<pad>", "<unk>"]
+    assert set(vocab.tokens) == set(a.run.vocab.tokens) | set(b.run.vocab.tokens)
+    weights = read_json(fitted / "meta.json")["ensemble"]["weights"]
+    expected = weights[0] * a.predict_proba(TEXTS) + weights[1] * b.predict_proba(TEXTS)
+    np.testing.assert_allclose(ensemble.predict_proba(TEXTS), expected, rtol=0, atol=1e-6)
+    assert ensemble.labels == a.labels
+    assert ensemble.predict_labels(TEXTS) == list(np.array(a.labels)[expected.argmax(1)])
+
+
+def test_fit_and_uniform_weights_are_recorded(members, fitted, tmp_path):
+    meta = read_json(fitted / "meta.json")["ensemble"]
+    assert meta["method"] == "fit" and meta["members"] == ["a", "b"]
+    assert sum(meta["weights"]) == pytest.approx(1.0)
+    assert meta["grid"] == {"step": 0.05, "points": 21}
+    assert meta["weighted_nll"] <= meta["uniform_weighted_nll"]
+    valid = meta["validation"]
+    assert valid["examples"] == 60 and set(valid["members"]) == {"a", "b"}
+    for scores in (*valid["members"].values(), valid["ensemble"]):
+        assert {"avgrec", "f1_pn", "accuracy", "loss"} <= set(scores)
+    metrics = read_json(fitted / "metrics.json")
+    assert metrics["metrics"] == valid["ensemble"]
+    ensemble = read_json(fitted / "config.json")["ensemble"]
+    assert ensemble == {"members": ["a", "b"], "weights": "fit"}
+
+    result = build_ensemble(list(members), tmp_path / "uniform", **QUIET)
+    uniform = read_json(tmp_path / "uniform" / "meta.json")["ensemble"]
+    assert uniform["method"] == "uniform" and uniform["weights"] == [0.5, 0.5]
+    assert result.weights == [0.5, 0.5] and result.metrics == uniform["validation"]["ensemble"]
+
+
+def test_run_directory_layout_and_round_trip(fitted):
+    assert sorted(p.name for p in (fitted / "members").iterdir()) == ["a", "b"]
+    for name in ("a", "b"):
+        member = fitted / "members" / name
+        assert (member / "model.safetensors").is_file() and (member / "metrics.json").is_file()
+        assert not (member / "checkpoint").exists()
+    state = load_file(str(fitted / "model.safetensors"))
+    assert sorted(state) == ["remap_0", "remap_1", "weights"]  # only the ensemble's own
+    first = Predictor.from_run(fitted).predict_proba(TEXTS)
+    second = Predictor.from_run(fitted).predict_proba(TEXTS)
+    assert np.array_equal(first, second)
+
+
+def test_cli_ensemble_predict_and_evaluate(members, tmp_path, capsys):
+    out = tmp_path / "cli"
+    rc = main(["ensemble", *map(str, members), "--out", str(out), "--weights", "fit"])
+    assert rc == 0 and "weights: a " in capsys.readouterr().out
+    assert main(["predict", str(out), "I love this :)", "worst day :("]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    expected = Predictor.from_run(out).predict(["I love this :)", "worst day :("])
+    assert [line["probs"] for line in lines] == [p.probs for p in expected]
+    valid = read_json(out / "config.json")["data"]["valid"]
+    assert main(["evaluate", str(out), "--data", *valid]) == 0
+    report = capsys.readouterr().out
+    assert "avgrec" in report and "confusion" in report
+
+
+def test_explain_uses_the_attention_member(fitted):
+    predictor = Predictor.from_run(fitted)
+    assert predictor.has_attention
+    explanation = explain(predictor, "love this great game :)")
+    assert len(explanation.tokens) == len(explanation.weights) == 5
+    assert explanation.probs == predictor.predict(["love this great game :)"])[0].probs
+
+
+def test_exports_with_parity(fitted, tmp_path):
+    pytest.importorskip("onnxruntime", reason="ONNX export needs onnxruntime (tweetsent[export])")
+    from tweetsent.data.batching import pad_batch
+    from tweetsent.runs.export import TOLERANCE, export_run
+
+    predictor = Predictor.from_run(fitted)
+    expected = predictor.predict_proba(TEXTS)
+    _, data = predictor.encode(TEXTS)
+    tokens, lengths, _ = pad_batch(data, np.arange(len(TEXTS)))
+    for fmt in ("torchscript", "onnx"):
+        result = export_run(fitted, fmt, tmp_path / f"model.{fmt}")
+        assert result.max_diff <= TOLERANCE
+        if fmt == "torchscript":
+            with torch.no_grad():
+                got = torch.jit.load(str(result.path))(tokens, lengths).numpy()
+        else:
+            import onnxruntime
+
+            session = onnxruntime.InferenceSession(str(result.path))
+            feed = {"tokens": tokens.numpy(), "lengths": lengths.numpy()}
+            got = session.run(["probs"], feed)[0]
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
+
+
+def test_member_errors_are_one_line(members, tmp_path, capsys):
+    a, b = members
+    with pytest.raises(TweetsentError, match="at least 2 member runs"):
+        build_ensemble([a], tmp_path / "one", **QUIET)
+    with pytest.raises(TweetsentError, match="no such run directory"):
+        build_ensemble([a, tmp_path / "nowhere"], tmp_path / "x", **QUIET)
+
+    def binary(meta):
+        meta["labels"] = ["negative", "positive"]
+
+    other = _copy_run(b, tmp_path / "binary", {"meta.json": binary})
+    with pytest.raises(TweetsentError, match="must share their labels"):
+        build_ensemble([a, other], tmp_path / "y", **QUIET)
+
+    def cased(config):
+        config["text"]["lowercase"] = False
+
+    other = _copy_run(b, tmp_path / "cased", {"config.json": cased})
+    with pytest.raises(TweetsentError, match="text config"):
+        build_ensemble([a, other], tmp_path / "z", **QUIET)
+    assert main(["ensemble", str(a), "--out", str(tmp_path / "w")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ensemble: needs at least 2")
+    assert not (tmp_path / "w").exists() and not (tmp_path / "y").exists()
+
+
+def test_fit_needs_a_validation_split(members, tmp_path):
+    def no_split(config):
+        config["data"]["valid"] = []
+        config["data"]["valid_fraction"] = 0.0
+
+    runs = [_copy_run(m, tmp_path / m.name, {"config.json": no_split}) for m in members]
+    with pytest.raises(TweetsentError, match="--weights uniform"):
+        build_ensemble(runs, tmp_path / "fit", weights="fit", **QUIET)
+    result = build_ensemble(runs, tmp_path / "uniform", **QUIET)
+    assert result.metrics == {} and Predictor.from_run(result.run_dir).predict_proba(TEXTS).shape
+
+
+def test_missing_member_or_existing_out(fitted, members, tmp_path):
+    broken = _copy_run(fitted, tmp_path / "broken")
+    shutil.rmtree(broken / "members" / "b")
+    with pytest.raises(TweetsentError, match="member 'b' is missing"):
+        load_run(broken)
+    with pytest.raises(TweetsentError, match="not empty"):
+        build_ensemble(list(members), fitted, **QUIET)
+
+
+def test_fit_weights_finds_the_better_member():
+    labels = np.array([0, 1, 2, 0, 1, 2])
+    good = np.eye(3)[labels] * 0.9 + 0.1 / 3  # (6, 3): right with p = 0.93
+    bad = np.full((6, 3), 1 / 3)
+    weights, fit = fit_weights([bad, good], labels, 3)
+    assert weights == [0.0, 1.0] and fit["grid"]["points"] == 21
+    assert simplex_grid(3, 20).shape == (231, 3)
+    assert np.allclose(simplex_grid(5, 10).sum(axis=1), 1.0)

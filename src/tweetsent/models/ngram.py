@@ -74,6 +74,7 @@ class NGramClassifier(nn.Module):
             self.lexicon_norm = nn.BatchNorm1d(lexicon.output_dim)
             self.lexicon_proj = nn.Linear(lexicon.output_dim, dim)
         self.dropout = nn.Dropout(dropout)
+        self._caches: dict[str, tuple] = {}  # prediction: per-word bag sums (not saved)
         if hidden:
             self.head = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Dropout(dropout))
             self.head.append(nn.Linear(hidden, num_labels))
@@ -112,18 +113,54 @@ class NGramClassifier(nn.Module):
         pairs = (tokens[:, :-1] * BIGRAM_PRIME + tokens[:, 1:]) % self.buckets  # (B, T - 1)
         x = x + _mean(self.bigrams(pairs), weight[:, 1:])
         if self.char_grams is not None:
-            grams = self.chars[tokens].long()  # (B, T, M)
-            present = (grams > 0) & mask[:, :, None]  # (B, T, M)
-            x = x + _mean(self.char_grams(grams).flatten(1, 2), present.flatten(1).float())
+            x = x + self._word_bags("chars", self.char_grams, self.chars, tokens, weight)
         if self.cluster_bag is not None:
-            ids = self.clusters[tokens]  # (B, T, P)
-            present = (ids > 0) & mask[:, :, None]
-            x = x + _mean(self.cluster_bag(ids).flatten(1, 2), present.flatten(1).float())
+            x = x + self._word_bags("clusters", self.cluster_bag, self.clusters, tokens, weight)
         if self.lexicon is not None:
             features = self.lexicon(tokens, weight, negated)  # (B, 16 K)
             x = x + self.lexicon_proj(batch_norm(self.lexicon_norm, features))
         logits = self.head(self.dropout(x))  # (B, C)
         return classifier_output(logits, labels, self.class_weights)
+
+    def _word_bags(
+        self,
+        name: str,
+        table: nn.Embedding,
+        ids: torch.Tensor,
+        tokens: torch.Tensor,
+        weight: torch.Tensor,
+    ) -> torch.Tensor:
+        """Mean of `table` over the ids (V, M) of every real token of each tweet -> (B, D).
+
+        Training (and export tracing) gathers the (B, T, M) ids. Prediction reads each word's
+        sum and count from a per-vocabulary cache (V, D), rebuilt whenever the table's weights
+        change (their version counter): the same mean, a fraction of the work."""
+        if self.training or torch.jit.is_tracing() or torch.onnx.is_in_onnx_export():
+            grams = ids[tokens].long()  # (B, T, M)
+            present = (grams > 0).to(weight.dtype) * weight[:, :, None]  # (B, T, M)
+            return _mean(table(grams).flatten(1, 2), present.flatten(1))
+        sums, counts = self._word_cache(name, table, ids)  # (V, D), (V,)
+        total = (sums[tokens] * weight[:, :, None]).sum(dim=1)  # (B, D)
+        count = (counts[tokens] * weight).sum(dim=1, keepdim=True)  # (B, 1)
+        return total / count.clamp(min=1.0)
+
+    def _word_cache(
+        self, name: str, table: nn.Embedding, ids: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        key = (table.weight.data_ptr(), table.weight._version, ids.data_ptr(), ids._version)
+        cached = self._caches.get(name)
+        if cached is not None and cached[0] == key:
+            return cached[1], cached[2]
+        with torch.no_grad():
+            rows = []
+            for start in range(0, ids.shape[0], 8192):  # (8192, M, D) at a time
+                chunk = ids[start : start + 8192].long()  # (n, M)
+                present = (chunk > 0).to(table.weight.dtype)
+                rows.append((table(chunk) * present[:, :, None]).sum(dim=1))  # (n, D)
+            sums = torch.cat(rows)  # (V, D)
+            counts = (ids > 0).to(table.weight.dtype).sum(dim=1)  # (V,)
+        self._caches[name] = (key, sums, counts)
+        return sums, counts
 
 
 def _bag_table(rows: int, dim: int) -> nn.Embedding:

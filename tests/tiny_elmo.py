@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 
 from tweetsent.embed.elmo import ElmoBiLm, ElmoOptions, save_hdf5
@@ -29,3 +30,31 @@ def write_model(folder: Path, options: ElmoOptions = TINY, seed: int = 0) -> tup
     options.save(options_path)
     save_hdf5(ElmoBiLm(options), weights_path)
     return options_path, weights_path
+
+
+# Fixtures of the ELMo and pretraining test folders (their conftest.py files import these).
+
+
+@pytest.fixture
+def tiny_options() -> ElmoOptions:
+    return TINY
+
+
+@pytest.fixture
+def tiny_files(tmp_path: Path) -> tuple[Path, Path]:
+    return write_model(tmp_path)
+
+
+@pytest.fixture
+def make_model():
+    """The write_model factory, as a fixture (test modules do not import each other)."""
+    return write_model
+
+
+def single_thread():
+    """Tiny models run fastest (and steadily on a busy machine) on one intra-op thread
+    (a generator for `pytest.fixture(autouse=True)` in the conftest files)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -11,9 +11,9 @@ import pytest
 import torch
 from safetensors.numpy import load_file
 
+from exported import assert_exports_with_parity, assert_predicts_without
 from synthetic import synthetic_tweets, tiny_config, write_tsv
 from tweetsent.config import RunConfig
-from tweetsent.data.batching import pad_batch
 from tweetsent.embed import WordEmbedder
 from tweetsent.errors import ConfigError
 from tweetsent.lexicons import FEATURES_PER_LEXICON, Lexicon
@@ -165,39 +165,9 @@ def test_rnn_run_with_clusters_and_tweet_features(rnn_run):
 
 def test_rnn_run_reloads_and_predicts_without_its_input_files(rnn_run, tmp_path):
     result, inputs, _ = rnn_run
-    loaded = load_run(result.run_dir)
-    assert loaded.model.tweet_features is not None
-    before = Predictor.from_run(result.run_dir).predict_proba(TEXTS)
-    moved = tmp_path / "moved"
-    inputs.rename(moved)
-    try:
-        after = Predictor.from_run(result.run_dir).predict_proba(TEXTS)
-    finally:
-        moved.rename(inputs)
-    np.testing.assert_array_equal(before, after)
+    assert load_run(result.run_dir).model.tweet_features is not None
+    assert_predicts_without(result.run_dir, inputs, TEXTS, tmp_path)
 
 
 def test_rnn_run_with_clusters_and_tweet_features_exports_with_parity(rnn_run, tmp_path):
-    pytest.importorskip("onnxruntime", reason="ONNX export needs onnxruntime (tweetsent[export])")
-    from tweetsent.runs.export import TOLERANCE, export_run
-
-    run_dir = rnn_run[0].run_dir
-    predictor = Predictor.from_run(run_dir)
-    expected = predictor.predict_proba(TEXTS)
-    _, data = predictor.encode(TEXTS)
-    tokens, lengths, _ = pad_batch(data, np.arange(len(TEXTS)))
-    for fmt, suffix in (("torchscript", ".pt"), ("onnx", ".onnx")):
-        result = export_run(run_dir, fmt, tmp_path / f"rnn{suffix}")
-        assert result.max_diff <= TOLERANCE
-        if fmt == "torchscript":
-            with torch.no_grad():
-                got = torch.jit.load(str(result.path))(tokens, lengths).numpy()
-        else:
-            import onnxruntime
-
-            session = onnxruntime.InferenceSession(
-                str(result.path), providers=["CPUExecutionProvider"]
-            )
-            feed = {"tokens": tokens.numpy(), "lengths": lengths.numpy()}
-            got = session.run(["probs"], feed)[0]
-        assert np.abs(got - expected).max() <= 1e-5, fmt
+    assert_exports_with_parity(rnn_run[0].run_dir, TEXTS, tmp_path)

@@ -12,6 +12,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
+from exported import assert_exports_with_parity, assert_predicts_without
 from synthetic import synthetic_tweets, tiny_config, write_tsv
 from tweetsent.config import RunConfig
 from tweetsent.errors import ConfigError
@@ -237,41 +238,11 @@ def test_saved_ngram_run_reloads_identically(ngram_run, tmp_path):
 
 def test_prediction_needs_no_lexicon_or_cluster_file(ngram_run, tmp_path):
     result, inputs, _ = ngram_run
-    before = Predictor.from_run(result.run_dir).predict_proba(TEXTS)
-    moved = tmp_path / "moved"
-    inputs.rename(moved)  # the tables live in the weights, not in the files
-    try:
-        after = Predictor.from_run(result.run_dir).predict_proba(TEXTS)
-    finally:
-        moved.rename(inputs)
-    np.testing.assert_array_equal(before, after)
+    assert_predicts_without(result.run_dir, inputs, TEXTS, tmp_path)
 
 
 def test_ngram_run_exports_with_parity(ngram_run, tmp_path):
-    pytest.importorskip("onnxruntime", reason="ONNX export needs onnxruntime (tweetsent[export])")
-    from tweetsent.data.batching import pad_batch
-    from tweetsent.runs.export import TOLERANCE, export_run
-
-    run_dir = ngram_run[0].run_dir
-    predictor = Predictor.from_run(run_dir)
-    expected = predictor.predict_proba(TEXTS)
-    _, data = predictor.encode(TEXTS)
-    tokens, lengths, _ = pad_batch(data, np.arange(len(TEXTS)))
-    for fmt, suffix in (("torchscript", ".pt"), ("onnx", ".onnx")):
-        result = export_run(run_dir, fmt, tmp_path / f"ngram{suffix}")
-        assert result.max_diff <= TOLERANCE
-        if fmt == "torchscript":
-            with torch.no_grad():
-                got = torch.jit.load(str(result.path))(tokens, lengths).numpy()
-        else:
-            import onnxruntime
-
-            session = onnxruntime.InferenceSession(
-                str(result.path), providers=["CPUExecutionProvider"]
-            )
-            feed = {"tokens": tokens.numpy(), "lengths": lengths.numpy()}
-            got = session.run(["probs"], feed)[0]
-        assert np.abs(got - expected).max() <= 1e-5, fmt
+    assert_exports_with_parity(ngram_run[0].run_dir, TEXTS, tmp_path)
 
 
 @pytest.mark.parametrize("precision", ["mixed", "float64"])

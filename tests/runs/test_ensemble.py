@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from safetensors.torch import load_file
 
+from exported import assert_exports_with_parity
 from synthetic import synthetic_tweets, tiny_config, write_tsv
 from tweetsent.cli import main
 from tweetsent.errors import TweetsentError
@@ -138,27 +138,7 @@ def test_explain_uses_the_attention_member(fitted):
 
 
 def test_exports_with_parity(fitted, tmp_path):
-    pytest.importorskip("onnxruntime", reason="ONNX export needs onnxruntime (tweetsent[export])")
-    from tweetsent.data.batching import pad_batch
-    from tweetsent.runs.export import TOLERANCE, export_run
-
-    predictor = Predictor.from_run(fitted)
-    expected = predictor.predict_proba(TEXTS)
-    _, data = predictor.encode(TEXTS)
-    tokens, lengths, _ = pad_batch(data, np.arange(len(TEXTS)))
-    for fmt in ("torchscript", "onnx"):
-        result = export_run(fitted, fmt, tmp_path / f"model.{fmt}")
-        assert result.max_diff <= TOLERANCE
-        if fmt == "torchscript":
-            with torch.no_grad():
-                got = torch.jit.load(str(result.path))(tokens, lengths).numpy()
-        else:
-            import onnxruntime
-
-            session = onnxruntime.InferenceSession(str(result.path))
-            feed = {"tokens": tokens.numpy(), "lengths": lengths.numpy()}
-            got = session.run(["probs"], feed)[0]
-        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
+    assert_exports_with_parity(fitted, TEXTS, tmp_path)
 
 
 def test_member_errors_are_one_line(members, tmp_path, capsys):

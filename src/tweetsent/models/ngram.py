@@ -122,6 +122,17 @@ class NGramClassifier(nn.Module):
         logits = self.head(self.dropout(x))  # (B, C)
         return classifier_output(logits, labels, self.class_weights)
 
+    def train(self, mode: bool = True) -> NGramClassifier:
+        """Switching to evaluation fills the prediction caches now, so that forked scoring
+        workers inherit them instead of each building its own."""
+        super().train(mode)
+        if not mode:
+            if self.char_grams is not None:
+                self._word_cache("chars", self.char_grams, self.chars)
+            if self.cluster_bag is not None:
+                self._word_cache("clusters", self.cluster_bag, self.clusters)
+        return self
+
     def _word_bags(
         self,
         name: str,
@@ -132,10 +143,10 @@ class NGramClassifier(nn.Module):
     ) -> torch.Tensor:
         """Mean of `table` over the ids (V, M) of every real token of each tweet -> (B, D).
 
-        Training (and export tracing) gathers the (B, T, M) ids. Prediction reads each word's
+        Training (and export, which traces) gathers the (B, T, M) ids. Prediction reads each word's
         sum and count from a per-vocabulary cache (V, D), rebuilt whenever the table's weights
         change (their version counter): the same mean, a fraction of the work."""
-        if self.training or torch.jit.is_tracing() or torch.onnx.is_in_onnx_export():
+        if self.training or torch.jit.is_tracing():  # ONNX export traces too (dynamo=False)
             grams = ids[tokens].long()  # (B, T, M)
             present = (grams > 0).to(weight.dtype) * weight[:, :, None]  # (B, T, M)
             return _mean(table(grams).flatten(1, 2), present.flatten(1))

@@ -158,3 +158,25 @@ def test_ngram_config_defaults():
     model = RunConfig().with_overrides({"model.kind": "ngram"}).model
     assert model.kind == "ngram" and model.ngram_chars and model.ngram_hidden == 0
     assert not model.tweet_features  # the n-gram model reads them whenever lexicons are given
+
+
+def test_semeval_best_recipe_reads_its_members_with_the_recipes_data_and_seed(tmp_path):
+    from tweetsent.train.recipe import member_configs
+
+    recipe = RunConfig.from_toml(CONFIGS / "semeval-best.toml").with_overrides(
+        {"data.train": ["train.tsv"], "train.seed": 7, "out": str(tmp_path / "best")}
+    )
+    assert recipe.is_ensemble and recipe.ensemble.weights == "fit"
+    members = dict(member_configs(recipe))
+    assert sorted(members) == ["bilstm", "ngram"]
+    ngram, bilstm = members["ngram"], members["bilstm"]
+    assert (ngram.model.kind, bilstm.model.kind) == ("ngram", "rnn")
+    for member in (ngram, bilstm):
+        assert member.data.train == ["train.tsv"] and member.train.seed == 7
+        assert not member.is_ensemble
+        # lexicon files are named relative to the working directory (the repository root)
+        files = [spec for spec in member.embed.lexicon if spec != "vader"]
+        assert files and all(f.startswith("../shared/data/lexicons/") for f in files)
+    assert len(ngram.embed.lexicon) == 8 and ngram.embed.clusters.endswith("50mpaths2.txt.gz")
+    assert ngram.data.min_freq == 1 and bilstm.data.min_freq == 2
+    assert Path(ngram.out) == tmp_path / "best" / "members" / "ngram"

@@ -109,7 +109,8 @@ class EnsembleClassifier(nn.Module):
         for index, member in enumerate(self.members):
             remap = getattr(self, f"remap_{index}")
             extra = {"words": words} if words is not None and self._words[index] else {}
-            output = member(remap[tokens], lengths, **extra)  # member ids (B, T)
+            ids = remap.index_select(0, tokens.reshape(-1)).view(tokens.shape)  # member ids
+            output = member(ids, lengths, **extra)  # (B, T) in, (B, C) out
             probs = F.softmax(output.logits, dim=-1) * self.weights[index]  # (B, C)
             mixed = probs if mixed is None else mixed + probs
             if attention is None and output.attention is not None:

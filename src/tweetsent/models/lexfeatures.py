@@ -58,8 +58,8 @@ class TweetLexiconFeatures(nn.Module):
 
     def negated(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """(B, T) bool: the token is in a negated context."""
-        negator = self.negator[tokens] * mask  # (B, T)
-        ends = self.clause_end[tokens]  # (B, T)
+        negator = _lookup(self.negator, tokens) * mask  # (B, T)
+        ends = _lookup(self.clause_end, tokens)  # (B, T)
         clause = torch.cumsum(ends, dim=1)  # (B, T) clause index of each token
         same = clause[:, :, None] == clause[:, None, :]  # (B, T, S): same clause
         width = tokens.shape[1]
@@ -72,41 +72,54 @@ class TweetLexiconFeatures(nn.Module):
     ) -> torch.Tensor:
         if negated is None:
             negated = self.negated(tokens, mask)
+        # (B, K, T) from here on: the reductions run over the contiguous last axis
         previous = nn.functional.pad(tokens[:, :-1], (1, 0))  # (B, T)
-        after_tag = (previous == self.hashtag_id)[:, :, None]  # (B, T, 1)
-        use_tag = after_tag & (self.hashtag_present[tokens] > 0)  # (B, T, K)
-        scores = torch.where(use_tag, self.hashtag_scores[tokens], self.scores[tokens])
-        present = use_tag | (self.present[tokens] > 0)  # (B, T, K)
-        present = present & mask.bool()[:, :, None]
-        stats = [_stats(scores, present & ~negated[:, :, None])]
-        stats.append(_stats(scores, present & negated[:, :, None]))
+        after_tag = (previous == self.hashtag_id)[:, None, :]  # (B, 1, T)
+        use_tag = after_tag & (_by_lexicon(self.hashtag_present, tokens) > 0)  # (B, K, T)
+        tagged = _by_lexicon(self.hashtag_scores, tokens)
+        scores = torch.where(use_tag, tagged, _by_lexicon(self.scores, tokens))  # (B, K, T)
+        present = use_tag | (_by_lexicon(self.present, tokens) > 0)  # (B, K, T)
+        present = present & mask.bool()[:, None, :]
+        negated = negated[:, None, :]  # (B, 1, T)
+        stats = [_stats(scores, present & ~negated), _stats(scores, present & negated)]
         features = torch.stack(stats, dim=2)  # (B, K, 2, 8)
         return features.flatten(1)  # (B, 16 K)
 
 
+def _lookup(table: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    """(V,) table read at tokens (B, T) -> (B, T); index_select is the fast gather on CPU."""
+    return table.index_select(0, tokens.reshape(-1)).view(tokens.shape)
+
+
+def _by_lexicon(table: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    """(V, K) table read at tokens (B, T) -> (B, K, T), contiguous."""
+    return nn.functional.embedding(tokens, table).transpose(1, 2).contiguous()
+
+
 def _stats(scores: torch.Tensor, member: torch.Tensor) -> torch.Tensor:
-    """scores (B, T, K), member (B, T, K) bool -> (B, K, 8) in `lexicons.STATS` order."""
+    """scores (B, K, T), member (B, K, T) bool -> (B, K, 8) in `lexicons.STATS` order."""
     zero = torch.zeros_like(scores)
-    values = torch.where(member, scores, zero)  # (B, T, K)
+    values = torch.where(member, scores, zero)  # (B, K, T)
     positive, negative = member & (scores > 0), member & (scores < 0)
-    found = member.any(dim=1)  # (B, K)
     big = torch.full_like(scores, float("inf"))
-    largest = torch.where(member, scores, -big).amax(dim=1)  # (B, K)
-    smallest = torch.where(member, scores, big).amin(dim=1)
-    width = scores.shape[1]
+    largest = torch.where(member, scores, -big).amax(dim=-1)  # (B, K)
+    smallest = torch.where(member, scores, big).amin(dim=-1)
+    width = scores.shape[-1]
     position = torch.arange(1, width + 1, device=scores.device, dtype=scores.dtype)
-    last_at = (member.to(scores.dtype) * position[None, :, None]).argmax(dim=1)  # (B, K)
-    last = torch.gather(values, 1, last_at[:, None, :])[:, 0, :]  # (B, K)
+    last_plus_one = (member.to(scores.dtype) * position).amax(dim=-1)  # (B, K), 0: none
+    found = last_plus_one > 0  # (B, K)
+    last_at = (last_plus_one - 1).clamp(min=0).long()  # (B, K)
+    last = torch.gather(values, 2, last_at[:, :, None])[:, :, 0]  # (B, K)
     no = torch.zeros_like(largest)
     out = [
-        positive.sum(dim=1).to(scores.dtype),
-        negative.sum(dim=1).to(scores.dtype),
-        torch.where(positive, scores, zero).sum(dim=1),
-        torch.where(negative, scores, zero).sum(dim=1),
+        positive.sum(dim=-1).to(scores.dtype),
+        negative.sum(dim=-1).to(scores.dtype),
+        torch.where(positive, scores, zero).sum(dim=-1),
+        torch.where(negative, scores, zero).sum(dim=-1),
         torch.where(found, largest, no),
         torch.where(found, smallest, no),
         last,
-        values.sum(dim=1),
+        values.sum(dim=-1),
     ]
     return torch.stack(out, dim=2)  # (B, K, 8)
 

@@ -151,8 +151,9 @@ class NGramClassifier(nn.Module):
             present = (grams > 0).to(weight.dtype) * weight[:, :, None]  # (B, T, M)
             return _mean(table(grams).flatten(1, 2), present.flatten(1))
         sums, counts = self._word_cache(name, table, ids)  # (V, D), (V,)
-        total = (sums[tokens] * weight[:, :, None]).sum(dim=1)  # (B, D)
-        count = (counts[tokens] * weight).sum(dim=1, keepdim=True)  # (B, 1)
+        total = (nn.functional.embedding(tokens, sums) * weight[:, :, None]).sum(dim=1)  # (B, D)
+        count = counts.index_select(0, tokens.reshape(-1)).view(tokens.shape)  # (B, T)
+        count = (count * weight).sum(dim=1, keepdim=True)  # (B, 1)
         return total / count.clamp(min=1.0)
 
     def _word_cache(

@@ -115,6 +115,8 @@ def test_malformed_rows_are_counted_or_fatal_with_strict(tiny_tsv, tmp_path):
     assert ok.returncode == 0, ok.stderr
     meta = json.loads((tmp_path / "r" / "meta.json").read_text())
     assert meta["data"]["train"]["skipped"] == 2
+    assert "train: skipped 2 malformed row(s)" in ok.stdout + ok.stderr
+    assert f"{data}:241: " in ok.stdout + ok.stderr
     strict = run_cli("train", "--data", str(data), "--out", str(tmp_path / "s"), "--strict", *TINY)
     assert strict.returncode == 2
     assert f"{data}:241" in strict.stderr and "Traceback" not in strict.stderr
@@ -179,3 +181,59 @@ def test_malformed_lexicon_or_cluster_file_is_one_line_with_its_line(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {path}:{line}: "), result.stderr
     assert not (tmp_path / "r").exists()  # failed before the run directory was made
+
+
+def _one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_predict_output_never_replaces_a_link_fifo_or_directory(trained, tmp_path):
+    import os
+    import stat
+    import threading
+
+    src = tmp_path / "in.txt"
+    src.write_text("love it\nhate it\n")
+    flags = ["predict", str(trained), "--input", str(src), "--no-progress", "--output"]
+    target = tmp_path / "real.jsonl"
+    target.write_text("old\n")
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(target)
+    assert run_cli(*flags, str(link)).returncode == 0
+    assert link.is_symlink() and len(target.read_text().splitlines()) == 2
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    assert run_cli(*flags, str(fifo)).returncode == 0
+    reader.join(timeout=30)
+    assert got and len(got[0].splitlines()) == 2
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    _one_line_error(run_cli(*flags, str(tmp_path)), str(tmp_path), "is a directory")
+    assert tmp_path.is_dir()
+
+
+@pytest.mark.parametrize("rows", [1, 240])
+def test_an_empty_validation_split_is_one_line(rows, tiny_tsv, tmp_path):
+    data = tmp_path / "few.tsv"
+    data.write_text("".join(tiny_tsv.read_text().splitlines(keepends=True)[:rows]))
+    flags = ["--data", str(data), "--out", str(tmp_path / "r"), *TINY]
+    if rows > 1:
+        flags += ["--valid-fraction", "0"]
+    _one_line_error(run_cli("train", *flags), "validation split is empty", "--valid")
+
+
+def test_train_refuses_to_overwrite_a_run_without_overwrite(trained, tiny_tsv, tmp_path):
+    before = (trained / "model.safetensors").read_bytes()
+    flags = ["train", "--data", str(tiny_tsv), "--out", str(trained), *TINY]
+    _one_line_error(run_cli(*flags, "--cell", "gru"), "finished run", "--overwrite")
+    assert (trained / "model.safetensors").read_bytes() == before
+    (trained / "metrics.json").unlink()  # as if killed before the end
+    _one_line_error(run_cli(*flags), "unfinished run", "--resume")
+    assert main([*flags, "--overwrite", "--epochs", "1"]) == 0
+    assert json.loads((trained / "config.json").read_text())["train"]["epochs"] == 1

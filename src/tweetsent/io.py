@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
+import stat
 import tempfile
+import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from tweetsent.errors import ConfigError
+from tweetsent.errors import ConfigError, TweetsentError
 
 
 def _umask() -> int:
@@ -24,22 +27,79 @@ def _umask() -> int:
 _MODE = 0o666 & ~_umask()  # what open() would have given the file (mkstemp gives 0600)
 
 
+# Errors of the disk or the output itself (full, gone, read-only): one line, not a traceback.
+_OUTPUT_ERRNOS = {
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EFBIG,
+    errno.EIO,
+    errno.EPIPE,
+    errno.EROFS,
+    errno.EACCES,
+    errno.EPERM,
+    errno.ENOTDIR,
+    errno.EISDIR,
+}
+
+
+def output_target(path: str | os.PathLike) -> tuple[Path, bool]:
+    """Where a write to `path` should go, and whether it can be atomic (temp file + rename).
+
+    A symlink is followed (its target is written, the link stays); a FIFO, character device or
+    socket is written into directly (renaming over it would replace it); a directory is a
+    one-line `TweetsentError`.
+    """
+    path = Path(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return path, True
+    except OSError as exc:
+        raise TweetsentError(f"{path}: cannot write ({exc.strerror})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise TweetsentError(f"{path}: is a directory; give a file name to write")
+    return path, stat.S_ISREG(st.st_mode)
+
+
+@contextlib.contextmanager
+def _output_errors(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        ours = exc.filename is None or Path(exc.filename).parent in (path, path.parent)
+        if exc.errno not in _OUTPUT_ERRNOS or not ours:  # not about this output: as it is
+            raise
+        raise TweetsentError(f"{path}: cannot write ({exc.strerror})") from None
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Iterator[IO]:
     """Write to a temporary file beside `path`, then rename it into place.
 
-    A crash or an exception leaves the old file (or no file), never a half-written one.
+    A crash or an exception leaves the old file (or no file), never a half-written one. A
+    symlink's target is written; a FIFO or device is written into directly, never replaced
+    (`output_target`); a full disk or unwritable place is a one-line `TweetsentError`.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode, **kwargs) as handle:
+    path, atomic = output_target(path)
+    if not atomic:
+        with _output_errors(path), open(path, mode, **kwargs) as handle:
             yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, _MODE)
-        os.replace(tmp, path)
+        return
+    with _output_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale(path.parent, f".{path.name}.*.tmp")
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with _output_errors(path):
+            with os.fdopen(fd, mode, **kwargs) as handle:
+                yield handle
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, _MODE)
+            os.replace(tmp, path)
+            _fsync_dir(path.parent)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -48,19 +108,66 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Ite
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path for a writer that wants a filename (safetensors, savefig, numpy)."""
-    path = Path(path)
+    """Yield a temporary path for a writer that wants a filename (safetensors, savefig, numpy).
+
+    Like `atomic_write`: a symlink's target is replaced, a FIFO or device gets the path itself
+    (written directly), a directory is a one-line `TweetsentError`; the file and its folder
+    are fsynced before and after the rename."""
+    path, atomic = output_target(path)
+    if not atomic:
+        with _output_errors(path):
+            yield path
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    _remove_stale(path.parent, f".{path.stem}.*.tmp{path.suffix}")
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent
+    )
     os.close(fd)
     try:
         yield Path(tmp)
+        _fsync_file(tmp)
         os.chmod(tmp, _MODE)
         os.replace(tmp, path)
+        _fsync_dir(path.parent)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+STALE_S = 3600.0  # a temporary file this old is left by a killed writer
+
+
+def _remove_stale(folder: Path, pattern: str) -> None:
+    """Remove the temporary files of writes killed before their rename (older than STALE_S)."""
+    now = time.time()
+    for old in folder.glob(pattern):
+        with contextlib.suppress(OSError):
+            if now - old.lstat().st_mtime > STALE_S:
+                old.unlink()
+
+
+def _fsync_file(path: str | os.PathLike) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename durable (where the platform allows fsync on a directory)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:

@@ -226,3 +226,38 @@ def test_tweeteval_without_mapping(tmp_path):
 def test_a_folder_given_as_a_file_format(tmp_path):
     with pytest.raises(DataError, match="no such file"):
         read_examples([tmp_path / "nope" / "a.tsv"], format="semeval")
+
+
+def test_bare_cr_line_endings_are_line_ends(tmp_path):
+    """Old Mac files end lines with a bare CR: 489 tweets are 489 rows, in every line format."""
+    texts = [f"tweet number {i} :)" for i in range(489)]
+    txt = tmp_path / "mac.txt"
+    txt.write_bytes("\r".join(texts).encode() + b"\r")
+    assert read_texts(txt).texts == texts
+    semeval = tmp_path / "mac.tsv"
+    labels = ["positive", "negative", "neutral"]
+    rows = [f"{i}\t{labels[i % 3]}\t{t}" for i, t in enumerate(texts)]
+    semeval.write_bytes("\r".join(rows).encode())
+    examples, _ = read_examples(semeval, format="semeval")
+    assert len(examples) == 489 and examples.texts[-1] == texts[-1]
+    mixed = tmp_path / "mixed.txt"
+    mixed.write_bytes(b"one\rtwo\r\nthree\nfour")
+    assert read_texts(mixed).texts == ["one", "two", "three", "four"]
+
+
+def test_an_overlong_line_is_a_counted_skip_never_read_whole(tmp_path):
+    from tweetsent.data.parsers import MAX_LINE_BYTES
+
+    path = tmp_path / "long.txt"
+    path.write_bytes(b"first\n" + b"x" * (10 * MAX_LINE_BYTES) + b"\nlast\n")
+    rows = read_texts(path)
+    assert rows.texts == ["first", "last"]
+    assert rows.report.skipped == 1
+    assert rows.report.skips[0][1:] == (
+        2,
+        f"line longer than {MAX_LINE_BYTES:,} bytes (not a tweet)",
+    )
+    labelled = tmp_path / "long.tsv"
+    labelled.write_bytes(b"1\tpositive\tok\n2\tnegative\t" + b"y" * (2 * MAX_LINE_BYTES) + b"\n")
+    with pytest.raises(DataError, match=r"long.tsv:2: line longer than"):
+        read_examples(labelled, format="semeval", strict=True)

@@ -174,6 +174,32 @@ def server(bilstm_run, tmp_path_factory):
         srv.stop()
 
 
+@pytest.fixture
+def start_server(tmp_path):
+    """Start a server on any run directory with any flags (not waited for); all stopped after."""
+    started: list[Server] = []
+
+    def start(run_dir: Path, *flags: str) -> Server:
+        started.append(Server(run_dir, tmp_path / f"server-{len(started)}.log", *flags))
+        return started[-1]
+
+    yield start
+    for srv in started:
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def timeout_server(bilstm_run, tmp_path_factory):
+    """A BiLSTM server with short connection timeouts (2 s to send a request, 1 s keep-alive)."""
+    log = tmp_path_factory.mktemp("serve-log") / "timeouts.log"
+    srv = Server(bilstm_run, log, "--request-timeout=2", "--keep-alive=1")
+    try:
+        srv.wait_ready()
+        yield srv
+    finally:
+        srv.stop()
+
+
 @pytest.fixture(scope="session")
 def attention_server(attention_run, tmp_path_factory):
     srv = Server(attention_run, tmp_path_factory.mktemp("serve-log") / "attention.log")

@@ -18,6 +18,7 @@ MARKER = "zq-marker-7781"  # must never come back in an error
 
 def test_health_and_readiness(server):
     assert server.call("GET", "/healthz").json() == {"status": "ok"}
+    assert server.call("HEAD", "/healthz").status == 200
     ready = server.call("GET", "/readyz")
     assert (ready.status, ready.json()) == (200, {"status": "ready"})
 
@@ -55,7 +56,9 @@ def test_model_card(server, bilstm_run):
     assert card["settings"]["model"]["cell"] == "lstm"
     assert card["data"]["train_files"] == ["train.tsv"]
     assert card["scores"]["split"] == "validation" and 0 <= card["scores"]["accuracy"] <= 1
-    assert card["limits"] == {"max_texts": 8, "max_chars": 300, "max_body_bytes": 8192}
+    limits = {"max_texts": 8, "max_chars": 300, "max_body_bytes": 8192}
+    assert {k: card["limits"][k] for k in limits} == limits
+    assert card["limits"]["request_timeout_s"] == 10.0
     assert str(bilstm_run.parent) not in reply.body.decode()  # no server paths
 
 
@@ -91,7 +94,15 @@ BAD_REQUESTS = [
     ("no texts", {"texts": []}, None, 422, "invalid_request"),
     ("unknown field", {"texts": ["a"], "secret": MARKER}, None, 422, "invalid_request"),
     ("array body", [MARKER], None, 422, "invalid_request"),
-    ("not json", MARKER, {"Content-Type": "text/plain"}, 422, "invalid_request"),
+    ("not json", MARKER, {"Content-Type": "text/plain"}, 415, "unsupported_media_type"),
+    (
+        "json as text/plain",
+        '{"texts": ["a"]}',
+        {"Content-Type": "text/plain"},
+        415,
+        "unsupported_media_type",
+    ),
+    ("json without type", b'{"texts": ["a"]}', {"X-None": "1"}, 415, "unsupported_media_type"),
     ("too many texts", {"texts": [MARKER] * 9}, None, 413, "too_many_texts"),
     ("text too long", {"texts": ["ok", MARKER + "x" * 300]}, None, 413, "text_too_long"),
     ("body too large", {"texts": [MARKER * 600]}, None, 413, "body_too_large"),

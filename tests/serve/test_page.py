@@ -188,3 +188,20 @@ def test_page_highlights_tokens_by_weight(browser, stub_server):
     assert alphas[3] == max(alphas) and alphas[0] == min(alphas) > 0
     assert "self-attention weight" in page.text_content("#tokens-note")
     page.close()
+
+
+def test_model_card_shows_no_server_paths_for_elmo_runs(elmo_run):
+    """embed.elmo_options / elmo_weights / elmo_cache_dir and what meta.json records of the
+    biLM files are cut to file names (GET /v1/model)."""
+    import json
+
+    from tweetsent.runs.rundir import load_run
+    from tweetsent.serve.card import model_card
+    from tweetsent.serve.settings import ServeSettings
+
+    run = load_run(elmo_run)
+    card = model_card(run, ServeSettings(), attention=False)
+    text = json.dumps(card)
+    assert str(elmo_run.parent) not in text and "/tmp" not in text
+    assert card["settings"]["embed"]["elmo_options"] == "options.json"
+    assert card["settings"]["embed"]["elmo_weights"] == "weights.hdf5"

@@ -24,6 +24,9 @@ from tweetsent.serve.settings import ServeSettings
         ("port", 70000),
         ("precision", "float16"),
         ("max_texts", True),
+        ("max_connections", 0),
+        ("request_timeout_s", 0),
+        ("keep_alive_s", "5"),
     ],
 )
 def test_bad_settings_name_the_field(field, value):

@@ -93,6 +93,7 @@ def _add_train(sub) -> None:
     p.add_argument("--config", help="TOML config file (flags override it)")
     p.add_argument("--out", help="run directory")
     p.add_argument("--resume", action="store_true", help="continue a killed run in --out")
+    p.add_argument("--overwrite", action="store_true", help="train over a run already in --out")
     p.add_argument("--dry-run", action="store_true", help="run a few batches only")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument(
@@ -129,9 +130,12 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 @command("train")
 def _train(args: argparse.Namespace) -> int:
+    from tweetsent.runs.rundir import check_out_dir
     from tweetsent.train import train
 
     config = config_from_args(args)
+    if config.out:
+        check_out_dir(config.out, resume=args.resume, overwrite=args.overwrite)
     result = train(config, resume=args.resume)
     print(
         f"best epoch {result.best_epoch}: "
@@ -183,10 +187,13 @@ def _add_predict(sub) -> None:
 
 @command("predict")
 def _predict(args: argparse.Namespace) -> int:
+    from tweetsent.io import output_target
     from tweetsent.runs.predict import Predictor, predict_file
 
     if bool(args.texts) == bool(args.input):
         raise TweetsentError("predict: give tweets as arguments or --input FILE (one of them)")
+    if args.output:
+        output_target(args.output)  # a directory is a one-line error before the model loads
     predictor = Predictor.from_run(args.run, device=args.device)
     if args.input:
         count = predict_file(

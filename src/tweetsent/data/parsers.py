@@ -3,7 +3,8 @@
 Line-based formats (semeval, tsv, jsonl, txt, tweeteval) read bytes line by line and decode each
 line on its own, so that one undecodable line is one skipped row with its line number. CSV
 formats go through the `csv` module (quoted fields may span lines); a CSV row is reported at the
-line where it starts. Lines are counted from 1; CRLF and a missing final newline are accepted;
+line where it starts. Lines are counted from 1; LF, CRLF and bare CR (old Mac files) end a line,
+a missing final newline is accepted, and a line over `MAX_LINE_BYTES` is a skipped row;
 whitespace-only lines are not rows (counted in `ReadReport.blank_lines`).
 
 Text fields are cleaned the same way in every tab-separated format (`clean_text`): surrounding
@@ -20,6 +21,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from tweetsent.data.examples import Sink
 from tweetsent.errors import DataError
@@ -30,6 +32,9 @@ NOT_AVAILABLE = "not available"  # SemEval text of a tweet deleted before downlo
 _UESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _MAX_ROW_LINES = 20  # a CSV row longer than this is an unbalanced quote, not a tweet
+MAX_LINE_BYTES = 1 << 20  # a longer line is a skipped row (an error with --strict), never read
+_CHUNK = 1 << 16
+_EOL = re.compile(rb"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -61,11 +66,39 @@ def decode_escapes(text: str) -> str:
     return text
 
 
+def _raw_lines(handle: BinaryIO, limit: int) -> Iterator[bytes | None]:
+    """The lines of a binary file without their ends, split at LF, CRLF or a bare CR (old Mac
+    files). A line longer than `limit` bytes is not kept in memory: it comes out as None."""
+    rest = b""  # the start of a line not yet ended
+    too_long = False  # the line being read is over the limit (its start was dropped)
+    while True:
+        chunk = handle.read(_CHUNK)
+        buffer = rest + chunk
+        hold = b"\r" if chunk and buffer.endswith(b"\r") else b""  # maybe half of a CRLF
+        if hold:
+            buffer = buffer[:-1]
+        pieces = _EOL.split(buffer) if b"\r" in buffer else buffer.split(b"\n")
+        rest = pieces.pop()
+        for piece in pieces:
+            yield None if too_long or len(piece) > limit else piece
+            too_long = False
+        if len(rest) > limit:
+            too_long, rest = True, b""
+        rest += hold
+        if not chunk:
+            if rest or too_long:
+                yield None if too_long else rest
+            return
+
+
 def _lines(path: Path, sink: Sink, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
     """(line number, decoded line without its end) for every non-blank, decodable line."""
     undecodable = 0
     with open(path, "rb") as handle:
-        for lineno, raw in enumerate(handle, 1):
+        for lineno, raw in enumerate(_raw_lines(handle, MAX_LINE_BYTES), 1):
+            if raw is None:
+                sink.skip(lineno, f"line longer than {MAX_LINE_BYTES:,} bytes (not a tweet)")
+                continue
             try:
                 line = raw.decode(encoding)
             except UnicodeDecodeError as exc:
@@ -74,7 +107,6 @@ def _lines(path: Path, sink: Sink, encoding: str = "utf-8") -> Iterator[tuple[in
                 continue
             if lineno == 1:
                 line = line.lstrip("\ufeff")
-            line = line.rstrip("\r\n")
             if not line.strip():
                 sink.report.blank_lines += 1
                 continue
@@ -299,8 +331,8 @@ def parse_tweeteval(path: Path, sink: Sink, opts: Options) -> None:
     if not path.name.endswith("_text.txt") or not labels_path.is_file():
         raise DataError("TweetEval format needs X_text.txt with X_labels.txt beside it", path)
     mapping = _read_mapping(path)
-    texts = path.read_bytes().split(b"\n")
-    labels = labels_path.read_bytes().split(b"\n")
+    texts = path.read_bytes().splitlines()  # LF, CRLF or bare CR
+    labels = labels_path.read_bytes().splitlines()
     for lines in (texts, labels):
         if lines and not lines[-1].strip():
             lines.pop()

@@ -133,6 +133,8 @@ def prepare(
         train_labels = [train_ex.labels[i] for i in train_idx]
         valid_texts = [train_ex.texts[i] for i in valid_idx]
         valid_labels = [train_ex.labels[i] for i in valid_idx]
+    if not valid_texts:
+        _empty_validation(data, len(train_ex.texts))
     cache = data.cache_dir or None
     tokenize = dict(config=config.text, workers=data.workers, progress=progress, cache_dir=cache)
     train_tokens = tokenize_corpus(train_texts, **tokenize)
@@ -155,6 +157,19 @@ def prepare(
             "valid": valid_report,
             "class_counts": _class_counts(train_labels, label_names),
         },
+    )
+
+
+def _empty_validation(data, train_rows: int) -> None:
+    if data.valid:
+        what = f"{', '.join(map(str, data.valid))} has no usable rows"
+    else:
+        what = (
+            f"--valid-fraction {data.valid_fraction} of {train_rows} training rows holds out none"
+        )
+    raise DataError(
+        f"the validation split is empty ({what}): give --valid FILE, a --valid-fraction above 0, "
+        "or a training file with at least two rows of a class"
     )
 
 

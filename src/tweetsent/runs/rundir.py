@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from tweetsent.config import RunConfig
@@ -53,14 +53,48 @@ def save_weights(module: torch.nn.Module, path: Path) -> None:
 
 
 def load_weights(module: torch.nn.Module, path: Path) -> None:
+    """Load safetensors weights into `module`; a file that does not fit it (names, shapes) or
+    holds NaN/inf is a one-line `TweetsentError` naming the file."""
+    check_shapes(module, weight_shapes(path), path)
     try:
         state = load_file(str(path))
     except (SafetensorError, OSError) as exc:
         raise TweetsentError(f"{path}: cannot read weights ({exc})") from None
-    missing, unexpected = module.load_state_dict(state, strict=False)
+    for name, tensor in state.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise TweetsentError(f"{path}: weights hold NaN or infinite values ({name})")
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[-1].strip()
+        raise TweetsentError(f"{path}: weights do not fit the model ({first})") from None
+
+
+def weight_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """Tensor names and shapes from a safetensors file's header (no tensor is read)."""
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            names = list(handle.keys())
+            return {name: tuple(handle.get_slice(name).get_shape()) for name in names}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise TweetsentError(f"{path}: cannot read weights ({exc})") from None
+
+
+def check_shapes(module: torch.nn.Module, shapes: dict[str, tuple[int, ...]], path: Path) -> None:
+    """One-line `TweetsentError` unless `shapes` (a weights file) has exactly the module's
+    tensors with the same shapes (the module may live on the meta device: nothing allocated)."""
+    expected = {name: tuple(t.shape) for name, t in module.state_dict().items()}
+    missing = sorted(set(expected) - set(shapes))
+    unexpected = sorted(set(shapes) - set(expected))
     if missing or unexpected:
         what = f"missing {missing[:3]}" if missing else f"unexpected {unexpected[:3]}"
         raise TweetsentError(f"{path}: weights do not fit the model in config.json ({what})")
+    for name, shape in expected.items():
+        if shapes[name] != shape:
+            raise TweetsentError(
+                f"{path}: weights do not fit config.json / vocab.json / meta.json "
+                f"({name}: {list(shapes[name])} in the file, {list(shape)} expected)"
+            )
 
 
 def save_run_files(
@@ -72,8 +106,30 @@ def save_run_files(
     write_json(run_dir / META, {**meta, "labels": labels})
 
 
+def check_out_dir(path: str | Path, resume: bool = False, overwrite: bool = False) -> None:
+    """Refuse to train into an existing run directory unless told how: `resume` (continue an
+    unfinished run) or `overwrite` (train a new run over it)."""
+    path = Path(path)
+    if resume and overwrite:
+        raise ConfigError("--resume and --overwrite: give one of them")
+    if resume or overwrite or not (path / CONFIG).is_file():
+        return
+    if (path / "metrics.json").is_file() and (path / WEIGHTS).is_file():
+        raise ConfigError(
+            f"{path}: a finished run is already there; choose another --out, "
+            "or give --overwrite to replace it"
+        )
+    raise ConfigError(
+        f"{path}: an unfinished run is there; give --resume to continue it, "
+        "or --overwrite to start again"
+    )
+
+
 def read_run(path: str | Path) -> LoadedRun:
-    """Read config, vocabulary and labels of a run directory (no weights)."""
+    """Read config, vocabulary and labels of a run directory (no weights).
+
+    Every file is checked (JSON object, UTF-8, labels a list of distinct strings): a damaged
+    one is a one-line `TweetsentError` naming it."""
     path = Path(path)
     if not path.is_dir():
         raise TweetsentError(f"{path}: no such run directory")
@@ -81,17 +137,35 @@ def read_run(path: str | Path) -> LoadedRun:
         if not (path / name).is_file():
             raise TweetsentError(f"{path}: not a tweetsent run directory (no {name})")
     try:
-        config = RunConfig.from_dict(read_json(path / CONFIG), source=str(path / CONFIG))
-        meta = read_json(path / META)
-    except json.JSONDecodeError as exc:
-        raise TweetsentError(f"{path}: unreadable run file ({exc})") from None
+        config = RunConfig.from_dict(_json_object(path / CONFIG), source=str(path / CONFIG))
     except ConfigError as exc:
         raise TweetsentError(str(exc)) from None
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise TweetsentError(f"{path / CONFIG}: not a tweetsent config ({exc})") from None
+    meta = _json_object(path / META)
     vocab = Vocabulary.load(path / VOCAB)
     labels = meta.get("labels")
     if not isinstance(labels, list) or not labels:
         raise TweetsentError(f"{path / META}: no label list")
+    if not all(isinstance(label, str) and label for label in labels):
+        raise TweetsentError(f"{path / META}: labels must be non-empty strings, got {labels!r}")
+    if len(set(labels)) != len(labels):
+        raise TweetsentError(f"{path / META}: labels repeat ({labels!r})")
     return LoadedRun(path, config, vocab, list(labels), meta)
+
+
+def _json_object(path: Path) -> dict[str, Any]:
+    try:
+        raw = read_json(path)
+    except json.JSONDecodeError as exc:
+        raise TweetsentError(f"{path}: not valid JSON ({exc})") from None
+    except UnicodeDecodeError:
+        raise TweetsentError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise TweetsentError(f"{path}: cannot read ({exc.strerror})") from None
+    if not isinstance(raw, dict):
+        raise TweetsentError(f"{path}: expected a JSON object, found {type(raw).__name__}")
+    return raw
 
 
 def load_run(path: str | Path, device: str | torch.device = "cpu") -> LoadedRun:
@@ -102,10 +176,36 @@ def load_run(path: str | Path, device: str | torch.device = "cpu") -> LoadedRun:
     if run.config.is_ensemble:  # members/NAME: ordinary runs, loaded by this function
         run.model = load_ensemble(run, load_run, device)
         return run
-    model = build_model(run.config, len(run.vocab), len(run.labels), **model_extras(run))
+    extras = model_extras(run)
+    _check_before_building(run, extras)  # an absurd size in config.json allocates nothing
+    model = _build(run, extras)
     load_weights(model, run.path / WEIGHTS)
     run.model = model.to(device).eval()
     return run
+
+
+def _build(run: LoadedRun, extras: dict[str, Any]) -> torch.nn.Module:
+    try:
+        return build_model(run.config, len(run.vocab), len(run.labels), **extras)
+    except (RuntimeError, ValueError, TypeError) as exc:  # RuntimeError: out of memory
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TweetsentError(f"{run.path / CONFIG}: cannot build its model ({first})") from None
+
+
+def _check_before_building(run: LoadedRun, extras: dict[str, Any]) -> None:
+    """Compare the weights file's tensor shapes with the model's, built on the meta device."""
+    shapes = weight_shapes(run.path / WEIGHTS)
+    if run.config.embed.kind == "elmo":  # the biLM copies its HDF5 weights: no meta build;
+        return  # load_weights checks the shapes after the real build
+    try:
+        with torch.device("meta"):
+            skeleton = build_model(run.config, len(run.vocab), len(run.labels), **extras)
+    except Exception as exc:
+        if "overflow" not in str(exc).lower():
+            return  # a model that cannot be built on meta (numpy tables): the real build, below
+        first = str(exc).strip().splitlines()[0]
+        raise TweetsentError(f"{run.path / CONFIG}: cannot build its model ({first})") from None
+    check_shapes(skeleton, shapes, run.path / WEIGHTS)
 
 
 def model_extras(run: LoadedRun) -> dict[str, Any]:

@@ -23,11 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tweetsent.errors import TweetsentError
 from tweetsent.runs.predict import Prediction, Predictor
 from tweetsent.serve.batcher import Busy, MicroBatcher
 from tweetsent.serve.card import model_card
@@ -79,6 +80,9 @@ class ModelState:
             gc.collect()
             gc.freeze()
             log.info("model ready: %s", self.card["summary"] if self.card else self.run_dir)
+        except TweetsentError as exc:  # a damaged run directory: one line, no traceback
+            self.failed = True
+            log.error("cannot load the model: %s", exc)
         except Exception:
             self.failed = True
             log.exception("cannot load the model from %s", self.run_dir)
@@ -144,6 +148,7 @@ def _add_routes(
         response_model_exclude_none=True,
         responses=ERRORS,
         tags=["predict"],
+        dependencies=[Depends(_json_body)],
     )
     async def predict(request: PredictRequest, raw: Request) -> JSONResponse:
         """Label tweets: for each text, in order, its label, the probability of every class,
@@ -175,6 +180,10 @@ def _add_routes(
         """The process is up (says nothing about the model)."""
         return {"status": "ok"}
 
+    @app.head("/healthz", include_in_schema=False)
+    async def healthz_head() -> Response:
+        return Response(status_code=200)
+
     @app.get("/readyz", response_model=Status, responses={503: {"model": Status}}, tags=["health"])
     async def readyz():
         """200 once the model is loaded and warmed up; 503 while loading or if loading failed."""
@@ -187,6 +196,17 @@ def _add_routes(
         return FileResponse(STATIC / "index.html", headers=_page_headers())
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+
+async def _json_body(raw: Request) -> None:
+    """415 for a body that does not say it is JSON (before the body is parsed)."""
+    kind = raw.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json":
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"send the body as JSON with Content-Type: application/json (got {kind or 'none'!r})",
+        )
 
 
 class Arrivals:

@@ -20,6 +20,9 @@ PATH_FIELDS = {
     ("data", "cache_dir"),
     ("embed", "path"),
     ("embed", "clusters"),
+    ("embed", "elmo_options"),
+    ("embed", "elmo_weights"),
+    ("embed", "elmo_cache_dir"),
 }
 
 
@@ -34,7 +37,7 @@ def model_card(run: LoadedRun, settings: ServeSettings, attention: bool) -> dict
         )
     config["embed"]["lexicon"] = [_short(spec) for spec in config["embed"]["lexicon"]]
     meta = run.meta
-    return _finite(
+    card = _finite(
         {
             "name": run.path.name,
             "labels": list(run.labels),
@@ -54,6 +57,10 @@ def model_card(run: LoadedRun, settings: ServeSettings, attention: bool) -> dict
                 "max_texts": settings.max_texts,
                 "max_chars": settings.max_chars,
                 "max_body_bytes": settings.max_body_bytes,
+                "max_pending": settings.max_pending,
+                "max_connections": settings.max_connections,
+                "request_timeout_s": settings.request_timeout_s,
+                "keep_alive_s": settings.keep_alive_s,
             },
             "batching": {
                 "max_batch": settings.max_batch,
@@ -62,6 +69,7 @@ def model_card(run: LoadedRun, settings: ServeSettings, attention: bool) -> dict
             },
         }
     )
+    return _no_paths(card)
 
 
 def summary(run: LoadedRun) -> str:
@@ -94,6 +102,26 @@ def _short(spec: str) -> str:
 
 def _name(value: Any) -> Any:
     return Path(value).name if isinstance(value, str) and value else value
+
+
+def _no_paths(value: Any) -> Any:
+    """Every absolute path left anywhere in the card (keys too; `FORMAT:/path` specs) cut to
+    its file name: the net under PATH_FIELDS, for what meta.json records (ELMo files, ...)."""
+    if isinstance(value, dict):
+        return {_no_paths(k): _no_paths(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_paths(v) for v in value]
+    if isinstance(value, str):
+        kind, colon, rest = value.partition(":")
+        if _absolute(value):
+            return Path(value).name
+        if colon and _absolute(rest):
+            return f"{kind}:{Path(rest).name}"
+    return value
+
+
+def _absolute(text: str) -> bool:
+    return text.startswith(("/", "~", "\\")) or (len(text) > 2 and text[1:3] in (":\\", ":/"))
 
 
 def _without(value: Any, key: str) -> Any:

@@ -16,8 +16,10 @@ def serve(run_dir: str | Path, settings: ServeSettings, access_log: bool = False
     """Check the run directory (a user error is one line, before anything listens), then serve
     until interrupted. The model loads in the background; /readyz says when it is ready."""
     import uvicorn
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
     from tweetsent.serve.app import create_app
+    from tweetsent.serve.connections import guarded_protocol, raise_open_files_limit
 
     run = read_run(run_dir)
     if not (run.path / WEIGHTS).is_file():
@@ -27,14 +29,26 @@ def serve(run_dir: str | Path, settings: ServeSettings, access_log: bool = False
             f"warning: listening on {settings.host}: reachable from other machines",
             file=sys.stderr,
         )
+    files = raise_open_files_limit(settings.max_connections + 256)
+    if files < settings.max_connections + 64:
+        print(
+            f"warning: the open-files limit ({files}) is below --max-connections "
+            f"{settings.max_connections}: raise it (ulimit -n) or lower --max-connections",
+            file=sys.stderr,
+        )
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
+    # No limit_concurrency: uvicorn would count idle sockets (serve/connections.py).
+    protocol = guarded_protocol(
+        AutoHTTPProtocol, settings.request_timeout_s, settings.max_connections
+    )
     uvicorn.run(
         create_app(run.path, settings),
         host=settings.host,
         port=settings.port,
         access_log=access_log,
         log_level="info",
-        limit_concurrency=settings.max_pending + 64,  # beyond: 503 before any work is done
+        http=protocol,
+        timeout_keep_alive=settings.keep_alive_s,
         timeout_graceful_shutdown=10,
     )
 

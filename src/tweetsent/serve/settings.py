@@ -25,6 +25,9 @@ class ServeSettings:
     max_batch: int = 64  # texts per model call (a larger request runs alone)
     max_wait_ms: float = 5.0  # how long the first request of a batch waits for company
     max_pending: int = 1024  # queued requests; beyond this, 503 "busy"
+    max_connections: int = 4096  # open sockets; beyond, the longest-idle one is closed
+    request_timeout_s: float = 10.0  # to send a complete request (headers and body)
+    keep_alive_s: float = 5.0  # an idle keep-alive connection is closed after this
     precision: str = "mixed"
     threads: int = 1  # torch threads of the model worker (0: every core)
     device: str = "cpu"
@@ -37,6 +40,7 @@ class ServeSettings:
             ("max_body_bytes", 64),
             ("max_batch", 1),
             ("max_pending", 1),
+            ("max_connections", 1),
             ("threads", 0),
         ):
             value = getattr(self, name)
@@ -46,6 +50,11 @@ class ServeSettings:
             raise ConfigError(f"serve.port: {self.port} must be <= 65535")
         if not 0 <= self.max_wait_ms <= 1000:
             raise ConfigError(f"serve.max_wait_ms: {self.max_wait_ms!r} must be in [0, 1000]")
+        for name in ("request_timeout_s", "keep_alive_s"):
+            value = getattr(self, name)
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not number or not 0 < value <= 3600:
+                raise ConfigError(f"serve.{name}: {value!r} must be in (0, 3600] seconds")
         if self.precision not in PRECISIONS:
             raise ConfigError(
                 f"serve.precision: {self.precision!r} is not one of {', '.join(PRECISIONS)}"

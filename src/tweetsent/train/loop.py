@@ -99,6 +99,7 @@ def train(
         f"data: {len(prepared.train):,} train / {len(prepared.valid):,} valid tweets, "
         f"{len(prepared.vocab):,} tokens in the vocabulary, labels {prepared.labels}"
     )
+    _log_skipped(prepared.report, log)
     matrix, embed_info = (None, {}) if saved else initial_embeddings(config, prepared, log)
     tables = None
     if inputs is not None:
@@ -236,6 +237,16 @@ def _check_resume(config: RunConfig, run_dir: Path):
         if ours != theirs:
             raise ConfigError(f"--resume: [{section}] differs from the run in {run_dir}")
     return saved
+
+
+def _log_skipped(report: dict[str, Any], log) -> None:
+    """Malformed rows skipped while reading, on the terminal too (meta.json keeps 20)."""
+    for split in ("train", "valid"):
+        part = report.get(split) or {}
+        if part.get("skipped"):
+            log(f"{split}: skipped {part['skipped']:,} malformed row(s) (--strict: stop at one)")
+            for path, line, reason in part.get("skipped_examples", [])[:3]:
+                log(f"  {path}:{line}: {reason}")
 
 
 def _with_dim(config: RunConfig, dim: int) -> RunConfig:

@@ -193,7 +193,12 @@ def _build(run: LoadedRun, extras: dict[str, Any]) -> torch.nn.Module:
 
 
 def _check_before_building(run: LoadedRun, extras: dict[str, Any]) -> None:
-    """Compare the weights file's tensor shapes with the model's, built on the meta device."""
+    """Compare the weights file's tensor shapes with the model's, built on the meta device,
+    when config.json's sizes could allocate much memory. Ordinary sizes skip this dry build:
+    initialising on the meta device imports torch._dynamo (about 1 s of every `predict`), and
+    `load_weights` checks their shapes after the real build anyway."""
+    if not _large(run.config, len(run.vocab)):
+        return
     shapes = weight_shapes(run.path / WEIGHTS)
     if run.config.embed.kind == "elmo":  # the biLM copies its HDF5 weights: no meta build;
         return  # load_weights checks the shapes after the real build
@@ -206,6 +211,16 @@ def _check_before_building(run: LoadedRun, extras: dict[str, Any]) -> None:
         first = str(exc).strip().splitlines()[0]
         raise TweetsentError(f"{run.path / CONFIG}: cannot build its model ({first})") from None
     check_shapes(skeleton, shapes, run.path / WEIGHTS)
+
+
+def _large(config: RunConfig, vocab_size: int) -> bool:
+    """Whether the config's sizes allow a weight matrix of more than 50M numbers (200 MB)."""
+    m, e = config.model, config.embed
+    widest = max(m.hidden_size, e.dim, m.mlp_hidden, m.attention_da, m.attention_mlp, m.ngram_dim)
+    widest = max(widest, m.attention_hops, e.cluster_dim)
+    big = 50_000_000
+    rows = max(vocab_size * 2, m.ngram_buckets)  # embedding tables (n-gram unigrams: 2V rows)
+    return widest * widest * 4 > big or rows * widest > big * 4
 
 
 def model_extras(run: LoadedRun) -> dict[str, Any]:

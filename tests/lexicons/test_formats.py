@@ -119,6 +119,7 @@ def test_forced_format_overrides_detection(tmp_path):
     lexicon = load_lexicon(f"score:{path}")
     assert lexicon.format == "score"
     assert lexicon.source == f"score:{path}"
+    assert lexicon.path == str(path)  # the file read, without the format prefix
     assert lexicon.name == "lex"
 
 

@@ -180,7 +180,8 @@ def ngram_run(tmp_path_factory):
         root / "run",
         **{
             "data.valid": [str(valid)],
-            "embed.lexicon": [str(inputs / "scores.tsv"), str(inputs / "polarity.csv")],
+            # a forced format too: its sha256 is still that of the file read
+            "embed.lexicon": [str(inputs / "scores.tsv"), f"polarity:{inputs / 'polarity.csv'}"],
             "embed.clusters": str(inputs / "clusters.txt"),
             "model.kind": "ngram",
             "model.ngram_dim": 8,

@@ -29,6 +29,7 @@ lines (`detect_format`), the most specific first: pmi, emolex, score, polarity.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import math
 from collections.abc import Callable, Iterator, Sequence
@@ -66,13 +67,15 @@ class Lexicon:
     """A sentiment lexicon: term -> polarity score in [-1, 1].
 
     `name` is short (the file name without `.txt.gz` / `.csv.gz`, or the builtin name),
-    `source` the spec it was loaded from, `format` one of `FORMATS`.
+    `source` the spec it was loaded from, `format` one of `FORMATS`, `path` the file read
+    (a package's data file for a builtin).
     """
 
     name: str
     scores: dict[str, float]
     source: str
     format: str
+    path: str = ""
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -98,7 +101,7 @@ def load_lexicon(spec: str) -> Lexicon:
         raise DataError("the lexicon has no entries", path)
     largest = max(map(abs, raw.values())) or 1.0
     scores = {term: score / largest for term, score in raw.items()}
-    return Lexicon(name=name, scores=scores, source=spec, format=fmt)
+    return Lexicon(name=name, scores=scores, source=spec, format=fmt, path=str(path))
 
 
 def load_lexicons(specs: Sequence[str]) -> list[Lexicon]:
@@ -113,7 +116,7 @@ def load_lexicons(specs: Sequence[str]) -> list[Lexicon]:
             name = f"{lexicon.name}-{n}"
         taken.add(name)
         if name != lexicon.name:
-            lexicon = Lexicon(name, lexicon.scores, lexicon.source, lexicon.format)
+            lexicon = dataclasses.replace(lexicon, name=name)
         lexicons.append(lexicon)
     return lexicons
 

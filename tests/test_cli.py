@@ -141,6 +141,18 @@ def test_train_flags_for_lexicons_clusters_and_the_ngram_model(tmp_path):
     assert config.embed.lexicon == ["z.txt"]  # a flag replaces the list
 
 
+def test_train_flags_for_the_cnn(tmp_path):
+    from tweetsent.cli import build_parser, config_from_args
+
+    args = ["train", "--data", "d.tsv", "--out", "r", "--model", "cnn", "--cnn-filters", "32"]
+    config = config_from_args(build_parser().parse_args([*args, "--cnn-widths", "2", "3"]))
+    assert config.model.kind == "cnn" and config.model.cnn_filters == 32
+    assert config.model.cnn_widths == [2, 3]
+    assert config_from_args(build_parser().parse_args(args)).model.cnn_widths == [1, 2, 3, 4]
+    bad = run_cli("train", "--data", "d.tsv", "--out", str(tmp_path / "r"), "--cnn-widths", "x")
+    assert bad.returncode == 2 and "--cnn-widths" in bad.stderr and "Traceback" not in bad.stderr
+
+
 def test_train_ngram_with_lexicons_and_clusters(tiny_tsv, tmp_path, capsys):
     scores = tmp_path / "scores.tsv"
     scores.write_text("love\t3\nhate\t-3\n", encoding="utf-8")

@@ -174,7 +174,7 @@ class ModelConfig:
     """The classifier: an RNN encoder with pooling, the study's feed-forward baseline, or the
     sparse n-gram model (hashed word and character n-grams + lexicon features, fastText-style)."""
 
-    kind: str = "rnn"  # rnn | feedforward | ngram
+    kind: str = "rnn"  # rnn | cnn | feedforward | ngram
     cell: str = "lstm"  # lstm | gru
     bidirectional: bool = True
     num_layers: int = 1
@@ -196,9 +196,12 @@ class ModelConfig:
     ngram_buckets: int = 262144  # hash buckets of word bigrams and of character n-grams
     ngram_chars: bool = True  # character 2-5 grams of each word
     ngram_hidden: int = 0  # one ReLU hidden layer of this size (0 = linear)
+    # kind = cnn (Kim 2014): cnn_filters feature maps per window width, in place of the RNN
+    cnn_filters: int = 64
+    cnn_widths: list[int] = field(default_factory=lambda: [1, 2, 3, 4])
 
     def __post_init__(self) -> None:
-        _check_choice("model", "kind", self.kind, ("rnn", "feedforward", "ngram"))
+        _check_choice("model", "kind", self.kind, ("rnn", "cnn", "feedforward", "ngram"))
         _check_choice("model", "cell", self.cell, ("lstm", "gru"))
         _check_choice("model", "pooling", self.pooling, ("last", "mean", "max", "attention"))
         _check_range("model", "num_layers", self.num_layers, 1, 8)
@@ -213,6 +216,14 @@ class ModelConfig:
         _check_range("model", "ngram_dim", self.ngram_dim, 1)
         _check_range("model", "ngram_buckets", self.ngram_buckets, 2)
         _check_range("model", "ngram_hidden", self.ngram_hidden, 0)
+        _check_range("model", "cnn_filters", self.cnn_filters, 1)
+        if not self.cnn_widths or any(
+            isinstance(w, bool) or not isinstance(w, int) or not 1 <= w <= 9
+            for w in self.cnn_widths
+        ):
+            raise ConfigError(
+                f"model.cnn_widths: a list of window widths from 1 to 9, got {self.cnn_widths!r}"
+            )
 
 
 # Self-attention settings one flag away (`tweetsent train --attention-preset NAME`): the study's
@@ -388,10 +399,14 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
     """Check a TOML/JSON value against the field's annotated type (ints widen to floats)."""
     origin = getattr(hint, "__origin__", None)
     if origin is list:
-        if isinstance(value, str):
+        item = hint.__args__[0]
+        if item is str and isinstance(value, str):
             value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{where}: expected a list of strings, got {value!r}")
+        if not isinstance(value, list) or not all(
+            isinstance(v, item) and not isinstance(v, bool) for v in value
+        ):
+            what = "strings" if item is str else "integers"
+            raise ConfigError(f"{where}: expected a list of {what}, got {value!r}")
         return list(value)
     if hint is bool:
         if not isinstance(value, bool):

@@ -16,6 +16,7 @@ from tweetsent.errors import ConfigError
 from tweetsent.models import ClassifierOutput, FeedForwardClassifier, RNNClassifier, build_model
 from tweetsent.models import pooling as pooling_module
 from tweetsent.models import rnn as rnn_module
+from tweetsent.models.cnn import CNNEncoder
 from tweetsent.models.inputs import unpadded
 
 VOCAB, LABELS, DIM = 30, 3, 6
@@ -26,12 +27,18 @@ RNN_GRID = [
         ["lstm", "gru"], [False, True], ["last", "mean", "max"], [1, 2]
     )
 ]
-GRID = RNN_GRID + [{"kind": "feedforward"}]
+CNN_GRID = [
+    {"kind": "cnn", "cnn_filters": 4, "cnn_widths": widths, "pooling": p}
+    for widths, p in [([1, 2, 3, 4], "max"), ([3], "mean"), ([2, 5], "last")]
+]
+GRID = RNN_GRID + CNN_GRID + [{"kind": "feedforward"}]
 
 
 def grid_id(model: dict) -> str:
     if model.get("kind") == "feedforward":
         return "feedforward"
+    if model.get("kind") == "cnn":
+        return f"cnn-{'-'.join(map(str, model['cnn_widths']))}-{model['pooling']}"
     direction = "bi" if model["bidirectional"] else "uni"
     return f"{model['cell']}-{direction}-{model['pooling']}-{model['num_layers']}"
 
@@ -134,6 +141,8 @@ def test_composition_and_empty_tweets() -> None:
     net = make({"cell": "gru", "pooling": "max"}).eval()
     assert isinstance(net, RNNClassifier) and net.encoder.output_dim == 16
     assert isinstance(make({"kind": "feedforward"}), FeedForwardClassifier)
+    cnn = make({"kind": "cnn", "cnn_filters": 5, "cnn_widths": [2, 3]})
+    assert isinstance(cnn.encoder, CNNEncoder) and cnn.encoder.output_dim == 10
     tokens = torch.tensor([[0, 0], [4, 5]])
     logits = net(tokens, torch.tensor([0, 2])).logits  # an empty tweet reads one padding token
     assert torch.isfinite(logits).all()
@@ -170,12 +179,16 @@ def test_build_checks_sizes_and_names_the_field() -> None:
     [
         ("cell", "rnn"),
         ("pooling", "sum"),
-        ("kind", "cnn"),
+        ("kind", "transformer"),
         ("num_layers", 0),
         ("hidden_size", 0),
         ("layer_dropout", 1.0),
         ("output_dropout", -0.1),
         ("mlp_hidden", 0),
+        ("cnn_filters", 0),
+        ("cnn_widths", []),
+        ("cnn_widths", [0, 2]),
+        ("cnn_widths", [3.5]),
     ],
 )
 def test_model_config_errors_name_the_field(field: str, value: object) -> None:
@@ -209,3 +222,17 @@ def test_float64_head_puts_pooling_and_head_in_float64_only() -> None:
     after = model(tokens, lengths).logits
     assert after.dtype == torch.float64
     torch.testing.assert_close(after.float(), before, rtol=1e-5, atol=1e-6)
+
+
+def test_cnn_states_are_windows_of_the_real_tokens_only() -> None:
+    """Width 3 at position t reads tokens t-1, t, t+1; outside the tweet it reads zeros,
+    padding included, and states at padding are zero."""
+    torch.manual_seed(0)
+    encoder = CNNEncoder(input_dim=2, filters=1, widths=[3])
+    with torch.no_grad():
+        encoder.convs[0].weight.copy_(torch.tensor([[[1.0, 10.0, 100.0], [0.0, 0.0, 0.0]]]))
+        encoder.convs[0].bias.zero_()
+    x = torch.tensor([[[1.0, 0.0], [2.0, 0.0], [3.0, 0.0], [9.0, 0.0]]])  # (1, 4, 2)
+    states = encoder(x, torch.tensor([3]))[0, :, 0]  # length 3: the 9 is padding
+    # t=0: 0*1 + 1*10 + 2*100; t=1: 1 + 20 + 300; t=2: 2 + 30 + 0 (not 900); t=3 padding
+    assert states.tolist() == [210.0, 321.0, 32.0, 0.0]

@@ -67,6 +67,7 @@ VARIANTS = {
     },
     "bilstm-mean": {"model.pooling": "mean"},
     "feedforward": {"model.kind": "feedforward"},
+    "cnn-max": {"model.kind": "cnn", "model.cnn_widths": [1, 2, 3, 4]},
     "bilstm-attention": {"model.pooling": "attention"},
 }
 

@@ -36,10 +36,11 @@ TRAIN_FLAGS = [
     ("--embed-dim", "embed.dim", int, "dimension of random embeddings"),
     ("--embed-dropout", "embed.dropout", float, "dropout on the embeddings"),
     ("--clusters", "embed.clusters", str, "Twitter word clusters file (bits TAB word TAB count)"),
-    ("--model", "model.kind", str, "rnn | feedforward | ngram"),
+    ("--model", "model.kind", str, "rnn | cnn | feedforward | ngram"),
     ("--cell", "model.cell", str, "lstm | gru"),
     ("--hidden", "model.hidden_size", int, "RNN hidden size"),
     ("--layers", "model.num_layers", int, "stacked RNN layers"),
+    ("--cnn-filters", "model.cnn_filters", int, "CNN: feature maps per window width"),
     ("--pooling", "model.pooling", str, "last | mean | max | attention"),
     ("--attention-da", "model.attention_da", int, "self-attention: d_a (rows of W_s1)"),
     ("--attention-hops", "model.attention_hops", int, "self-attention: hops r (1: single)"),
@@ -68,11 +69,13 @@ TRAIN_FLAGS = [
 ]
 # Flags that take one or more values, each a list field.
 TRAIN_LISTS = [
+    ("--cnn-widths", "model.cnn_widths", "CNN: window widths in tokens, e.g. 1 2 3 4", int),
     (
         "--lexicon",
         "embed.lexicon",
         "sentiment lexicons: vader, afinn, or files (score, polarity, pmi, emolex formats; "
         "FORMAT:PATH forces one)",
+        str,
     ),
 ]
 TRAIN_BOOLS = [
@@ -102,8 +105,9 @@ def _add_train(sub) -> None:
     )
     for flag, dest, kind, text in TRAIN_FLAGS:
         p.add_argument(flag, dest=dest, type=kind, help=text, metavar=dest.split(".")[1].upper())
-    for flag, dest, text in TRAIN_LISTS:
-        p.add_argument(flag, dest=dest, nargs="+", help=text, metavar="SPEC")
+    for flag, dest, text, kind in TRAIN_LISTS:
+        metavar = "SPEC" if kind is str else "N"
+        p.add_argument(flag, dest=dest, nargs="+", type=kind, help=text, metavar=metavar)
     for name, dest, text in TRAIN_BOOLS:
         _bool_flag(p, name, dest, text)
 
@@ -117,7 +121,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         config = config.with_overrides(attention_preset(args.attention_preset))
     overrides = {dest: getattr(args, dest) for _, dest, _, _ in TRAIN_FLAGS}
     overrides.update({dest: getattr(args, dest) for _, dest, _ in TRAIN_BOOLS})
-    overrides.update({dest: getattr(args, dest) for _, dest, _ in TRAIN_LISTS})
+    overrides.update({dest: getattr(args, dest) for _, dest, _, _ in TRAIN_LISTS})
     overrides["data.train"] = args.data
     overrides["data.valid"] = args.valid
     overrides["out"] = args.out

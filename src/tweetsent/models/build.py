@@ -11,6 +11,7 @@ from torch import nn
 from tweetsent.config import EmbedConfig, RunConfig
 from tweetsent.embed import WordEmbedder
 from tweetsent.errors import ConfigError
+from tweetsent.models.cnn import CNNEncoder
 from tweetsent.models.feedforward import FeedForwardClassifier, mlp_head
 from tweetsent.models.lexfeatures import NormalizedTweetFeatures, TweetLexiconFeatures
 from tweetsent.models.ngram import NGramClassifier
@@ -65,18 +66,22 @@ def build_model(
             embedder.output_dim + extra, model.mlp_hidden, num_labels, model.output_dropout
         )
         return FeedForwardClassifier(embedder, head, class_weights, tweet_features=features)
-    encoder = RNNEncoder(
-        embedder.output_dim,
-        model.hidden_size,
-        cell=model.cell,
-        num_layers=model.num_layers,
-        bidirectional=model.bidirectional,
-        dropout=model.layer_dropout,
+    encoder = (
+        CNNEncoder(embedder.output_dim, model.cnn_filters, model.cnn_widths)
+        if model.kind == "cnn"
+        else RNNEncoder(
+            embedder.output_dim,
+            model.hidden_size,
+            cell=model.cell,
+            num_layers=model.num_layers,
+            bidirectional=model.bidirectional,
+            dropout=model.layer_dropout,
+        )
     )
     pooling = build_pooling(
         model.pooling,
         encoder.output_dim,
-        bidirectional=model.bidirectional,
+        bidirectional=model.bidirectional and model.kind == "rnn",
         attention_dim=model.attention_da,
         hops=model.attention_hops,
         penalty=model.attention_penalty,

@@ -71,3 +71,17 @@ def test_two_ranks_equal_one_process_and_resume_in_one(data, tmp_path, monkeypat
     four = {**overrides, "train.epochs": 4}
     whole = train(tiny_config(train_tsv, tmp_path / "whole", **four), log=lambda _: None)
     _assert_same_run(whole.run_dir, ranks)
+
+
+def test_a_recipe_under_torchrun_is_a_one_line_error(data, tmp_path, monkeypatch, capsys):
+    recipe = tmp_path / "recipe.toml"
+    (tmp_path / "a.toml").write_text("", encoding="utf-8")
+    (tmp_path / "b.toml").write_text('[model]\ncell = "gru"\n', encoding="utf-8")
+    recipe.write_text('[ensemble]\nmembers = ["a.toml", "b.toml"]\n', encoding="utf-8")
+    for name, value in (("RANK", "0"), ("WORLD_SIZE", "2"), ("LOCAL_RANK", "0")):
+        monkeypatch.setenv(name, value)  # as torchrun sets them; refused before any collective
+    argv = ["train", "--config", str(recipe), "--data", str(data[0]), "--out", str(tmp_path / "r")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "ensemble recipe does not run under torchrun" in err[0]
+    assert not (tmp_path / "r").exists()

@@ -24,6 +24,7 @@ from tweetsent.distributed import (
     barrier,
     derived_seed,
     from_rank_zero,
+    launch_env,
     rank_zero_first,
     setup,
     shard,
@@ -90,6 +91,11 @@ def train(
     exception it raises (e.g. `optuna.TrialPruned` from the search) stops training there.
     """
     if config.is_ensemble:  # a recipe: its members, then the ensemble run (train.recipe)
+        if launch_env().launched:
+            raise ConfigError(
+                "an ensemble recipe does not run under torchrun: train its members with "
+                "torchrun one by one, then `tweetsent ensemble`"
+            )
         return RunResult(**train_recipe(config, train, resume, log))
     if not config.out:
         raise ConfigError("out: a run directory is required")

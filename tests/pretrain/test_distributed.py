@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ from tweetsent.cli import main
 from tweetsent.distributed import DistEnv, derived_seed, launch_env, shard
 from tweetsent.errors import ConfigError
 from tweetsent.pretrain.data import CorpusSpec, iter_batches, read_block, shared_reader
-from tweetsent.pretrain.loop import PretrainConfig, pretrain
+from tweetsent.pretrain.loop import PretrainConfig, _Trainer, pretrain
 
 # Sampled softmax (vocabulary 68 > 20), blocks of 32 lines mixed 2 at a time: 5 windows, so
 # each rank reads one block of a window and gets the other from its peer.
@@ -140,6 +141,15 @@ def test_shards_cover_the_batch_in_rank_order():
             assert [r for part in parts for r in part] == list(range(rows))
             assert max(map(len, parts)) - min(map(len, parts)) <= 1
     assert derived_seed(1, 0, 5) != derived_seed(1, 1, 5) == derived_seed(1, 1, 5)
+
+
+def test_each_rank_weighs_its_rows_as_a_part_of_the_global_mean():
+    batch = [["a", "b"], ["c"]]  # 3 + 2 predictions per direction
+    shares = [_Trainer._share(SimpleNamespace(env=DistEnv(r, 4, r, True)), batch) for r in range(4)]
+    # ranks 1 and 3 hold a row each: 4 ranks x sum / (2 x 5 predictions); 0 and 2 hold none
+    # and run the first row at factor 0
+    assert shares == [([["a", "b"]], 0.0), ([["a", "b"]], 0.4), ([["a", "b"]], 0.0), ([["c"]], 0.4)]
+    assert _Trainer._share(SimpleNamespace(env=DistEnv()), batch) == (batch, None)
 
 
 def test_torchrun_variables_and_device_errors_are_one_line(tmp_path, monkeypatch, capsys):

@@ -47,6 +47,11 @@ class DistEnv:
     launched: bool = False
 
     @property
+    def local_world_size(self) -> int:
+        """Ranks on this machine (torchrun's LOCAL_WORLD_SIZE; 1 in one process)."""
+        return int(os.environ.get("LOCAL_WORLD_SIZE", 1)) if self.launched else 1
+
+    @property
     def is_main(self) -> bool:
         """Rank 0: the one process that writes files, logs and progress bars."""
         return self.rank == 0
@@ -88,7 +93,7 @@ def rank_device(name: str, env: DistEnv) -> torch.device:
         raise ConfigError(
             f"device {name!r}: under torchrun every rank uses cuda:LOCAL_RANK; give --device cuda"
         )
-    per_node = int(os.environ.get("LOCAL_WORLD_SIZE", env.local_rank + 1))
+    per_node = max(env.local_world_size, env.local_rank + 1)
     if torch.cuda.device_count() < per_node:
         raise ConfigError(
             f"device 'cuda': {per_node} processes on this machine (torchrun --nproc-per-node) "

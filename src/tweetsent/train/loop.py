@@ -104,7 +104,7 @@ def train(
     env, device = setup(tc.device)  # under torchrun: this rank's device and the process group
     if not env.is_main:
         log = _quiet
-    torch.set_num_threads(tc.threads or os.cpu_count() or 1)
+    torch.set_num_threads(tc.threads or (os.cpu_count() or 1) // env.local_world_size or 1)
     torch.manual_seed(tc.seed)
     saved = _check_resume(config, run_dir) if resume else None
     if saved is not None:
@@ -196,7 +196,7 @@ def _epochs(model, loop: _Loop, state, run_dir, log, on_epoch) -> bool:
         row = from_rank_zero(row, env)  # early stopping: every rank decides on rank 0's scores
         state.history.append(row)
         state.epoch = epoch
-        score = row[f"valid_{watch}"] if watch else -valid_loss
+        score = row[f"valid_{watch}"] if watch else -row["valid_loss"]
         if watch == "loss":
             score = -score
         if state.best is None or score > state.best:

@@ -29,6 +29,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("io",),
     ("config",),
     ("device",),
+    ("distributed",),
     ("parallel",),
     ("metrics",),
     ("checkpoint",),

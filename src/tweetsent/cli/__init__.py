@@ -1,7 +1,8 @@
 """The `tweetsent` command: a thin argparse layer over the Python API.
 
 Every subcommand parses its flags, calls one API function, and prints. User mistakes raise
-`TweetsentError` and end as one line on stderr with exit status 2, never a traceback.
+`TweetsentError` and end as one line on stderr with exit status 2, never a traceback (under
+torchrun, one line per rank that failed, prefixed `[rank N]` after rank 0).
 
 The subcommands live by theme: `runs` (train, evaluate, predict, data), `tools` (serve, export,
 search, explain) and `elmo` (the `elmo` group). Each module has one `_add_X(sub)` that builds the
@@ -12,6 +13,7 @@ command is imported only when it runs, so that `tweetsent --help` stays fast.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -40,12 +42,18 @@ def _version() -> str:
     return f"tweetsent {__version__}"
 
 
+def _rank_prefix() -> str:
+    """Under torchrun every rank reports its own error; ranks other than 0 say which they are."""
+    rank = os.environ.get("RANK", "0") if "WORLD_SIZE" in os.environ else "0"
+    return "" if rank == "0" else f"[rank {rank}] "
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except TweetsentError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_rank_prefix()}{exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

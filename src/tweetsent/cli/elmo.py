@@ -19,6 +19,7 @@ PRETRAIN_FLAGS += [("n_samples", int), ("full_softmax_max", int), ("clip_norm", 
 PRETRAIN_FLAGS += [("dropout", float), ("eval_every", int), ("checkpoint_every", int)]
 PRETRAIN_FLAGS += [("max_steps", int), ("max_minutes", float), ("seed", int)]
 PRETRAIN_FLAGS += [("heldout_every", int), ("heldout_max", int), ("min_count", int)]
+PRETRAIN_FLAGS += [("chunk_lines", int), ("mix_blocks", int)]
 
 
 def _add_elmo(sub) -> None:
@@ -67,7 +68,8 @@ def _add_elmo_pretrain(esub) -> None:
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
     t.add_argument("--dry-run", action="store_true", help="2 steps, 20 held-out sentences")
     t.add_argument("--threads", type=int, default=0, help="torch threads (0: every core)")
-    t.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
+    t.add_argument("--device", default="auto", help="auto | cpu | cuda[:N] (torchrun: cuda)")
+    t.add_argument("--bf16", action="store_true", help="bfloat16 autocast (GPU)")
     t.add_argument("--no-progress", action="store_true")
 
 
@@ -101,6 +103,7 @@ def _elmo(args: argparse.Namespace) -> int:
 def _elmo_pretrain(args: argparse.Namespace) -> None:
     import torch
 
+    from tweetsent.distributed import launch_env
     from tweetsent.pretrain.loop import PretrainConfig, pretrain
 
     if args.threads:
@@ -117,10 +120,13 @@ def _elmo_pretrain(args: argparse.Namespace) -> None:
         column=args.column,
         clean=args.clean,
         device=args.device,
+        bf16=args.bf16,
         progress=not args.no_progress,
         **fields,
     )
     r = pretrain(config, resume=args.resume)
+    if not launch_env().is_main:
+        return  # under torchrun rank 0 reports
     last = r.history[-1] if r.history else {}
     ppl = "/".join(f"{last[k]:.1f}" for k in ("forward", "backward", "mean")) if last else "-"
     sampled = " (sampled softmax)" if r.sampled else ""

@@ -134,13 +134,17 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 @command("train")
 def _train(args: argparse.Namespace) -> int:
+    from tweetsent.distributed import launch_env
     from tweetsent.runs.rundir import check_out_dir
     from tweetsent.train import train
 
     config = config_from_args(args)
-    if config.out:
+    main_rank = launch_env().is_main  # under torchrun rank 0 checks --out and reports
+    if config.out and main_rank:
         check_out_dir(config.out, resume=args.resume, overwrite=args.overwrite)
     result = train(config, resume=args.resume)
+    if not main_rank:
+        return 0
     print(
         f"best epoch {result.best_epoch}: "
         + "  ".join(f"{k} {v:.4f}" for k, v in result.metrics.items())

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -194,6 +195,10 @@ class Block:
     count: int  # sentences in the block (the last block of a file may be shorter)
 
 
+Gather = Callable[[Any], list[Any]]  # every rank's object, in rank order
+WindowReader = Callable[[list[Block]], list[list[tuple[int, list[str]]]]]  # blocks -> pairs
+
+
 def corpus_blocks(spec: CorpusSpec, block_lines: int) -> tuple[Block, ...]:
     """Cut every file into blocks of `block_lines` sentences (the blocks of `scan_corpus`).
 
@@ -270,6 +275,7 @@ def iter_batches(
     epoch: int,
     mix_blocks: int = 4,
     blocks: Sequence[Block] | None = None,
+    reader: WindowReader | None = None,
 ) -> Iterator[list[list[str]]]:
     """Training batches of one epoch, a pure function of (corpus, seed, epoch).
 
@@ -277,21 +283,21 @@ def iter_batches(
     visited in the order `default_rng([seed, epoch]).permutation`; each window of `mix_blocks`
     consecutive blocks of that order is read (held-out lines dropped), sorted by length (random
     tie order) so that a batch holds similar lengths, cut into batches, and the batches
-    shuffled. At most `mix_blocks * chunk_lines` sentences are in memory.
+    shuffled. At most `mix_blocks * chunk_lines` sentences are in memory. `reader` reads a
+    window's blocks (default: all of them here; `shared_reader`: each data-parallel rank its
+    share, then every rank has the whole window).
     """
     if mix_blocks < 1:
         raise ValueError(f"mix_blocks must be >= 1, not {mix_blocks}")
     if blocks is None:
         blocks = corpus_blocks(spec, chunk_lines)
-    tokenize = _tokenizer(spec)
+    reader = reader or _local_reader(spec)
     rng = np.random.default_rng([seed, epoch])
     order = rng.permutation(len(blocks))
     for start in range(0, len(order), mix_blocks):
+        parts = reader([blocks[b] for b in order[start : start + mix_blocks]])
         window = [
-            tokens
-            for b in order[start : start + mix_blocks]
-            for number, tokens in read_block(spec, blocks[b], tokenize)
-            if not is_heldout(number, spec)
+            tokens for part in parts for number, tokens in part if not is_heldout(number, spec)
         ]
         if window:
             yield from _chunk_batches(window, batch_size, rng)
@@ -305,3 +311,32 @@ def _chunk_batches(
     batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     for b in rng.permutation(len(batches)):
         yield [chunk[i] for i in batches[b]]
+
+
+def _local_reader(spec: CorpusSpec) -> WindowReader:
+    tokenize = _tokenizer(spec)
+    return lambda window: [read_block(spec, block, tokenize) for block in window]
+
+
+def shared_reader(spec: CorpusSpec, rank: int, world: int, gather: Gather) -> WindowReader:
+    """A window reader for data-parallel ranks: the epoch's k-th block (in visiting order) is
+    read and tokenized by rank k % world only; `gather` (an all-gather over the ranks) then
+    gives every rank the whole window, so all ranks cut the same global batches while each
+    reads 1/world of the corpus."""
+    tokenize = _tokenizer(spec)
+    visited = 0
+
+    def read(window: list[Block]) -> list[list[tuple[int, list[str]]]]:
+        nonlocal visited
+        mine = {
+            j: read_block(spec, block, tokenize)
+            for j, block in enumerate(window)
+            if (visited + j) % world == rank
+        }
+        visited += len(window)
+        merged: dict[int, list[tuple[int, list[str]]]] = {}
+        for part in gather(mine):
+            merged.update(part)
+        return [merged[j] for j in range(len(window))]
+
+    return read

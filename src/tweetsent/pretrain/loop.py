@@ -13,11 +13,19 @@ uninterrupted run). The output folder holds `options.json`, `weights.hdf5` (offi
 `vocab.txt`, `perplexity.csv` and `perplexity.png`; the softmax layer stays in the checkpoint
 (the official files omit it too). The corpus is read once before step 1 and not at all to
 resume (`pretrain.prepare`: `corpus.json`, `corpus_index.json`).
+
+Under torchrun (`tweetsent.distributed`) every rank cuts the same global batches (each reads
+its share of a window's blocks, `data.shared_reader`), trains on its contiguous rows of each,
+with its summed NLL scaled so that DistributedDataParallel's average is the gradient of the
+global batch's mean loss; the ranks draw the same sampled-softmax ids (one generator, the same
+stream one process would draw from without dropout) and their own dropout masks (seeded from
+(seed, rank, step)). Positions (step, epoch, batch in epoch) count global batches, so a
+checkpoint resumes with any number of ranks. Rank 0 alone writes files and the progress bar.
 """
 
 from __future__ import annotations
 
-import csv
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -27,16 +35,26 @@ from typing import Any
 
 import torch
 
-from tweetsent.device import resolve_device
+from tweetsent.distributed import (
+    SINGLE,
+    DistEnv,
+    any_rank,
+    derived_seed,
+    gather_objects,
+    rank_zero_first,
+    setup,
+    shard,
+    sum_over_ranks,
+    wrap,
+)
 from tweetsent.embed.elmo.chars import batch_to_ids
 from tweetsent.embed.elmo.options import ElmoOptions
-from tweetsent.embed.elmo.weights import save_hdf5
 from tweetsent.errors import ConfigError, DataError
-from tweetsent.io import atomic_path, atomic_write
 from tweetsent.pretrain.checkpoint import load_checkpoint, save_checkpoint
-from tweetsent.pretrain.data import CorpusSpec, LmVocab, iter_batches
+from tweetsent.pretrain.data import CorpusSpec, LmVocab, iter_batches, shared_reader
 from tweetsent.pretrain.model import BiLmLanguageModel
 from tweetsent.pretrain.prepare import prepare_corpus
+from tweetsent.pretrain.report import write_outputs
 
 SMALL_FILTERS = ((1, 32), (2, 32), (3, 64), (4, 128), (5, 256), (6, 512), (7, 1024))
 PRESETS = {
@@ -87,7 +105,8 @@ class PretrainConfig:
     max_steps: int = 0  # stop after this global step (0: no limit)
     max_minutes: float = 0.0  # stop after this long in this call (0: no limit)
     seed: int = 0
-    device: str = "auto"  # auto (CUDA when available) | cpu | cuda[:N]
+    device: str = "auto"  # auto (CUDA when available) | cpu | cuda[:N]; torchrun: cuda:LOCAL_RANK
+    bf16: bool = False  # bfloat16 autocast of the training steps (a GPU option)
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -157,16 +176,24 @@ def batch_tensors(
 
 @torch.no_grad()
 def heldout_perplexity(
-    model: BiLmLanguageModel, vocab: LmVocab, sentences: list[list[str]], batch_size: int = 64
+    model: BiLmLanguageModel,
+    vocab: LmVocab,
+    sentences: list[list[str]],
+    batch_size: int = 64,
+    env: DistEnv = SINGLE,
 ) -> dict[str, float]:
-    """Exact (full-softmax) perplexities: forward, backward and mean = exp((NLL_f + NLL_b) / 2)."""
+    """Exact (full-softmax) perplexities: forward, backward and mean = exp((NLL_f + NLL_b) / 2).
+
+    Under torchrun each rank scores every world_size-th batch and the sums are added up.
+    """
     was_training = model.training
     device = model.softmax_weight.device
     model.eval()
     ordered = sorted(sentences, key=len)
     total_f = total_b = 0.0
     count = 0
-    for start in range(0, len(ordered), batch_size):
+    starts = range(0, len(ordered), batch_size)
+    for start in starts[env.rank :: env.world_size]:
         char_ids, targets = batch_tensors(
             ordered[start : start + batch_size], vocab, model.bilm.options.max_chars
         )
@@ -174,6 +201,8 @@ def heldout_perplexity(
         total_f, total_b = total_f + float(loss.forward), total_b + float(loss.backward)
         count += loss.tokens
     model.train(was_training)
+    if env.launched:
+        total_f, total_b, count = sum_over_ranks([total_f, total_b, count], env, device).tolist()
     count = max(count, 1)
     return {
         "forward": math.exp(total_f / count),
@@ -194,12 +223,16 @@ class _Trainer:
     def __init__(self, config: PretrainConfig, out: Path, resume: bool) -> None:
         self.config, self.out = config, out
         self.options = config.elmo_options()
+        self.env, self.device = setup(config.device)  # torchrun: the process group too
         spec, c = config.corpus_spec(), config
-        corpus = prepare_corpus(spec, c.chunk_lines, c.max_vocab, c.min_count, out, resume)
+        with rank_zero_first(self.env):  # rank 0 writes the index, the others read it
+            if self.env.is_main:
+                out.mkdir(parents=True, exist_ok=True)
+            again = resume or not self.env.is_main
+            corpus = prepare_corpus(spec, c.chunk_lines, c.max_vocab, c.min_count, out, again)
         self.vocab, self.sentences, self.heldout = corpus.vocab, corpus.sentences, corpus.heldout
         self.blocks, self.corpus_identity = corpus.blocks, corpus.identity
         self.sampled = len(self.vocab) > config.full_softmax_max
-        self.device = resolve_device(config.device)
         torch.manual_seed(config.seed)
         self.model = BiLmLanguageModel(
             self.options,
@@ -208,14 +241,31 @@ class _Trainer:
             config.n_samples if self.sampled else 0,
         ).to(self.device)
         self.optimizer = _optimizer(config, self.model)
+        self.samples = self._sample_generator()
         self.state: dict[str, Any] = {"step": 0, "epoch": 0, "batch": 0, "seconds": 0.0}
         self.state["history"] = []
         if resume:
-            self.state = load_checkpoint(out / CHECKPOINT, self.model, self.optimizer)
+            self.state = load_checkpoint(out / CHECKPOINT, self.model, self.optimizer, self.samples)
             self._check_resume()
         self.state["device"] = str(self.device)
+        self.state.pop("world_size", None)  # recorded by torchrun jobs only
+        if self.env.launched:  # dropout: each rank its own stream, from (seed, rank, step)
+            torch.manual_seed(derived_seed(config.seed, self.env.rank, self.state["step"]))
+            self.state["world_size"] = self.env.world_size
+        self.trained = wrap(self.model, self.env)  # DistributedDataParallel under torchrun
         self.started = time.monotonic()
         self.seconds_before = float(self.state["seconds"])
+
+    def _sample_generator(self) -> torch.Generator | None:
+        """Under torchrun: one generator of sampled-softmax ids, the same on every rank, that
+        starts where one process's global generator is after building the model (which draws
+        nothing else without dropout), so the ranks draw the ids one process would."""
+        if not self.env.launched:
+            return None
+        samples = torch.Generator()
+        samples.set_state(torch.get_rng_state())
+        self.model.sample_generator = samples
+        return samples
 
     def _check_resume(self) -> None:
         if self.state.get("options") != self.options.to_dict():
@@ -241,7 +291,8 @@ class _Trainer:
             self.state["history"] and self.state["history"][-1]["step"] == self.state["step"]
         ):
             return
-        ppl = heldout_perplexity(self.model, self.vocab, self.heldout, self.config.batch_size)
+        c = self.config
+        ppl = heldout_perplexity(self.model, self.vocab, self.heldout, c.batch_size, self.env)
         steps_per_epoch = max(1, math.ceil(self.sentences / self.config.batch_size))
         epoch = self.state["epoch"] + self.state["batch"] / steps_per_epoch
         row = {"step": self.state["step"], "epoch": round(epoch, 4), **ppl}
@@ -249,27 +300,48 @@ class _Trainer:
 
     def checkpoint(self) -> None:
         self.state["seconds"] = self.seconds()
+        if not self.env.is_main:
+            return
         extra = {"options": self.options.to_dict(), "vocab_size": len(self.vocab)}
         extra["corpus"] = self.corpus_identity  # prepare.identity_digest
         extra["order"] = {k: getattr(self.config, k) for k in RESUME_FIELDS}
-        save_checkpoint(self.out / CHECKPOINT, self.model, self.optimizer, {**self.state, **extra})
+        state = {**self.state, **extra}
+        save_checkpoint(self.out / CHECKPOINT, self.model, self.optimizer, state, self.samples)
 
     def step(self, batch: list[list[str]]) -> float:
+        """One optimizer step on a global batch; returns its (this rank's share's) mean loss."""
         self.model.train()
-        char_ids, targets = batch_tensors(batch, self.vocab, self.options.max_chars)
-        loss = self.model(char_ids.to(self.device), targets.to(self.device)).mean
+        part, scale = self._share(batch)
+        char_ids, targets = batch_tensors(part, self.vocab, self.options.max_chars)
+        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16)
+        with autocast if self.config.bf16 else contextlib.nullcontext():
+            lm = self.trained(char_ids.to(self.device), targets.to(self.device))
+        loss = lm.mean if scale is None else (lm.forward + lm.backward) * scale
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_norm)
         self.optimizer.step()
         self.state["step"] += 1
-        return float(loss.detach())
+        return float(lm.mean.detach())
+
+    def _share(self, batch: list[list[str]]) -> tuple[list[list[str]], float | None]:
+        """This rank's rows of the global batch and the factor that turns their summed NLL into
+        world_size x their part of the global mean: DistributedDataParallel averages the
+        ranks' gradients, so the step is that of the global batch's mean loss. A rank left
+        without rows (a batch smaller than the world) runs one row with factor 0."""
+        if not self.env.launched:
+            return batch, None
+        rows = shard(len(batch), self.env)
+        tokens = sum(len(sentence) + 1 for sentence in batch)  # predictions per direction
+        scale = self.env.world_size / (2 * tokens) if len(rows) else 0.0
+        return batch[rows.start : rows.stop] or batch[:1], scale
 
     def should_stop(self) -> bool:
         c = self.config
-        return bool(c.max_steps and self.state["step"] >= c.max_steps) or bool(
-            c.max_minutes and time.monotonic() - self.started >= 60.0 * c.max_minutes
-        )
+        if c.max_steps and self.state["step"] >= c.max_steps:
+            return True
+        late = bool(c.max_minutes and time.monotonic() - self.started >= 60.0 * c.max_minutes)
+        return any_rank(late, self.env, self.device) if c.max_minutes else False  # ranks agree
 
 
 StepCallback = Callable[[int, float], None]
@@ -285,8 +357,7 @@ def pretrain(
     out = Path(config.out)
     if resume and not (out / CHECKPOINT / "state.json").is_file():
         raise DataError("--resume: no checkpoint to continue from (checkpoint/state.json)", out)
-    out.mkdir(parents=True, exist_ok=True)
-    run = _Trainer(config, out, resume)
+    run = _Trainer(config, out, resume)  # under torchrun: only rank 0 writes into `out`
     if not run.state["history"]:
         run.evaluate()  # the untrained model's perplexity: the curve's first point
     bar = _progress(config, run)
@@ -302,7 +373,8 @@ def pretrain(
         bar.close()
     run.evaluate()
     run.checkpoint()
-    write_outputs(run.model, run.options, out, run.state["history"])
+    if run.env.is_main:
+        write_outputs(run.model, run.options, out, run.state["history"])
     return PretrainResult(
         out=out,
         steps=run.state["step"],
@@ -319,9 +391,12 @@ def _epoch(run: _Trainer, bar: Any, callback: StepCallback | None) -> bool:
     """Train the rest of the current epoch; True when a step or time limit stopped it."""
     c, state = run.config, run.state
     skip = state["batch"]  # batches of this epoch already trained (resume)
-    spec, epoch = c.corpus_spec(), state["epoch"]
+    spec, epoch, env = c.corpus_spec(), state["epoch"], run.env
+    reader = None  # one process reads every block; torchrun ranks each read their share
+    if env.launched:
+        reader = shared_reader(spec, env.rank, env.world_size, lambda o: gather_objects(o, env))
     batches = iter_batches(
-        spec, c.batch_size, c.chunk_lines, c.seed, epoch, c.mix_blocks, run.blocks
+        spec, c.batch_size, c.chunk_lines, c.seed, epoch, c.mix_blocks, run.blocks, reader
     )
     smooth = None
     for index, batch in enumerate(batches):
@@ -345,7 +420,7 @@ def _epoch(run: _Trainer, bar: Any, callback: StepCallback | None) -> bool:
 
 
 def _progress(config: PretrainConfig, run: _Trainer) -> Any:
-    if not config.progress:
+    if not config.progress or not run.env.is_main:
         return None
     from tqdm import tqdm
 
@@ -358,40 +433,3 @@ def _progress(config: PretrainConfig, run: _Trainer) -> Any:
         unit="batch",
         dynamic_ncols=True,
     )
-
-
-def write_outputs(
-    model: BiLmLanguageModel, options: ElmoOptions, out: Path, history: list[dict[str, float]]
-) -> None:
-    """options.json + weights.hdf5 (official layout), perplexity.csv and perplexity.png."""
-    options.save(out / "options.json")
-    save_hdf5(model.bilm, out / "weights.hdf5")
-    columns = ["step", "epoch", "forward", "backward", "mean", "seconds"]
-    with atomic_write(out / "perplexity.csv", "w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows({k: row.get(k) for k in columns} for row in history)
-    if history:
-        plot_perplexity(history, out / "perplexity.png")
-
-
-def plot_perplexity(history: list[dict[str, float]], path: Path) -> None:
-    """Held-out perplexity (log scale) against training steps."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    steps = [row["step"] for row in history]
-    for key, style in (("forward", "--"), ("backward", ":"), ("mean", "-")):
-        ax.plot(steps, [row[key] for row in history], style, marker=".", label=key)
-    ax.set_yscale("log")
-    ax.set_xlabel("training step")
-    ax.set_ylabel("held-out perplexity")
-    ax.grid(True, alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)

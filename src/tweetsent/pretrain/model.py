@@ -12,7 +12,8 @@ biLM runs at inference.
 
 Softmax: full, p(w | h) = softmax(W h + b), or sampled (Jean et al. 2015) with a log-uniform
 proposal over the frequency-ranked vocabulary, Q(k) = log((k+2)/(k+1)) / log(V+1): S ids are
-drawn per batch, every logit gets `- log(S Q(k))` (the expected-count correction of
+drawn per batch (data-parallel ranks draw the same S ids for their shares of one global
+batch: `sample_generator`), every logit gets `- log(S Q(k))` (the expected-count correction of
 TensorFlow's `sampled_softmax_loss`) and a sampled id equal to the target is masked.
 """
 
@@ -68,6 +69,9 @@ class BiLmLanguageModel(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.n_samples = min(n_samples, vocab_size - 1) if n_samples > 0 else 0
         self.register_buffer("_log_q", torch.log(log_uniform_probs(vocab_size)), persistent=False)
+        # Where the sampled ids come from: None is torch's global generator (one process);
+        # data-parallel ranks share one generator of their own, so they draw the same ids.
+        self.sample_generator: torch.Generator | None = None
 
     @property
     def vocab_size(self) -> int:
@@ -110,7 +114,7 @@ class BiLmLanguageModel(nn.Module):
 
     def _draw(self, device: torch.device) -> torch.Tensor:
         """S ids from the log-uniform proposal (inverse CDF: floor(exp(u log(V+1))) - 1)."""
-        u = torch.rand(self.n_samples, dtype=torch.float64)
+        u = torch.rand(self.n_samples, dtype=torch.float64, generator=self.sample_generator)
         ids = torch.floor(torch.exp(u * math.log(self.vocab_size + 1.0))).long() - 1
         return ids.clamp_(0, self.vocab_size - 1).to(device)  # (S,)
 

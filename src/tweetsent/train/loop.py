@@ -18,7 +18,19 @@ from tqdm.auto import tqdm
 from tweetsent.config import RunConfig
 from tweetsent.data.batching import batch_inputs, bucketed_batches, pad_batch
 from tweetsent.data.prepare import Prepared, prepare
-from tweetsent.device import resolve_device
+from tweetsent.distributed import (
+    SINGLE,
+    DistEnv,
+    barrier,
+    derived_seed,
+    from_rank_zero,
+    launch_env,
+    rank_zero_first,
+    setup,
+    shard,
+    sum_over_ranks,
+    wrap,
+)
 from tweetsent.errors import ConfigError
 from tweetsent.metrics import compute_metrics, confusion_matrix, metrics_from_confusion
 from tweetsent.models import build_model
@@ -73,28 +85,38 @@ def train(
 
     The caller's config is not changed: the resolved one (e.g. `embed.dim` set by the word
     vectors) is saved as config.json and returned as `RunResult.config`.
+    Under torchrun every rank trains on its share of each batch (`distributed`), rank 0 alone
+    writes the run directory and logs.
     `on_epoch(row)` is called with each epoch's history row once its checkpoint is saved; an
     exception it raises (e.g. `optuna.TrialPruned` from the search) stops training there.
     """
     if config.is_ensemble:  # a recipe: its members, then the ensemble run (train.recipe)
+        if launch_env().launched:
+            raise ConfigError(
+                "an ensemble recipe does not run under torchrun: train its members with "
+                "torchrun one by one, then `tweetsent ensemble`"
+            )
         return RunResult(**train_recipe(config, train, resume, log))
     if not config.out:
         raise ConfigError("out: a run directory is required")
     run_dir = Path(config.out)
     tc = config.train
-    device = resolve_device(tc.device)
-    torch.set_num_threads(tc.threads or os.cpu_count() or 1)
+    env, device = setup(tc.device)  # under torchrun: this rank's device and the process group
+    if not env.is_main:
+        log = _quiet
+    torch.set_num_threads(tc.threads or (os.cpu_count() or 1) // env.local_world_size or 1)
     torch.manual_seed(tc.seed)
     saved = _check_resume(config, run_dir) if resume else None
     if saved is not None:
         config = _with_dim(config, saved.config.embed.dim)
     inputs = None if saved else load_word_inputs(config)  # lexicons, clusters
-    prepared = prepare(
-        config,
-        progress=tc.progress,
-        vocab=saved.vocab if saved else None,
-        extra_words=inputs.vocabulary_words(config) if inputs else (),
-    )
+    with rank_zero_first(env):  # rank 0 fills the token cache, the others read it
+        prepared = prepare(
+            config,
+            progress=tc.progress and env.is_main,
+            vocab=saved.vocab if saved else None,
+            extra_words=inputs.vocabulary_words(config) if inputs else (),
+        )
     log(
         f"data: {len(prepared.train):,} train / {len(prepared.valid):,} valid tweets, "
         f"{len(prepared.vocab):,} tokens in the vocabulary, labels {prepared.labels}"
@@ -112,10 +134,11 @@ def train(
     sizes = (len(prepared.vocab), len(prepared.labels))
     model = build_model(config, *sizes, matrix, weights, tables=tables, **extras)
     model.to(device)
-    contextual = attach_features(config, prepared, model, log)  # ELMo: the feature cache
+    with rank_zero_first(env):
+        contextual = attach_features(config, prepared, model, log)  # ELMo: the feature cache
     optimizer = _optimizer(model, config)
     state = _State()
-    if saved is None:
+    if saved is None and env.is_main:
         meta = {
             "tweetsent": __version__,
             "torch": torch.__version__,
@@ -126,20 +149,38 @@ def train(
             **contextual,
         }
         save_run_files(run_dir, config, prepared.vocab, prepared.labels, meta)
-    else:
+    elif saved is not None:
         state = _State(**checkpoint.load(run_dir, model, optimizer, device))
         log(f"resume: {state.epoch} epoch(s) done, continuing at epoch {state.epoch + 1}")
-    stopped = _epochs(model, optimizer, prepared, config, device, state, run_dir, log, on_epoch)
-    return _finish(model, prepared, config, device, state, run_dir, stopped)
+    if env.launched:  # dropout: each rank its own stream, from (seed, rank, epochs done)
+        torch.manual_seed(derived_seed(tc.seed, env.rank, state.epoch))
+    loop = _Loop(wrap(model, env), optimizer, prepared, config, device, env)
+    stopped = _epochs(model, loop, state, run_dir, log, on_epoch)
+    barrier(env)  # rank 0 has written the best weights
+    return _finish(model, prepared, config, device, state, run_dir, stopped, env)
 
 
-def _epochs(model, optimizer, prepared, config, device, state, run_dir, log, on_epoch) -> bool:
+@dataclass
+class _Loop:
+    """What every epoch uses: the model as trained (DistributedDataParallel under torchrun),
+    its optimizer, the data, the config, the device and this process's rank."""
+
+    trained: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    prepared: Prepared
+    config: RunConfig
+    device: torch.device
+    env: DistEnv = SINGLE
+
+
+def _epochs(model, loop: _Loop, state, run_dir, log, on_epoch) -> bool:
+    prepared, config, device, env = loop.prepared, loop.config, loop.device, loop.env
     tc = config.train
     watch = tc.early_stopping
     while state.epoch < tc.epochs:
         epoch = state.epoch + 1
         start = time.perf_counter()
-        train_row = _train_epoch(model, optimizer, prepared, config, device, epoch)
+        train_row = _train_epoch(loop, epoch)
         probs, valid_loss, _ = run_model(model, prepared.valid, tc.batch_size * 2, device)
         valid = compute_metrics(prepared.valid.labels, probs.argmax(1), prepared.labels)
         row = {
@@ -152,17 +193,20 @@ def _epochs(model, optimizer, prepared, config, device, state, run_dir, log, on_
         previous_gap = state.history[-1]["gap"] if state.history else -math.inf
         row["overfit"] = bool(row["gap"] > tc.overfit_gap and row["gap"] > previous_gap)
         row["seconds"] = round(time.perf_counter() - start, 2)
+        row = from_rank_zero(row, env)  # early stopping: every rank decides on rank 0's scores
         state.history.append(row)
         state.epoch = epoch
-        score = row[f"valid_{watch}"] if watch else -valid_loss
+        score = row[f"valid_{watch}"] if watch else -row["valid_loss"]
         if watch == "loss":
             score = -score
         if state.best is None or score > state.best:
             state.best, state.best_epoch, state.bad_epochs = score, epoch, 0
-            save_weights(model, run_dir / WEIGHTS)
+            if env.is_main:
+                save_weights(model, run_dir / WEIGHTS)
         else:
             state.bad_epochs += 1
-        checkpoint.save(run_dir, model, optimizer, state.__dict__)
+        if env.is_main:
+            checkpoint.save(run_dir, model, loop.optimizer, state.__dict__)
         log(_epoch_line(row))
         if on_epoch is not None:
             on_epoch(row)
@@ -174,8 +218,9 @@ def _epochs(model, optimizer, prepared, config, device, state, run_dir, log, on_
     return False
 
 
-def _train_epoch(model, optimizer, prepared: Prepared, config: RunConfig, device, epoch) -> dict:
-    tc = config.train
+def _train_epoch(loop: _Loop, epoch: int) -> dict:
+    prepared, tc, device, env = loop.prepared, loop.config.train, loop.device, loop.env
+    model, optimizer = loop.trained, loop.optimizer
     model.train()
     data = prepared.train
     batches = list(bucketed_batches(data.lengths, tc.batch_size, True, seed=tc.seed * 1000 + epoch))
@@ -187,40 +232,85 @@ def _train_epoch(model, optimizer, prepared: Prepared, config: RunConfig, device
         batches,
         desc=f"epoch {epoch}/{tc.epochs}",
         unit="batch",
-        disable=not tc.progress,
+        disable=not tc.progress or not env.is_main,
         leave=False,
         dynamic_ncols=True,
     )
-    for index in bar:
+    for batch in bar:
+        index, share = _share(batch, loop)
         tokens, lengths, labels = pad_batch(data, index)
         labels = labels.to(device)
         out = model(tokens.to(device), lengths, labels, **batch_inputs(data, index))
+        term = out.loss if share is None else share.part(out)  # this rank's term of the loss
         optimizer.zero_grad(set_to_none=True)
-        out.loss.backward()
+        (term if share is None else term * share.world).backward()
         if tc.clip_norm > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), tc.clip_norm)
         optimizer.step()
-        loss = float(out.loss.detach())
-        total += loss * len(index)
-        seen += len(index)
+        loss = float(term.detach())
+        total += loss * len(batch)
+        seen += len(batch)
         if out.penalty is not None:  # self-attention: coefficient * P, already in the loss
-            penalty = (penalty or 0.0) + float(out.penalty.detach()) * len(index)
-        pred = out.logits.detach().argmax(-1).cpu().numpy()
-        matrix += confusion_matrix(labels.cpu().numpy(), pred, len(prepared.labels))
+            part = 1.0 if share is None else share.rows_part
+            penalty = (penalty or 0.0) + float(out.penalty.detach()) * part * len(batch)
+        if share is None or share.rows_part:
+            pred = out.logits.detach().argmax(-1).cpu().numpy()
+            matrix += confusion_matrix(labels.cpu().numpy(), pred, len(prepared.labels))
         bar.set_postfix(loss=f"{total / seen:.4f}", refresh=False)
+    if env.launched:  # every rank summed its shares: add them up
+        sums = sum_over_ranks([total, penalty or 0.0, *matrix.ravel()], env, device)
+        total, penalty = sums[0], None if penalty is None else sums[1]
+        matrix = np.rint(sums[2:]).astype(np.int64).reshape(matrix.shape)
     row = {"loss": total / max(seen, 1), **metrics_from_confusion(matrix, prepared.labels)}
     if penalty is not None:
         row["penalty"] = penalty / max(seen, 1)  # logged as train_penalty
     return row
 
 
-def _finish(model, prepared, config, device, state, run_dir, stopped) -> RunResult:
+@dataclass
+class _Share:
+    """A rank's part of a global batch: its rows' share of the batch's rows and of its class
+    weight (the cross-entropy is a weighted mean), and the number of ranks."""
+
+    rows_part: float  # n_rank / n_batch (0: a rank without rows runs one row at factor 0)
+    weight_part: float  # sum of the rank's class weights / the batch's
+    world: int
+
+    def part(self, out) -> torch.Tensor:
+        """This rank's term of the global batch's loss (the terms of all ranks add up to it).
+        The rank backpropagates world x its term: DistributedDataParallel averages the
+        gradients over the ranks, so the step is that of the global batch's loss."""
+        pen = out.penalty if out.penalty is not None else out.loss.new_zeros(())
+        return (out.loss - pen) * self.weight_part + pen * self.rows_part
+
+
+def _share(batch: np.ndarray, loop: _Loop) -> tuple[np.ndarray, _Share | None]:
+    """This rank's rows of a global batch and how they weigh in it (None: one process)."""
+    env = loop.env
+    if not env.launched:
+        return batch, None
+    rows = shard(len(batch), env)
+    index = batch[rows.start : rows.stop]
+    weights = loop.trained.module.class_weights
+    if weights is None:
+        ours, whole = float(len(index)), float(len(batch))
+    else:
+        labels = torch.from_numpy(loop.prepared.train.labels)
+        table = weights.detach().cpu().double()
+        ours, whole = float(table[labels[index]].sum()), float(table[labels[batch]].sum())
+    if not len(index):
+        return batch[:1], _Share(0.0, 0.0, env.world_size)
+    return index, _Share(len(index) / len(batch), ours / whole, env.world_size)
+
+
+def _finish(model, prepared, config, device, state, run_dir, stopped, env) -> RunResult:
     load_weights(model, run_dir / WEIGHTS)
     probs, loss, _ = run_model(model, prepared.valid, config.train.batch_size * 2, device)
     pred = probs.argmax(1)
     metrics = {"loss": loss, **compute_metrics(prepared.valid.labels, pred, prepared.labels)}
     matrix = confusion_matrix(prepared.valid.labels, pred, len(prepared.labels))
-    write_outputs(run_dir, config, prepared, state.history, state.best_epoch, metrics, matrix)
+    if env.is_main:
+        write_outputs(run_dir, config, prepared, state.history, state.best_epoch, metrics, matrix)
     return RunResult(
         run_dir, config, state.best_epoch, metrics, state.history, str(device), stopped
     )
@@ -237,6 +327,10 @@ def _check_resume(config: RunConfig, run_dir: Path):
         if ours != theirs:
             raise ConfigError(f"--resume: [{section}] differs from the run in {run_dir}")
     return saved
+
+
+def _quiet(*_args: Any) -> None:
+    """The log of ranks other than 0 under torchrun."""
 
 
 def _log_skipped(report: dict[str, Any], log) -> None:

@@ -9,9 +9,12 @@ twitter-2016test-A.tsv), one row per configuration, seeds 1..N:
   uniform       the same members mixed with equal weights (`build_ensemble(weights="uniform")`)
   ablations     BiLSTM (the search's choice) with each lexicon family; the n-gram model without
                 lexicons, without clusters, with neither; the default BiLSTM mixed with the
-                n-gram model
+                n-gram model; a CNN and a GRU with attention (the recipe's BiLSTM settings
+                otherwise) alone and as a third member of the recipe; the recipe's BiLSTM with
+                tweet-level features or word clusters
+  bagged        (after the recipe for every seed) the members of all seeds mixed at once
 
-    python bench/accuracy_recipe.py --seeds 1 2 3 [--only recipe] [--out bench/out/recipe]
+    python bench/accuracy_recipe.py --seeds 1 2 3 [--only recipe] [--rows cnn ...] [--out DIR]
     python bench/accuracy_recipe.py --report [--out bench/out/recipe]   # the markdown table
 
 Each (row, seed) is saved as soon as it is measured (`OUT/results.jsonl`), so seeds can run in
@@ -59,6 +62,18 @@ ABLATIONS: dict[str, tuple[Path | None, dict]] = {
     "bilstm-default": (None, {}),
     "bilstm-manual-lexicons": (BEST, {"embed.lexicon": MANUAL}),
     "bilstm-vader-pmi-lexicons": (BEST, {"embed.lexicon": ["vader", *PMI]}),
+    "bilstm-tweet-features": (MEMBERS / "bilstm.toml", {"model.tweet_features": True}),
+    "bilstm-clusters": (MEMBERS / "bilstm.toml", {"embed.clusters": str(LEX / "50mpaths2.txt.gz")}),
+    "cnn": (MEMBERS / "bilstm.toml", {"model.kind": "cnn"}),
+    "gru-attention": (
+        MEMBERS / "bilstm.toml",
+        {
+            "model.cell": "gru",
+            "model.pooling": "attention",
+            "model.attention_hops": 1,
+            "model.attention_penalty": 0.0,
+        },
+    ),
     "ngram-no-lexicons": (MEMBERS / "ngram.toml", {"embed.lexicon": []}),
     "ngram-no-clusters": (
         MEMBERS / "ngram.toml",
@@ -138,14 +153,37 @@ def run_ablation(out: Path, seed: int, name: str, have: set) -> None:
 
 
 def run_mixed(out: Path, seed: int, have: set) -> None:
-    """The default BiLSTM (no lexicon, no clusters) mixed with the recipe's n-gram member."""
-    if ("default-bilstm+ngram", seed) in have:
+    """The default BiLSTM (no lexicon, no clusters) mixed with the recipe's n-gram member; the
+    recipe's members with a CNN or a GRU with attention as a third member (fitted weights)."""
+    recipe = out / f"recipe-seed{seed}" / "members"
+    rows = {
+        "default-bilstm+ngram": [out / f"bilstm-default-seed{seed}", recipe / "ngram"],
+        "recipe+cnn": [recipe / "ngram", recipe / "bilstm", out / f"cnn-seed{seed}"],
+        "recipe+gru-attention": [
+            recipe / "ngram",
+            recipe / "bilstm",
+            out / f"gru-attention-seed{seed}",
+        ],
+    }
+    for row, members in rows.items():
+        if (row, seed) in have or not all(m.is_dir() for m in members):
+            continue
+        mixed = out / f"{row}-seed{seed}"
+        if not mixed.exists():
+            build_ensemble(members, mixed, weights="fit", log=lambda line: None)
+        record(out, row, seed, score(mixed), None)
+
+
+def run_bagged(out: Path, seeds: list[int], have: set) -> None:
+    """Seed bagging: both members of every seed's recipe in one uniform ensemble (one figure)."""
+    key = int("".join(map(str, seeds)))
+    if ("bagged", key) in have:
         return
-    members = [out / f"bilstm-default-seed{seed}", out / f"recipe-seed{seed}" / "members" / "ngram"]
-    mixed = out / f"default-bilstm+ngram-seed{seed}"
-    if not mixed.exists():
-        build_ensemble(members, mixed, weights="fit", log=lambda line: None)
-    record(out, "default-bilstm+ngram", seed, score(mixed), None)
+    members = [out / f"recipe-seed{s}" / "members" / m for s in seeds for m in ("ngram", "bilstm")]
+    bagged = out / f"bagged-{key}"
+    if not bagged.exists():
+        build_ensemble(members, bagged, weights="uniform", log=lambda line: None)
+    record(out, "bagged", key, score(bagged), None)
 
 
 def report(out: Path) -> str:
@@ -173,8 +211,9 @@ def report(out: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
-    parser.add_argument("--only", choices=["recipe", "ablations"], default=None)
+    parser.add_argument("--only", choices=["recipe", "ablations", "bagged"], default=None)
     parser.add_argument("--out", type=Path, default=Path("bench/out/recipe"))
+    parser.add_argument("--rows", nargs="+", choices=list(ABLATIONS), help="only these ablations")
     parser.add_argument("--report", action="store_true", help="print the table and stop")
     args = parser.parse_args()
     if args.report:
@@ -187,10 +226,13 @@ def main() -> None:
         if args.only in (None, "recipe"):
             run_recipe(args.out, seed, done(args.out))
         if args.only in (None, "ablations"):
-            for name in ABLATIONS:
+            for name in args.rows or ABLATIONS:
                 run_ablation(args.out, seed, name, done(args.out))
             if (args.out / f"recipe-seed{seed}").is_dir():
                 run_mixed(args.out, seed, done(args.out))
+    recipes = all((args.out / f"recipe-seed{s}").is_dir() for s in args.seeds)
+    if args.only in (None, "bagged") and len(args.seeds) > 1 and recipes:
+        run_bagged(args.out, args.seeds, done(args.out))
 
 
 if __name__ == "__main__":

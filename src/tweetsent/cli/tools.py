@@ -1,5 +1,5 @@
 """Subcommands around a trained run and the search for one: `serve`, `export`, `search`,
-`explain`, `ensemble`.
+`study`, `explain`, `ensemble`.
 
 `serve` and `search` map their flags onto `ServeSettings` fields and the space file's [search]
 table through the SERVE_FLAGS / SEARCH_FLAGS tables.
@@ -118,6 +118,45 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_study(sub) -> None:
+    p = sub.add_parser("study", help="an experiment matrix (arms x seeds) and its report")
+    p.add_argument("study", help="study TOML file (data, seeds, baseline, arms)")
+    p.add_argument("--workers", type=int, help="local worker processes (default study.workers)")
+    p.add_argument("--storage", help="Optuna database URL (default sqlite:///OUT/studies.db)")
+    p.add_argument("--out", help="studies folder (default study.out)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--resume", action="store_true", help="run what is missing or failed")
+    mode.add_argument(
+        "--report-only", action="store_true", help="the report again, from the run directories"
+    )
+    p.add_argument("--no-progress", action="store_true", help="plain lines, no bars")
+    p.add_argument("--quiet", action="store_true", help="only the summary and the file names")
+
+
+@command("study")
+def _study(args: argparse.Namespace) -> int:
+    from tweetsent.study import load_study, run_study, write_report
+
+    spec = load_study(args.study).with_settings(
+        {
+            "workers": args.workers,
+            "storage": args.storage,
+            "out": args.out,
+            "progress": False if (args.no_progress or args.quiet) else None,
+        }
+    )
+    quiet = (lambda *_: None) if args.quiet else print
+    if args.report_only:
+        report = write_report(spec, log=quiet)
+    else:
+        report = run_study(spec, resume=args.resume, log=quiet, quiet=args.quiet)
+    if args.quiet:
+        print(report.text)
+    for name, path in report.files.items():
+        print(f"{name}: {path}")
+    return 0
+
+
 def _add_explain(sub) -> None:
     p = sub.add_parser("explain", help="self-attention of a run on one tweet: PNG or HTML")
     p.add_argument("run", help="run directory (pooling = attention)")
@@ -166,5 +205,5 @@ def _ensemble(args: argparse.Namespace) -> int:
     return 0
 
 
-# In the order of `tweetsent --help`: serve and export, then search, then explain, ensemble.
-ADDERS = [_add_serve, _add_export, _add_search, _add_explain, _add_ensemble]
+# In the order of `tweetsent --help`: serve and export, search and study, explain, ensemble.
+ADDERS = [_add_serve, _add_export, _add_search, _add_study, _add_explain, _add_ensemble]

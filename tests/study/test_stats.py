@@ -111,6 +111,20 @@ def test_avgrec_difference_pooled_over_seeds_by_hand():
     assert paired.to_dict()["ahead"] == 2
 
 
+def test_a_difference_not_every_seed_shows_is_said_to_be_so():
+    truth = _truth(3000)
+    base = _wrong(truth)
+    better = base.copy()
+    better[:600] = truth[:600]  # +0.2 accuracy
+    worse = base.copy()
+    worse[:30] = truth[:30]
+    base_right = base.copy()
+    base_right[:60] = truth[:60]  # this seed's baseline is better than its arm
+    found = paired_bootstrap(truth, [better, worse], [base, base_right], LABELS)["avgrec"]
+    assert found.low > 0 and sum(d > 0 for d in found.per_seed) == 1
+    assert found.verdict == "better on these tweets, on 1 of 2 seeds"
+
+
 def test_seeded_and_deterministic():
     truth = _truth()
     rng = np.random.default_rng(3)

@@ -135,7 +135,7 @@ def _add_study(sub) -> None:
 
 @command("study")
 def _study(args: argparse.Namespace) -> int:
-    from tweetsent.study import load_study, run_study, write_report
+    from tweetsent.study import load_study, report_only, run_study
 
     spec = load_study(args.study).with_settings(
         {
@@ -147,7 +147,7 @@ def _study(args: argparse.Namespace) -> int:
     )
     quiet = (lambda *_: None) if args.quiet else print
     if args.report_only:
-        report = write_report(spec, log=quiet)
+        report = report_only(spec, log=quiet)
     else:
         report = run_study(spec, resume=args.resume, log=quiet, quiet=args.quiet)
     if args.quiet:

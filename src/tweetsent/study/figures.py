@@ -98,6 +98,8 @@ def plot_differences(rows: list[tuple[str, dict]], baseline: str, path: Path, ti
     for y, (_, comparison) in enumerate(rows):
         low, high = comparison["ci"]
         colour = {"better": "tab:green", "worse": "tab:red"}.get(comparison["verdict"], "0.4")
+        if comparison["verdict"].startswith(("better ", "worse ")):  # not on every seed
+            colour = "tab:olive" if comparison["verdict"].startswith("better") else "tab:orange"
         ax.plot([low, high], [y, y], color=colour, linewidth=2)
         ax.plot([comparison["delta"]], [y], "o", color=colour)
         ax.plot(comparison["per_seed"], [y] * len(comparison["per_seed"]), "x", color="0.5",

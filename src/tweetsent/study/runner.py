@@ -76,6 +76,12 @@ def run_study(spec: StudySpec, resume: bool = False, log=print, quiet: bool = Fa
     if queued:
         with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
             run_workers(space, queued, log)
+    return report_only(spec, log=log)
+
+
+def report_only(spec: StudySpec, log=print) -> StudyReport:
+    """The report from the run directories (no database, no training): runs that trained but
+    have no test scores yet (a study stopped or still running) are scored first."""
     threads = spec.base.train.threads
     if threads:
         torch.set_num_threads(threads)

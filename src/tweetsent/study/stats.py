@@ -47,10 +47,13 @@ class Paired:
 
     @property
     def verdict(self) -> str:
-        if self.low > 0:
-            return "better"
-        if self.high < 0:
-            return "worse"
+        """From the interval; a difference that not every seed shows is said to be so."""
+        if self.low > 0 or self.high < 0:
+            word = "better" if self.low > 0 else "worse"
+            agree = sum((d > 0) if self.low > 0 else (d < 0) for d in self.per_seed)
+            if agree < len(self.per_seed):
+                return f"{word} on these tweets, on {agree} of {len(self.per_seed)} seeds"
+            return word
         return "no measurable difference"
 
     def to_dict(self) -> dict:

@@ -186,3 +186,20 @@ def test_an_unfinished_study_reports_what_finished_and_says_so(study_toml):
     report = write_report(spec, log=lambda _: None)
     assert not report.complete and report.results["finished_runs"] == 0
     assert "INCOMPLETE: 0 of 4 runs finished" in report.files["report"].read_text()
+
+
+def test_a_failing_arm_is_reported_and_the_others_finish(study_toml, capsys):
+    """A run that raises is a failed trial (the search's handling): the worker goes on, the
+    report lists what is missing, the command exits 1 and says how to go on."""
+    arms = '[arms.lstm]\n[arms.broken]\nembed.kind = "vectors"\nembed.path = "no-such.vec"\n'
+    path = study_toml(arms=arms)
+    assert main(["study", str(path), "--quiet"]) == 1
+    captured = capsys.readouterr()
+    assert "incomplete: 2 of 4 runs finished" in captured.err and "--resume" in captured.err
+    spec = load_study(path)
+    results = json.loads((spec.study_dir / "results.json").read_text())
+    assert results["missing_runs"] == [["broken", 1], ["broken", 2]]
+    assert results["arms"]["lstm"]["seeds"] == [1, 2]
+    logs = (spec.study_dir / "logs" / "worker-0.log").read_text()
+    assert "no-such.vec" in logs
+    assert "INCOMPLETE: 2 of 4 runs finished" in (spec.study_dir / "report.md").read_text()

@@ -8,6 +8,7 @@ table through the SERVE_FLAGS / SEARCH_FLAGS tables.
 from __future__ import annotations
 
 import argparse
+import sys
 
 from tweetsent.cli.registry import command
 from tweetsent.config import RunConfig
@@ -154,7 +155,15 @@ def _study(args: argparse.Namespace) -> int:
         print(report.text)
     for name, path in report.files.items():
         print(f"{name}: {path}")
-    return 0
+    results = report.results
+    if report.complete:
+        return 0
+    print(
+        f"incomplete: {results['finished_runs']} of {results['planned_runs']} runs finished; "
+        f"failed runs are in {spec.study_dir / 'logs'}; --resume runs the missing ones",
+        file=sys.stderr,
+    )
+    return 0 if args.report_only else 1
 
 
 def _add_explain(sub) -> None:

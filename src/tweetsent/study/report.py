@@ -11,6 +11,7 @@ over the test tweets (`stats.paired_bootstrap`). The best arm is chosen on valid
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -206,6 +207,14 @@ def speed_table(results: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+def _arm_line(name: str, arm: dict[str, Any]) -> str:
+    fields = ", ".join(f"`{k} = {json.dumps(v)}`" for k, v in arm["fields"].items()) or "-"
+    note = arm["description"]
+    if "skipped" in arm:
+        note = f"**skipped**: missing {', '.join(arm['skipped'])}. {note}".strip()
+    return f"| {name} | {fields} | {note} |"
+
+
 def render_markdown(results: dict[str, Any], files: dict[str, Path]) -> str:
     r = results
     conf = r["bootstrap"]
@@ -228,6 +237,12 @@ def render_markdown(results: dict[str, Any], files: dict[str, Path]) -> str:
         f"- seeds: {', '.join(map(str, r['seeds']))}; baseline arm: `{r['baseline']}`",
         f"- best arm (highest mean validation {NAMES[r['metric']]}, not test): **{r['best_arm']}**",
         f"- overfitting flag: last epoch's train - valid accuracy gap > {r['overfit_gap']:g}",
+        "",
+        "## Arms",
+        "",
+        "| arm | fields over the study's base | description |",
+        "|---|---|---|",
+        *(_arm_line(name, arm) for name, arm in r["arms"].items()),
         "",
         "## Test scores (mean ± sd over seeds)",
         "",

@@ -171,6 +171,17 @@ def test_report_numbers_equal_those_recomputed_from_the_run_directories(killed_a
 
 
 @pytest.mark.slow
+def test_any_two_arms_compared_from_the_command_line(killed_and_resumed, capsys):
+    spec, report, _, _ = killed_and_resumed
+    assert main(["study", spec.source, "--compare", "gru", "lstm"]) == 0
+    line = capsys.readouterr().out.strip()
+    delta = report.results["arms"]["gru"]["comparison"]["avgrec"]["delta"]
+    assert line.startswith(f"gru - lstm over seeds [1, 2]: AvgRec {delta:+.4f} [")
+    assert main(["study", spec.source, "--compare", "lstm", "cnn"]) == 2
+    assert "no arm 'cnn' to compare" in capsys.readouterr().err
+
+
+@pytest.mark.slow
 def test_the_report_again_from_the_run_directories_alone(killed_and_resumed, capsys):
     spec, report, _, _ = killed_and_resumed
     (Path(spec.settings.out) / "studies.db").unlink()  # no database: run directories only

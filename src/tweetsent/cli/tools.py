@@ -130,6 +130,12 @@ def _add_study(sub) -> None:
     mode.add_argument(
         "--report-only", action="store_true", help="the report again, from the run directories"
     )
+    mode.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("ARM", "OTHER"),
+        help="paired comparison of two arms from the run directories (no training, no report)",
+    )
     p.add_argument("--no-progress", action="store_true", help="plain lines, no bars")
     p.add_argument("--quiet", action="store_true", help="only the summary and the file names")
 
@@ -147,6 +153,11 @@ def _study(args: argparse.Namespace) -> int:
         }
     )
     quiet = (lambda *_: None) if args.quiet else print
+    if args.compare:
+        from tweetsent.study.report import compare_arms, comparison_line
+
+        print(comparison_line(*args.compare, compare_arms(spec, *args.compare)))
+        return 0
     if args.report_only:
         report = report_only(spec, log=quiet)
     else:

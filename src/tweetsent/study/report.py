@@ -19,10 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from tweetsent.errors import ConfigError
 from tweetsent.io import atomic_write, write_json
 from tweetsent.search.overfit import gap_overfits
 from tweetsent.study import figures
-from tweetsent.study.results import RunRecord, read_records
+from tweetsent.study.results import RunRecord, read_arm, read_records
 from tweetsent.study.spec import StudySpec
 from tweetsent.study.stats import mean_sd, paired_bootstrap
 
@@ -86,6 +87,30 @@ def _compare(spec: StudySpec, arm: dict[int, RunRecord], base: dict[int, RunReco
         seeds=seeds,
     )
     return {metric: paired.to_dict() for metric, paired in found.items()}
+
+
+def compare_arms(spec: StudySpec, arm: str, other: str) -> dict[str, Any]:
+    """`arm` minus `other` on every test metric (the paired bootstrap of the report, for any
+    two arms), from the run directories; {} when they share no finished seed."""
+    names = [a.name for a in spec.active]
+    for name in (arm, other):
+        if name not in names:
+            raise ConfigError(f"{spec.source}: no arm {name!r} to compare (arms: {names})")
+    return _compare(spec, read_arm(spec, arm), read_arm(spec, other))
+
+
+def comparison_line(arm: str, other: str, comparison: dict[str, Any]) -> str:
+    if not comparison:
+        return f"{arm} vs {other}: no seed finished by both"
+    cells = [
+        f"{NAMES[m]} {c['delta']:+.4f} [{c['ci'][0]:+.4f}, {c['ci'][1]:+.4f}]"
+        for m, c in comparison.items()
+    ]
+    lead = next(iter(comparison.values()))
+    return (
+        f"{arm} - {other} over seeds {lead['seeds']}: {'; '.join(cells)}; ahead on "
+        f"{lead['ahead']} of {len(lead['seeds'])} seeds: {lead['verdict']}"
+    )
 
 
 def summarise(spec: StudySpec) -> tuple[dict[str, Any], dict[str, dict[int, RunRecord]]]:

@@ -132,12 +132,13 @@ def read_record(spec: StudySpec, arm: str, seed: int) -> RunRecord | None:
     )
 
 
+def read_arm(spec: StudySpec, arm: str) -> dict[int, RunRecord]:
+    """The finished runs of one arm, by seed."""
+    found = {seed: read_record(spec, arm, seed) for seed in spec.settings.seeds}
+    return {seed: record for seed, record in found.items() if record is not None}
+
+
 def read_records(spec: StudySpec) -> dict[str, dict[int, RunRecord]]:
     """Every finished run, by arm then seed (arms and seeds in the study's order)."""
-    records: dict[str, dict[int, RunRecord]] = {}
-    for arm in spec.active:
-        for seed in spec.settings.seeds:
-            record = read_record(spec, arm.name, seed)
-            if record is not None:
-                records.setdefault(arm.name, {})[seed] = record
-    return records
+    records = {arm.name: read_arm(spec, arm.name) for arm in spec.active}
+    return {arm: runs for arm, runs in records.items() if runs}

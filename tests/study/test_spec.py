@@ -51,12 +51,13 @@ def test_an_arm_whose_files_are_missing_is_skipped(study_toml, tmp_path):
 def test_protocols_name_the_semeval_files(tmp_path):
     folder = tmp_path / "semeval"
     folder.mkdir()
-    for name in ("twitter-2013train-A.tsv", "twitter-2016dev-A.tsv", "twitter-2016test-A.tsv"):
-        (folder / name).write_text("1\tpositive\tgood\n")
+    years = ("2013train", "2014test", "2015train", "2016train", "2016dev", "2016devtest")
+    for name in (*years, "2016test"):
+        (folder / f"twitter-{name}-A.tsv").write_text("1\tpositive\tgood\n")
     raw = {"data": {"protocol": "holdout", "folder": str(folder)}, "arms": {"a": {}}}
     spec = study_from_dict(raw)
     names = [p.rsplit("/", 1)[1] for p in spec.base.data.train]
-    assert names == ["twitter-2013train-A.tsv", "twitter-2016dev-A.tsv"]  # all but the test file
+    assert names == sorted(f"twitter-{y}-A.tsv" for y in years)  # all but the test file
     assert spec.base.data.valid == [] and spec.test == [str(folder / "twitter-2016test-A.tsv")]
     raw["data"]["protocol"] = "dev2016"
     spec = study_from_dict(raw)
@@ -76,6 +77,8 @@ BAD = [
     ("[fixed]", "[fixd]", r"unknown table \[fixd\]"),
     ("train.epochs = 2", "train.epochs = 0", r"\[fixed\]/\[data\]: train.epochs: 0 must be"),
     ("test.tsv", "absent.tsv", "data.test: .*absent.tsv: no such file"),
+    ("valid.tsv", "gone*.tsv", "data.valid: .*gone.*.tsv: no such file"),
+    ("[study]\n", '[study]\nbase = "nobase.toml"\n', "study.base: .*nobase.toml: no such config"),
     ("min_freq = 1", "protocol = 'holdout'", "data.train: give a protocol or files, not both"),
     ("min_freq = 1", "colour = 1", "data.data.colour: no such config field"),
     ("[study]\n", "[study\n", "not valid TOML"),
@@ -95,6 +98,8 @@ def test_bad_files_are_one_line_naming_file_and_key(study_toml, capsys, old, new
     assert "Traceback" not in err
 
 
-def test_a_missing_study_file(tmp_path, capsys):
+def test_a_missing_study_file_or_a_folder(tmp_path, capsys):
     assert main(["study", str(tmp_path / "none.toml")]) == 2
     assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'none.toml'}: no such study file"
+    assert main(["study", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {tmp_path}: is a folder, not a study file"

@@ -29,6 +29,7 @@ A bad file raises `ConfigError` naming the file and the key.
 from __future__ import annotations
 
 import dataclasses
+import glob
 import hashlib
 import json
 import re
@@ -152,7 +153,12 @@ def run_name(arm: str, seed: int) -> str:
 def load_study(path: str | Path) -> StudySpec:
     """Read and check a study file; every arm must make a valid config."""
     path = Path(path)
-    raw = read_toml(path, "study file")
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder, not a study file")
+    try:
+        raw = read_toml(path, "study file")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the study file ({exc.strerror})") from None
     return study_from_dict(raw, source=str(path), root=path.parent)
 
 
@@ -163,7 +169,10 @@ def study_from_dict(raw: dict[str, Any], source: str = "study", root: Path = Pat
     settings = _settings(_table(raw, "study", source), source)
     base = RunConfig()
     if settings.base:
-        base = RunConfig.from_toml(root / settings.base)
+        try:
+            base = RunConfig.from_toml(root / settings.base)
+        except TweetsentError as exc:
+            raise ConfigError(f"{source}: study.base: {exc}") from None
     fixed = _fields(_table(raw, "fixed", source), "fixed", source)
     data, test, protocol = _data(_table(raw, "data", source), source)
     try:
@@ -290,6 +299,10 @@ def _data(table: dict[str, Any], source: str) -> tuple[dict[str, Any], list[str]
     for path in test:
         if not Path(path).is_file():
             raise ConfigError(f"{where}.test: {path}: no such file")
+    for key in ("train", "valid"):
+        for pattern in fields[f"data.{key}"]:
+            if not (Path(pattern).exists() or glob.glob(pattern)):
+                raise ConfigError(f"{where}.{key}: {pattern}: no such file")
     return fields, test, protocol
 
 

@@ -41,6 +41,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("runs",),
     ("train", "pretrain"),
     ("search",),
+    ("study",),
     ("serve",),
     ("demo", "cli"),
     ("",),  # the package face, tweetsent/__init__.py

@@ -1,5 +1,5 @@
 """Subcommands around a trained run and the search for one: `serve`, `export`, `search`,
-`explain`, `ensemble`.
+`study`, `explain`, `ensemble`.
 
 `serve` and `search` map their flags onto `ServeSettings` fields and the space file's [search]
 table through the SERVE_FLAGS / SEARCH_FLAGS tables.
@@ -8,6 +8,7 @@ table through the SERVE_FLAGS / SEARCH_FLAGS tables.
 from __future__ import annotations
 
 import argparse
+import sys
 
 from tweetsent.cli.registry import command
 from tweetsent.config import RunConfig
@@ -118,6 +119,64 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_study(sub) -> None:
+    p = sub.add_parser("study", help="an experiment matrix (arms x seeds) and its report")
+    p.add_argument("study", help="study TOML file (data, seeds, baseline, arms)")
+    p.add_argument("--workers", type=int, help="local worker processes (default study.workers)")
+    p.add_argument("--storage", help="Optuna database URL (default sqlite:///OUT/studies.db)")
+    p.add_argument("--out", help="studies folder (default study.out)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--resume", action="store_true", help="run what is missing or failed")
+    mode.add_argument(
+        "--report-only", action="store_true", help="the report again, from the run directories"
+    )
+    mode.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("ARM", "OTHER"),
+        help="paired comparison of two arms from the run directories (no training, no report)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="plain lines, no bars")
+    p.add_argument("--quiet", action="store_true", help="only the summary and the file names")
+
+
+@command("study")
+def _study(args: argparse.Namespace) -> int:
+    from tweetsent.study import load_study, report_only, run_study
+
+    spec = load_study(args.study).with_settings(
+        {
+            "workers": args.workers,
+            "storage": args.storage,
+            "out": args.out,
+            "progress": False if (args.no_progress or args.quiet) else None,
+        }
+    )
+    quiet = (lambda *_: None) if args.quiet else print
+    if args.compare:
+        from tweetsent.study.report import compare_arms, comparison_line
+
+        print(comparison_line(*args.compare, compare_arms(spec, *args.compare)))
+        return 0
+    if args.report_only:
+        report = report_only(spec, log=quiet)
+    else:
+        report = run_study(spec, resume=args.resume, log=quiet, quiet=args.quiet)
+    if args.quiet:
+        print(report.text)
+    for name, path in report.files.items():
+        print(f"{name}: {path}")
+    results = report.results
+    if report.complete:
+        return 0
+    print(
+        f"incomplete: {results['finished_runs']} of {results['planned_runs']} runs finished; "
+        f"failed runs are in {spec.study_dir / 'logs'}; --resume runs the missing ones",
+        file=sys.stderr,
+    )
+    return 0 if args.report_only else 1
+
+
 def _add_explain(sub) -> None:
     p = sub.add_parser("explain", help="self-attention of a run on one tweet: PNG or HTML")
     p.add_argument("run", help="run directory (pooling = attention)")
@@ -166,5 +225,5 @@ def _ensemble(args: argparse.Namespace) -> int:
     return 0
 
 
-# In the order of `tweetsent --help`: serve and export, then search, then explain, ensemble.
-ADDERS = [_add_serve, _add_export, _add_search, _add_explain, _add_ensemble]
+# In the order of `tweetsent --help`: serve and export, search and study, explain, ensemble.
+ADDERS = [_add_serve, _add_export, _add_search, _add_study, _add_explain, _add_ensemble]

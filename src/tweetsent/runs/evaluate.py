@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from tweetsent.data.labels import LabelSet, apply_labels
 from tweetsent.data.readers import read_examples
 from tweetsent.errors import DataError
@@ -38,15 +40,26 @@ class Evaluation:
         return "\n".join([*lines, "", "confusion (rows: true, columns: predicted)", header, *rows])
 
 
-def evaluate(
+@dataclass
+class Scored:
+    """A run's predictions on labelled files: label ids (true, predicted) in file order."""
+
+    truth: np.ndarray
+    pred: np.ndarray
+    labels: list[str]
+    skipped: int
+    dropped_neutral: int
+
+
+def score_files(
     predictor: Predictor,
     paths: Sequence[str],
     format: str = "auto",
     text_col: str = "text",
     label_col: str = "label",
     strict: bool = False,
-    out: str | Path | None = None,
-) -> Evaluation:
+) -> Scored:
+    """Predict every labelled example of `paths` (the run's label set applied)."""
     examples, report = read_examples(
         paths, format=format, text_col=text_col, label_col=label_col, strict=strict
     )
@@ -58,15 +71,29 @@ def evaluate(
     index = {name: i for i, name in enumerate(predictor.labels)}
     if list(names) != list(predictor.labels):
         raise DataError(f"label set {list(names)} does not match the model's {predictor.labels}")
-    truth = [index[label] for label in examples.labels]
-    pred = predictor.predict_proba(examples.texts).argmax(axis=1)
+    truth = np.array([index[label] for label in examples.labels], dtype=np.int64)
+    pred = predictor.predict_proba(examples.texts).argmax(axis=1).astype(np.int64)
+    return Scored(truth, pred, list(predictor.labels), report.skipped, dropped)
+
+
+def evaluate(
+    predictor: Predictor,
+    paths: Sequence[str],
+    format: str = "auto",
+    text_col: str = "text",
+    label_col: str = "label",
+    strict: bool = False,
+    out: str | Path | None = None,
+) -> Evaluation:
+    scored = score_files(predictor, paths, format, text_col, label_col, strict)
+    truth, pred, labels = scored.truth, scored.pred, scored.labels
     result = Evaluation(
-        metrics=compute_metrics(truth, pred, predictor.labels),
-        labels=list(predictor.labels),
-        confusion=confusion_matrix(truth, pred, len(predictor.labels)).tolist(),
+        metrics=compute_metrics(truth, pred, labels),
+        labels=labels,
+        confusion=confusion_matrix(truth, pred, len(labels)).tolist(),
         examples=len(truth),
-        skipped=report.skipped,
-        dropped_neutral=dropped,
+        skipped=scored.skipped,
+        dropped_neutral=scored.dropped_neutral,
     )
     if out is not None:
         write_json(out, result.to_dict())

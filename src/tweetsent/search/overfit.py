@@ -22,13 +22,15 @@ MAX_DROPOUT = 0.8
 STEPS = ("overfit-dropout", "overfit-clip")
 
 
+def gap_overfits(gap: float | None, threshold: float) -> bool:
+    """The rule's test on a finished run: its last epoch's train - valid accuracy gap is above
+    `threshold` (0: the rule is off). Also read by `tweetsent study` for its overfitting flags."""
+    return threshold > 0 and gap is not None and gap > threshold
+
+
 def overfits(trial: FrozenTrial, settings: SearchSettings) -> bool:
-    gap = trial.user_attrs.get("gap")
-    return (
-        settings.overfit_gap > 0
-        and trial.state == TrialState.COMPLETE
-        and gap is not None
-        and gap > settings.overfit_gap
+    return trial.state == TrialState.COMPLETE and gap_overfits(
+        trial.user_attrs.get("gap"), settings.overfit_gap
     )
 
 

@@ -62,7 +62,8 @@ def run_trial(
     history: list[dict[str, Any]] = []
     try:
         config = _trial_config(space, trial, stage1, slot)
-        event("start", trial.number, config.train.epochs, attrs.get("origin", "tpe"))
+        label = attrs.get("label", attrs.get("origin", "tpe"))
+        event("start", trial.number, config.train.epochs, label)
         reporter = _Reporter(trial, s.metric, s.pruner != "none", history, event)
         with Heartbeat(storage, trial_id, s.heartbeat):
             result = train(config, log=log, on_epoch=reporter)
@@ -91,7 +92,8 @@ def _trial_config(space: SearchSpace, trial, stage1: dict, slot: int) -> RunConf
     point = trial_point(space, trial, stage1)
     if "train.seed" not in point:
         point["train.seed"] = trial_seed(s.seed, slot)
-    run_dir = s.study_dir / "trials" / f"{trial.number:04d}"
+    # a trial planned with a `run_name` (a study's arm and seed) keeps that folder on a rerun
+    run_dir = s.study_dir / trial.user_attrs.get("run_name", f"trials/{trial.number:04d}")
     config = space.config({**point, "out": str(run_dir), "train.progress": False})
     config = config.with_overrides(cpu_overrides(config, max(s.workers, 1)))
     shown = {"model.output_dropout": config.model.output_dropout}

@@ -29,6 +29,7 @@ from tweetsent.data.features import FeatureRows
 from tweetsent.embed.elmo.source import ElmoSource
 from tweetsent.errors import DataError
 from tweetsent.io import atomic_path, atomic_write, read_json, write_json
+from tweetsent.text.align import ElmoInput
 
 FORMAT = "tweetsent-elmo-features-1"
 SUBDIR = "elmo-features"
@@ -36,12 +37,19 @@ KEY_DTYPE = "S16"
 DATA, INDEX = ".f16.npy", ".index.npz"
 
 
-def text_keys(token_lists: Sequence[Sequence[str]]) -> np.ndarray:
-    """(n,) keys of cleaned tweets: sha256 of the token count and the tokens, newline-joined
-    (whitespace never occurs inside a token), first 16 bytes."""
+def text_keys(token_lists: Sequence[Sequence[str] | ElmoInput]) -> np.ndarray:
+    """(n,) keys of what the biLM reads, first 16 bytes of a sha256: for a token list (the
+    cleaned tokens, `embed.elmo_input = "cleaned"`) of the token count and the tokens,
+    newline-joined (whitespace never occurs inside a token), as before that setting existed;
+    for an `ElmoInput` of its mode, pieces and index (never equal to a token list's text,
+    which starts with a digit)."""
     digests = []
     for tokens in token_lists:
-        text = f"{len(tokens)}\n" + "\n".join(tokens)
+        if isinstance(tokens, ElmoInput):
+            index = " ".join(map(str, tokens.index))
+            text = f"{tokens.mode}\n{len(tokens.pieces)}\n{index}\n" + "\n".join(tokens.pieces)
+        else:
+            text = f"{len(tokens)}\n" + "\n".join(tokens)
         digests.append(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()[:16])
     return np.frombuffer(b"".join(digests), dtype=KEY_DTYPE).copy()
 

@@ -160,3 +160,21 @@ def test_a_literal_sentence_marker_is_text(tiny_files) -> None:
     assert ids[0].tolist() == list(word_to_ids("<S>", 50)) != list(bos)
     assert ids[1].tolist() == list(word_to_ids("</S>", 50)) != list(eos)
     assert ids[0, 1:4].tolist() == [b + 1 for b in b"<S>"]
+
+
+def test_ensemble_members_must_feed_their_bilms_alike() -> None:
+    """One ElmoInput per tweet serves every member: ELMo members must share elmo_input."""
+    from types import SimpleNamespace
+
+    from tweetsent.errors import TweetsentError
+    from tweetsent.runs.members import check_compatible
+
+    def run(path: str, elmo_input: str, kind: str = "elmo") -> SimpleNamespace:
+        embed = {"kind": kind, "elmo_model": "small", "elmo_input": elmo_input}
+        config = RunConfig.from_dict({"embed": embed if kind == "elmo" else {"kind": kind}})
+        return SimpleNamespace(path=path, labels=["a", "b"], config=config)
+
+    check_compatible(run("r1", "raw"), run("r2", "raw"))
+    check_compatible(run("r1", "raw"), run("r2", "raw", kind="random"))  # no biLM
+    with pytest.raises(TweetsentError, match="embed.elmo_input lower vs raw"):
+        check_compatible(run("r1", "raw"), run("r2", "lower"))

@@ -43,6 +43,13 @@ ROWS = [
     # max_tokens: the pieces stop at the last kept token's piece
     ("A b C d E", {"max_tokens": 3}, ["a", "b", "c"], ["A", "b", "C"], ["A", "b", "C"]),
     ("#Big Day", {"max_tokens": 1}, ["<hashtag>"], ["#Big"], ["#Big"]),
+    (
+        "DOOOON'T go",
+        {"max_tokens": 3},
+        ["doo", "n't", "<elong>"],
+        ["DOOOO", "N'T"],
+        ["DOOOO", "N'T", "DOOOO"],
+    ),
     # rules switched off: the token is the text itself, the piece too
     ("@Bob #Yes", {"users": False, "hashtags": False}, ["@bob", "#yes"], ["@Bob", "#Yes"], None),
     ("Hi", {"lowercase": False}, ["Hi"], ["Hi"], ["Hi"]),

@@ -175,7 +175,7 @@ class Normalizer:
         cap = self.config.max_tokens
         if cap and len(tokens) > cap:
             del tokens[cap:], index[cap:]
-            del pieces[index[-1] + 1 :]
+            del pieces[max(index) + 1 :]  # (not index[-1]: an <elong> reads back its word)
         if mode == "lower":
             pieces = [piece.lower() for piece in pieces]
         return tokens, ElmoInput(tuple(pieces), tuple(index), mode)

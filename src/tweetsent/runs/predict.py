@@ -189,7 +189,7 @@ class Predictor:
         return 0
 
     def _inputs(self, texts: Sequence[str]) -> EncodedSet:
-        """The model's inputs: token ids (and the token strings for ELMo)."""
+        """The model's inputs: token ids (and the biLM's inputs for ELMo)."""
         if self.run.config.embed.needs_words:
             return self.encode(texts)[1]
         ids, offsets = self._ids.encode(texts)

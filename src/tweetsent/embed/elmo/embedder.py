@@ -10,9 +10,11 @@ the mix and the word vectors only, and records the biLM files' checksums). Its l
 the embedder in one of two ways, through the classifier's `words=` argument:
 
 - cached: a `FeatureBatch` of float16 layers read from the feature cache (training);
-- on the fly: the token strings; the biLM runs on them from a zero state (no state carried
-  between batches, so a tweet's features do not depend on its neighbours) and its output is
-  rounded to float16 exactly like the cache, so that training and serving see the same inputs.
+- on the fly: what the biLM reads, per tweet its tokens or an `ElmoInput` (raw pieces and
+  each token's piece, `embed.elmo_input`); the biLM runs on them from a zero state (no state
+  carried between batches, so a tweet's features do not depend on its neighbours) and its
+  output is rounded to float16 exactly like the cache, so that training and serving see the
+  same inputs.
 
 Run in float64 (`model.double()`; the server's `mixed` and `float64` precisions do so), the
 biLM's batch-size noise (1e-16) is far below float16 rounding, so a tweet gets bit-identical
@@ -38,7 +40,8 @@ FEATURE_DTYPE = torch.float16  # what the cache stores, and what on-the-fly feat
 
 
 class ElmoEmbedder(nn.Module):
-    """tokens (B, T) + words (token strings or a `FeatureBatch`) -> (B, T, output_dim)."""
+    """tokens (B, T) + words (biLM inputs: token lists / `ElmoInput`s, or a `FeatureBatch`)
+    -> (B, T, output_dim)."""
 
     needs_words = True  # callers pass words= (serve.precision runs such embedders in float64)
 
@@ -95,7 +98,7 @@ class ElmoEmbedder(nn.Module):
         """tokens (B, T), 0 = padding -> (B, T, output_dim); zeros beyond each tweet's tokens
         in the ELMo part."""
         if words is None:
-            raise ValueError("ElmoEmbedder needs words=: the token strings or cached features")
+            raise ValueError("ElmoEmbedder needs words=: the biLM's inputs or cached features")
         batch = words if isinstance(words, FeatureBatch) else self.features(words)
         width = tokens.shape[1]
         dtype = self.mix.scalars.dtype

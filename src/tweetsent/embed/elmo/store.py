@@ -5,9 +5,10 @@
         <chunk>.f16.npy                         (rows, L, D) float16, one row per token
         <chunk>.index.npz                       keys (n,), lengths (n,) of its tweets, row order
 
-A tweet's key is the SHA-256 (first 16 bytes) of its cleaned tokens; the folder names the
-model, so an entry is keyed by the exact model and the cleaned text, and equal tweets share one
-entry. A chunk's index is written (atomically) after its data file, so the index is the chunk's
+A tweet's key is the SHA-256 (first 16 bytes) of what the biLM reads for it (`text_keys`: its
+cleaned tokens, or its raw pieces, token index and `embed.elmo_input`); the folder names the
+model, so an entry is keyed by the exact model and input, and equal tweets share one entry.
+A chunk's index is written (atomically) after its data file, so the index is the chunk's
 commit marker: a process killed mid-chunk leaves at most a data file without an index, which
 is ignored and later removed, and a rerun computes exactly the tweets not yet committed.
 Processes working on different shards can share a folder; folders filled elsewhere are merged

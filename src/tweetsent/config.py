@@ -105,12 +105,17 @@ class EmbedConfig:
     elmo_concat: str = "none"  # word vectors beside ELMo: none | random | glove-kumo | vectors
     elmo_cache: bool = True  # train from cached float16 features (False: rerun ELMo each batch)
     elmo_cache_dir: str = ""  # "" = data.cache_dir, else $TWEETSENT_CACHE or ~/.cache/tweetsent
+    # What the biLM reads (text.align): the tweet's raw cased pieces cut at the classifier's
+    # token boundaries (raw, what the official models saw), the same lowercased (lower), or
+    # the classifier's cleaned tokens (cleaned: runs saved before this field existed).
+    elmo_input: str = "raw"
 
     def __post_init__(self) -> None:
         _check_choice("embed", "kind", self.kind, (*WORD_KINDS, "elmo"))
         _check_range("embed", "dim", self.dim, 1)
         _check_range("embed", "dropout", self.dropout, 0.0, 0.95)
         _check_range("embed", "cluster_dim", self.cluster_dim, 1)
+        _check_choice("embed", "elmo_input", self.elmo_input, ELMO_INPUTS)
         # a lexicon given as one string (configs before lists, `--lexicon vader`): a list
         specs = [self.lexicon] if isinstance(self.lexicon, str) else list(self.lexicon)
         object.__setattr__(self, "lexicon", [spec for spec in specs if spec])
@@ -166,6 +171,8 @@ class EmbedConfig:
 
 
 WORD_KINDS = ("random", "glove-kumo", "vectors")
+ELMO_INPUTS = ("raw", "lower", "cleaned")  # embed.elmo_input (see text.align)
+LEGACY_ELMO_INPUT = "cleaned"  # what a saved ELMo run without embed.elmo_input fed its biLM
 ELMO_MODELS = ("small", "medium", "original", "original-5.5b")  # = embed.elmo.registry.MODELS
 
 
@@ -351,6 +358,16 @@ class RunConfig:
             for name, kind in SECTIONS.items()
         }
         return cls(**parts, out=str(raw.get("out", "")))
+
+    @classmethod
+    def from_saved(cls, raw: dict[str, Any], source: str = "config") -> RunConfig:
+        """A run directory's config.json: like `from_dict`, except that an ELMo run saved
+        before `embed.elmo_input` existed keeps the input it was trained on (cleaned tokens),
+        so that it predicts as before; new configs default to raw text."""
+        embed = raw.get("embed") if isinstance(raw, dict) else None
+        if isinstance(embed, dict) and embed.get("kind") == "elmo" and "elmo_input" not in embed:
+            raw = {**raw, "embed": {**embed, "elmo_input": LEGACY_ELMO_INPUT}}
+        return cls.from_dict(raw, source)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> RunConfig:

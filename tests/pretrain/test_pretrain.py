@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import random
 from dataclasses import replace
 from pathlib import Path
@@ -286,3 +287,40 @@ def test_resume_with_another_batch_order_or_vocabulary_is_an_error(
     with pytest.raises(ConfigError, match="pretrain.min_count: 2 but the checkpoint used 1"):
         pretrain(replace(config, min_count=2, max_steps=6), resume=True)
     assert pretrain(replace(config, max_steps=6), resume=True).steps == 6
+
+
+def test_tokens_raw_lower_cleaned_split(tmp_path) -> None:
+    """--tokens: the pieces the classifier's biLM reads (raw, lower), the classifier's tokens
+    (cleaned = --clean) or whitespace words (split)."""
+    from tweetsent.pretrain.data import CorpusSpec, iter_sentences
+
+    path = tmp_path / "c.tsv"
+    path.write_text("1\tx\tPink Floyd @Bob rocks!!!! #Win\n", encoding="utf-8")
+    want = {
+        "split": ["Pink", "Floyd", "@Bob", "rocks!!!!", "#Win"],
+        "raw": ["Pink", "Floyd", "@Bob", "rocks", "!!!!", "#Win"],
+        "lower": ["pink", "floyd", "@bob", "rocks", "!!!!", "#win"],
+        "cleaned": ["pink", "floyd", "<user>", "rocks", "!", "<repeat>", "<hashtag>", "win"],
+    }
+    for tokens, expected in want.items():
+        spec = CorpusSpec((str(path),), column=2, tokens=tokens)
+        assert [s for _, s in iter_sentences(spec)] == [expected], tokens
+    clean = CorpusSpec((str(path),), column=2, clean=True)
+    assert clean.kind == "cleaned"
+    with pytest.raises(ConfigError, match="pretrain.tokens: 'cased'"):
+        CorpusSpec((str(path),), tokens="cased")
+    with pytest.raises(ConfigError, match="pretrain.clean"):
+        PretrainConfig(corpus=(str(path),), out=str(tmp_path), clean=True, tokens="raw")
+
+
+def test_cli_tokens_flag(corpus, tiny_options_file, tmp_path, capsys) -> None:
+    from tweetsent.cli import main
+
+    out = tmp_path / "raw"
+    argv = ["elmo", "pretrain", "--corpus", str(corpus), "--column", "2", "--out", str(out)]
+    argv += ["--options", str(tiny_options_file), "--dry-run", "--no-progress"]
+    assert main([*argv, "--tokens", "raw"]) == 0
+    index = json.loads((out / "corpus_index.json").read_text())
+    assert index["settings"]["tokens"] == "raw"
+    assert main([*argv, "--tokens", "upper"]) == 2
+    assert "pretrain.tokens: 'upper'" in capsys.readouterr().err

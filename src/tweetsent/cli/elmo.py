@@ -28,6 +28,12 @@ def _add_elmo(sub) -> None:
     e = esub.add_parser("embed", help="every biLM layer of pre-tokenized sentences -> .npz")
     for flag in ("--options", "--weights", "--input", "--output"):
         e.add_argument(flag, required=True)
+    e.add_argument(
+        "--stateful",
+        action="store_true",
+        help="carry the LSTM state from batch to batch, sentences in file order (allennlp's "
+        "default); without it every batch starts from zeros",
+    )
     c = esub.add_parser("cache", help="compute a corpus's ELMo features once (float16, resumable)")
     c.add_argument("--config", help="TOML config of the training run")
     c.add_argument("--data", nargs="+", help="training files (as for train)")
@@ -36,10 +42,13 @@ def _add_elmo(sub) -> None:
     c.add_argument("--options", dest="embed.elmo_options", help="options.json")
     c.add_argument("--weights", dest="embed.elmo_weights", help="HDF5 weights")
     c.add_argument("--cache-dir", dest="embed.elmo_cache_dir", help="feature cache root")
+    c.add_argument(
+        "--elmo-input", dest="embed.elmo_input", help="what the biLM reads: raw | lower | cleaned"
+    )
     c.add_argument("--shard", default="0/1", help="i/N: this process's share (0 <= i < N)")
-    c.add_argument("--threads", type=int, default=0, help="torch threads (0: every core)")
-    c.add_argument("--no-progress", action="store_true")
+    c.add_argument("--no-progress", action="store_true", help="no progress bar")
     for q in (e, c):
+        q.add_argument("--threads", type=int, default=0, help="torch threads (0: every core)")
         q.add_argument("--batch-size", type=int, default=64, help="sentences per biLM batch")
         q.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
     m = esub.add_parser("merge", help="copy feature-cache chunks (shards) into one cache root")
@@ -62,6 +71,12 @@ def _add_elmo_pretrain(esub) -> None:
     t.add_argument("--options", help="options.json giving the shape (instead of --preset)")
     t.add_argument("--column", type=int, help="tab-separated field holding the text (0-based)")
     t.add_argument("--clean", action="store_true", help="tokens of tweetsent's normalizer")
+    t.add_argument(
+        "--tokens",
+        default="split",
+        help="split | cleaned (= --clean) | raw | lower: raw/lower are the pieces a classifier's "
+        "biLM reads with --elmo-input raw/lower",
+    )
     for flag, kind in PRETRAIN_FLAGS:
         t.add_argument(f"--{flag.replace('_', '-')}", dest=flag, type=kind, help="PretrainConfig")
     t.add_argument("--optimizer", help="adam | adagrad")
@@ -79,8 +94,15 @@ def _elmo(args: argparse.Namespace) -> int:
 
     what = args.elmo_command
     if what == "embed":
+        _set_threads(args.threads)
         s = embed_file(
-            args.options, args.weights, args.input, args.output, args.batch_size, args.device
+            args.options,
+            args.weights,
+            args.input,
+            args.output,
+            args.batch_size,
+            args.device,
+            stateful=args.stateful,
         )
         print(f"{s.sentences:,} sentences, {s.tokens:,} tokens -> {s.output} ({s.seconds:.1f}s)")
     elif what == "cache":
@@ -101,13 +123,10 @@ def _elmo(args: argparse.Namespace) -> int:
 
 
 def _elmo_pretrain(args: argparse.Namespace) -> None:
-    import torch
-
     from tweetsent.distributed import launch_env
     from tweetsent.pretrain.loop import PretrainConfig, pretrain
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    _set_threads(args.threads)
     names = [name for name, _ in PRETRAIN_FLAGS] + ["optimizer"]
     fields = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
     if args.dry_run:
@@ -119,6 +138,7 @@ def _elmo_pretrain(args: argparse.Namespace) -> None:
         options=args.options,
         column=args.column,
         clean=args.clean,
+        tokens=args.tokens,
         device=args.device,
         bf16=args.bf16,
         progress=not args.no_progress,
@@ -139,15 +159,13 @@ def _elmo_pretrain(args: argparse.Namespace) -> None:
 
 
 def _elmo_cache(args: argparse.Namespace) -> None:
-    import torch
-
     from tweetsent.device import resolve_device
     from tweetsent.embed.elmo import cache_corpus, parse_shard
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    _set_threads(args.threads)
     config = RunConfig.from_toml(args.config) if args.config else RunConfig()
-    keys = ("embed.elmo_model", "embed.elmo_options", "embed.elmo_weights", "embed.elmo_cache_dir")
+    keys = ("embed.elmo_model", "embed.elmo_options", "embed.elmo_weights")
+    keys += ("embed.elmo_cache_dir", "embed.elmo_input")
     overrides = {key: getattr(args, key) for key in keys}
     overrides.update({"embed.kind": "elmo", "data.train": args.data, "data.valid": args.valid})
     summary = cache_corpus(
@@ -158,6 +176,18 @@ def _elmo_cache(args: argparse.Namespace) -> None:
         progress=not args.no_progress,
     )
     print(f"computed {summary.computed:,} tweets ({summary.chunks} chunks, {summary.seconds:.1f}s)")
+
+
+def _set_threads(threads: int) -> None:
+    """--threads N: torch intra-op threads (0: torch's default, every core)."""
+    from tweetsent.errors import ConfigError
+
+    if threads < 0:
+        raise ConfigError(f"--threads {threads}: must be >= 0 (0: every core)")
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
 
 
 ADDERS = [_add_elmo]

@@ -66,6 +66,14 @@ TRAIN_FLAGS = [
     ("--elmo-layers", "embed.elmo_layers", str, "biLM layers to mix: all, or e.g. 1,2"),
     ("--elmo-dropout", "embed.elmo_dropout", float, "dropout on the mixed ELMo vectors"),
     ("--elmo-concat", "embed.elmo_concat", str, "word vectors beside ELMo: none | random | ..."),
+    ("--elmo-input", "embed.elmo_input", str, "what the biLM reads: raw (cased) | lower | cleaned"),
+    (
+        "--elmo-cache-dir",
+        "embed.elmo_cache_dir",
+        str,
+        "ELMo feature cache root (default: "
+        "--config's data.cache_dir, else $TWEETSENT_CACHE or ~/.cache/tweetsent)",
+    ),
 ]
 # Flags that take one or more values, each a list field.
 TRAIN_LISTS = [

@@ -21,20 +21,21 @@ from tweetsent.data.readers import Examples, read_examples
 from tweetsent.data.split import stratified_split
 from tweetsent.errors import DataError
 from tweetsent.text import Vocabulary, tokenize_corpus
+from tweetsent.text.normalize import normalizer_for
 
 
 @dataclass
 class EncodedSet:
     """Token ids of a corpus, stored flat (ids + offsets) to keep 1M+ tweets small in memory.
 
-    For a contextual embedder (ELMo) it also carries the token strings (`words`, for features
+    For a contextual embedder (ELMo) it also carries what the biLM reads (`words`, for features
     computed on the fly) or cached per-token features (`features`); batches pass them on.
     """
 
     ids: np.ndarray  # (total_tokens,) int32
     offsets: np.ndarray  # (n + 1,) int64
     labels: np.ndarray  # (n,) int64, -1 when unknown
-    words: list[list[str]] | None = None  # each tweet's tokens (ELMo without a cache)
+    words: list | None = None  # what the biLM reads per tweet: tokens or ElmoInput (no cache)
     features: FeatureRows | None = None  # each tweet's cached ELMo layers
 
     def __len__(self) -> int:
@@ -94,14 +95,10 @@ def encode(
     labels: Sequence[str | None],
     vocab: Vocabulary,
     label_names: Sequence[str],
-    keep_words: bool = False,
 ) -> EncodedSet:
     index = {name: i for i, name in enumerate(label_names)}
     label_ids = [index.get(label, -1) if label is not None else -1 for label in labels]
-    encoded = EncodedSet.from_ids([vocab.encode(tokens) for tokens in token_lists], label_ids)
-    if keep_words:
-        encoded.words = [list(tokens) for tokens in token_lists]
-    return encoded
+    return EncodedSet.from_ids([vocab.encode(tokens) for tokens in token_lists], label_ids)
 
 
 def prepare(
@@ -144,12 +141,16 @@ def prepare(
             train_tokens, min_freq=data.min_freq, max_size=data.max_vocab, extra=extra_words
         )
     counts = Counter(token for tokens in train_tokens for token in tokens)
-    keep = config.embed.needs_words  # ELMo reads the token strings
+    train_set = encode(train_tokens, train_labels, vocab, label_names)
+    valid_set = encode(valid_tokens, valid_labels, vocab, label_names)
+    if config.embed.needs_words:  # ELMo reads the tweets' text (embed.elmo_input)
+        train_set.words = elmo_words(train_texts, train_tokens, config)
+        valid_set.words = elmo_words(valid_texts, valid_tokens, config)
     return Prepared(
         labels=list(label_names),
         vocab=vocab,
-        train=encode(train_tokens, train_labels, vocab, label_names, keep),
-        valid=encode(valid_tokens, valid_labels, vocab, label_names, keep),
+        train=train_set,
+        valid=valid_set,
         valid_texts=list(valid_texts),
         token_counts=counts,
         report={
@@ -158,6 +159,24 @@ def prepare(
             "class_counts": _class_counts(train_labels, label_names),
         },
     )
+
+
+def elmo_words(
+    texts: Sequence[str], token_lists: Sequence[Sequence[str]], config: RunConfig
+) -> list:
+    """What the biLM reads for each tweet under `embed.elmo_input`, aligned with its tokens:
+    the tokens themselves (cleaned), else an `ElmoInput` per tweet (`Normalizer.aligned`)."""
+    mode = config.embed.elmo_input
+    if mode == "cleaned":
+        return [list(tokens) for tokens in token_lists]
+    aligned = normalizer_for(config.text).aligned
+    words = []
+    for text, tokens in zip(texts, token_lists, strict=True):
+        ours, elmo = aligned(text, mode)
+        if ours != list(tokens):  # the token cache was made by another normalizer version
+            raise DataError(f"ELMo input does not align with the tokens of {text!r}")
+        words.append(elmo)
+    return words
 
 
 def _empty_validation(data, train_rows: int) -> None:

@@ -1,9 +1,10 @@
 """The language-model corpus for biLM pretraining: streamed from disk, never held in memory.
 
 A corpus is one or more text files, one tweet per line (or one tab-separated field of each
-line, `column`, e.g. 2 for SemEval's `id<TAB>label<TAB>text`). Tokens are either the raw
-whitespace-separated words or tweetsent's normalizer's tokens (`clean=True`, the tokens the
-classifier gives ELMo).
+line, `column`, e.g. 2 for SemEval's `id<TAB>label<TAB>text`). Tokens (`tokens`) are the raw
+whitespace-separated words (split), tweetsent's normalizer's tokens (cleaned, also `clean=True`),
+or the tweet's pieces of raw text cut at the normalizer's token boundaries, cased (raw) or
+lowercased (lower): what a classifier's biLM reads under `embed.elmo_input` raw | lower.
 
 Every line number `i` with `i % heldout_every == 0` (while fewer than `heldout_max` are taken)
 is held out for perplexity and never trained on; the rest is the training stream.
@@ -31,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from tweetsent.errors import DataError
+from tweetsent.errors import ConfigError, DataError
 from tweetsent.io import atomic_write
 
 BOS, EOS, UNK = "<S>", "</S>", "<UNK>"  # bilm-tf's vocabulary file starts with these
@@ -47,15 +48,39 @@ class CorpusSpec:
     max_tokens: int = 64  # longer sentences are cut
     heldout_every: int = 50
     heldout_max: int = 2000
+    # split (whitespace) | cleaned (= clean) | raw | lower: the pieces the classifier's ELMo
+    # reads under embed.elmo_input = raw | lower (tweetsent.text.align), for a biLM pretrained
+    # on exactly what it will be given
+    tokens: str = "split"
+
+    def __post_init__(self) -> None:
+        if self.tokens not in TOKENS:
+            raise ConfigError(f"pretrain.tokens: {self.tokens!r} is not one of {', '.join(TOKENS)}")
+        if self.clean and self.tokens not in ("split", "cleaned"):
+            raise ConfigError(
+                f"pretrain.clean: cleaned tokens, but pretrain.tokens = {self.tokens!r}"
+            )
+
+    @property
+    def kind(self) -> str:
+        """The tokenization in effect: split | cleaned | raw | lower."""
+        return "cleaned" if self.clean else self.tokens
+
+
+TOKENS = ("split", "cleaned", "raw", "lower")
 
 
 def _tokenizer(spec: CorpusSpec):
-    if not spec.clean:
+    kind = spec.kind
+    if kind == "split":
         return str.split
     from tweetsent.config import TextConfig
     from tweetsent.text.normalize import normalizer_for
 
-    return normalizer_for(TextConfig(max_tokens=0)).tokenize
+    normalizer = normalizer_for(TextConfig(max_tokens=0))
+    if kind == "cleaned":
+        return normalizer.tokenize
+    return lambda text: list(normalizer.aligned(text, kind)[1].pieces)
 
 
 def _open(path: str):

@@ -85,6 +85,7 @@ class PretrainConfig:
     options: str | None = None
     column: int | None = None  # tab-separated field holding the text; None: whole line
     clean: bool = False  # tweetsent's normalizer (the classifier's tokens) instead of split()
+    tokens: str = "split"  # split | cleaned | raw | lower (see pretrain.data.CorpusSpec)
     max_tokens: int = 64
     max_vocab: int = 50_000
     min_count: int = 1
@@ -127,6 +128,7 @@ class PretrainConfig:
             raise ConfigError(f"pretrain.dropout: {self.dropout} must be in [0, 1)")
         if self.lr <= 0 or self.clip_norm <= 0:
             raise ConfigError("pretrain.lr and pretrain.clip_norm must be > 0")
+        self.corpus_spec()  # checks tokens / clean
 
     def elmo_options(self) -> ElmoOptions:
         return ElmoOptions.load(self.options) if self.options else PRESETS[self.preset]
@@ -139,6 +141,7 @@ class PretrainConfig:
             self.max_tokens,
             self.heldout_every,
             self.heldout_max,
+            self.tokens,
         )
 
 

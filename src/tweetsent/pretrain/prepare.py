@@ -53,14 +53,17 @@ class PreparedCorpus:
 def corpus_settings(spec: CorpusSpec, chunk_lines: int) -> dict[str, Any]:
     """The settings that decide the numbered sentences, the held-out set and the blocks
     (named as the `PretrainConfig` fields)."""
-    return {
+    settings = {
         "column": spec.column,
-        "clean": spec.clean,
+        "clean": spec.kind == "cleaned",
         "max_tokens": spec.max_tokens,
         "heldout_every": spec.heldout_every,
         "heldout_max": spec.heldout_max,
         "chunk_lines": chunk_lines,
     }
+    if spec.kind in ("raw", "lower"):  # absent otherwise: indexes made before it still match
+        settings["tokens"] = spec.kind
+    return settings
 
 
 def file_identity(spec: CorpusSpec) -> list[dict[str, Any]]:

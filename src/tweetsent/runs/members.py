@@ -95,7 +95,8 @@ def load_ensemble(
 
 def check_compatible(first: Any, other: Any) -> None:
     """Members of one ensemble share their labels and their text settings (one tokenisation
-    serves them all); anything else is a one-line error naming both runs."""
+    serves them all), and ELMo members what their biLMs read (`embed.elmo_input`); anything
+    else is a one-line error naming both runs."""
     if other.labels != first.labels:
         raise TweetsentError(
             f"{other.path} has labels {other.labels}, {first.path} has {first.labels}: "
@@ -105,4 +106,10 @@ def check_compatible(first: Any, other: Any) -> None:
         raise TweetsentError(
             f"{other.path} and {first.path} clean tweets differently ([text] settings differ): "
             "ensemble members must share their text config"
+        )
+    ours, theirs = first.config.embed, other.config.embed
+    if ours.needs_words and theirs.needs_words and ours.elmo_input != theirs.elmo_input:
+        raise TweetsentError(
+            f"{other.path} and {first.path} feed their biLMs differently (embed.elmo_input "
+            f"{theirs.elmo_input} vs {ours.elmo_input}): ELMo members must share it"
         )

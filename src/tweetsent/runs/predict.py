@@ -113,11 +113,16 @@ class Predictor:
         return bool(self.model.has_attention)
 
     def encode(self, texts: Sequence[str]) -> tuple[list[list[str]], EncodedSet]:
-        token_lists = [self.normalizer.tokenize(text) for text in texts]
+        words = None
+        if self.run.config.embed.needs_words:  # ELMo reads the text (embed.elmo_input)
+            mode = self.run.config.embed.elmo_input
+            pairs = [self.normalizer.aligned(text, mode) for text in texts]
+            token_lists, words = [p[0] for p in pairs], [p[1] for p in pairs]
+        else:
+            token_lists = [self.normalizer.tokenize(text) for text in texts]
         ids = [self.run.vocab.encode(tokens) for tokens in token_lists]
         data = EncodedSet.from_ids(ids, [-1] * len(ids))
-        if self.run.config.embed.needs_words:  # ELMo runs on the token strings
-            data.words = token_lists
+        data.words = words
         return token_lists, data
 
     def predict_arrays(self, texts: Sequence[str]) -> BatchPrediction:
@@ -184,7 +189,7 @@ class Predictor:
         return 0
 
     def _inputs(self, texts: Sequence[str]) -> EncodedSet:
-        """The model's inputs: token ids (and the token strings for ELMo)."""
+        """The model's inputs: token ids (and the biLM's inputs for ELMo)."""
         if self.run.config.embed.needs_words:
             return self.encode(texts)[1]
         ids, offsets = self._ids.encode(texts)

@@ -137,7 +137,7 @@ def read_run(path: str | Path) -> LoadedRun:
         if not (path / name).is_file():
             raise TweetsentError(f"{path}: not a tweetsent run directory (no {name})")
     try:
-        config = RunConfig.from_dict(_json_object(path / CONFIG), source=str(path / CONFIG))
+        config = RunConfig.from_saved(_json_object(path / CONFIG), source=str(path / CONFIG))
     except ConfigError as exc:
         raise TweetsentError(str(exc)) from None
     except (TypeError, ValueError, AttributeError) as exc:

@@ -199,7 +199,7 @@ class SearchSpace:
             Param(**{**p, "when": {k: tuple(v) for k, v in p["when"].items()}})
             for p in state["params"]
         ]
-        base = RunConfig.from_dict(state["base"], source=state["source"])
+        base = RunConfig.from_saved(state["base"], source=state["source"])
         settings = SearchSettings.from_dict(state["settings"], source=state["source"])
         return cls(params, base, settings, state["source"], state["fixed"])
 

@@ -9,6 +9,7 @@ Usage:
     vocab = Vocabulary.build(token_lists, min_freq=2, max_size=50000)
 """
 
+from tweetsent.text.align import ElmoInput
 from tweetsent.text.corpus import corpus_key, default_cache_dir, tokenize_corpus
 from tweetsent.text.normalize import (
     ELLIPSIS_TOKEN,
@@ -41,6 +42,7 @@ __all__ = [
     "UNK_ID",
     "URL_TOKEN",
     "USER_TOKEN",
+    "ElmoInput",
     "Normalizer",
     "Vocabulary",
     "corpus_key",

@@ -46,6 +46,7 @@ from typing import TypeVar
 
 from tweetsent.config import TextConfig
 from tweetsent.text import patterns as P
+from tweetsent.text.align import ELMO_INPUTS, ElmoInput
 from tweetsent.text.stopwords import stopwords_for
 
 NORMALIZER_VERSION = "2"  # bumped when a rule or the stop-word list changes
@@ -153,9 +154,71 @@ class Normalizer:
             return tuple(t for t in out if t not in self._stop)
         return tuple(out)
 
+    def aligned(self, text: str, mode: str = "raw") -> tuple[list[str], ElmoInput | list[str]]:
+        """The classifier's tokens (= `tokenize(text)`) and what the biLM reads for them under
+        `embed.elmo_input = mode` (see `tweetsent.text.align`): an `ElmoInput` for raw and
+        lower, the tokens themselves for cleaned."""
+        if mode not in ELMO_INPUTS:
+            raise ValueError(f"elmo input {mode!r} is not one of {', '.join(ELMO_INPUTS)}")
+        if mode == "cleaned":
+            tokens = self.tokenize(text)
+            return tokens, tokens
+        tokens: list[str] = []
+        pieces: list[str] = []
+        index: list[int] = []
+        for chunk in self._prepare(text, fold_case=False).split():
+            chunk_tokens, chunk_pieces, source = self.chunk_aligned(chunk)
+            base = len(pieces)
+            tokens += chunk_tokens
+            pieces += chunk_pieces
+            index += [base + i for i in source]
+        cap = self.config.max_tokens
+        if cap and len(tokens) > cap:
+            del tokens[cap:], index[cap:]
+            del pieces[max(index) + 1 :]  # (not index[-1]: an <elong> reads back its word)
+        if mode == "lower":
+            pieces = [piece.lower() for piece in pieces]
+        return tokens, ElmoInput(tuple(pieces), tuple(index), mode)
+
+    def chunk_aligned(self, raw: str) -> tuple[list[str], list[str], list[int]]:
+        """One whitespace-free chunk before case folding -> (its tokens as `chunk_tokens` gives
+        them, its pieces of raw text, each token's piece index)."""
+        chunk = raw.lower() if self.config.lowercase else raw
+        if len(chunk) != len(raw):  # case folding changed the length: no position map
+            raw = chunk
+        out: list[str] = []
+        spans: list[tuple[int, int, int, int]] = []
+        elong = self.config.elongations and P.ELONGATION_RE.search(chunk) is not None
+        if chunk.isascii() and chunk.isalpha() and chunk[0] not in "xX":
+            spans.append((0, len(chunk), P.WORD, 0))
+            self._word(chunk, out, elong)
+        elif chunk.isascii() and chunk.isdigit():
+            spans.append((0, len(chunk), P.NUMBER, 0))
+            out.append(self._number or chunk)
+        else:
+            self._scan(chunk, out, elong, spans)
+        pieces: list[str] = []
+        source: list[int] = []
+        for k, (start, end, kind, first) in enumerate(spans):
+            last = spans[k + 1][3] if k + 1 < len(spans) else len(out)
+            text, made = raw[start:end], out[first:last]
+            words = [t for t in made if t != ELONG_TOKEN]
+            if kind == P.WORD and len(words) == 2:  # a clitic split: cut the raw word alike
+                cut = text.rfind("'") - (1 if words[1].lower() == "n't" else 0)
+                word = len(pieces)  # made = [word, clitic] (+ <elong>, which takes the word)
+                pieces += (text[:cut], text[cut:])
+                source += [word + (i == 1) for i in range(len(made))]
+            else:
+                pieces.append(text)
+                source += [len(pieces) - 1] * len(made)
+        if self._stop:
+            kept = [(t, s) for t, s in zip(out, source, strict=True) if t not in self._stop]
+            out, source = [t for t, _ in kept], [s for _, s in kept]
+        return out, pieces, source
+
     # -- helpers -------------------------------------------------------------------------------
 
-    def _prepare(self, text: str) -> str:
+    def _prepare(self, text: str, fold_case: bool = True) -> str:
         c = self.config
         if c.html_entities and "&" in text:
             for _ in range(2):  # twice: Sentiment140 has doubly escaped text (&amp;lt;3)
@@ -167,16 +230,21 @@ class Normalizer:
             if not unicodedata.is_normalized("NFC", text):
                 text = unicodedata.normalize("NFC", text)
             text = text.translate(P.QUOTES)
-        return text.lower() if c.lowercase else text
+        return text.lower() if c.lowercase and fold_case else text
 
-    def _scan(self, chunk: str, out: list[str], elong: bool) -> None:
-        """Split a chunk with the token regex and handle each token by the rule that matched."""
+    def _scan(self, chunk: str, out: list[str], elong: bool, spans: list | None = None) -> None:
+        """Split a chunk with the token regex and handle each token by the rule that matched.
+
+        `spans` (for `chunk_aligned`) receives (start, end, kind, first output index) of every
+        match."""
         c = self.config
         append = out.append
         finditer, kinds = P.token_re(P.special_kinds(chunk))
         for m in finditer(chunk):
             kind = kinds[m.lastindex]
             tok = m.group()
+            if spans is not None:
+                spans.append((m.start(), m.end(), kind, len(out)))
             if kind == P.WORD:
                 self._word(tok, out, elong)
             elif kind == P.PUNCT:

@@ -3,7 +3,8 @@
 With `embed.elmo_cache` (the default) every train and valid tweet missing from the feature
 cache is computed before the first epoch, then each batch reads its rows from the memory-mapped
 cache (`EncodedSet.features`), so epochs cost about what they cost with word vectors. Without
-it (or in a dry run) the biLM runs on the token strings in every batch, as in the study.
+it (or in a dry run) the biLM runs on its inputs (`embed.elmo_input`) in every batch, as in
+the study.
 """
 
 from __future__ import annotations

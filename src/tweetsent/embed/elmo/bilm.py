@@ -61,7 +61,7 @@ class _CharEncoder(nn.Module):
 
     def __init__(self, options: ElmoOptions) -> None:
         super().__init__()
-        self.embedding = nn.Embedding(options.n_characters, options.char_embed_dim)
+        self.embedding = nn.Embedding(options.char_table_rows, options.char_embed_dim)
         self.convs = nn.ModuleList(
             nn.Conv1d(options.char_embed_dim, num, kernel_size=width)
             for width, num in options.filters

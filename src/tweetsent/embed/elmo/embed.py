@@ -8,7 +8,13 @@ sentence. Output (.npz, written atomically):
     mask    bool    (sentences, longest)
 
 Sentences are batched by length (longest first); since every batch starts from a zero state,
-the order does not change any vector.
+the order does not change any vector. With `stateful=True` (allennlp's default behaviour, and
+bilm-tf's for a continuous text) the sentences go in file order, `batch_size` at a time, and
+each batch row starts from the final LSTM state of the same row of the batch before (the first
+batch from zeros): a sentence's vectors then depend on the sentences before it.
+
+Tokens are used as given: a literal `<S>` or `</S>` is encoded as its characters, never as the
+biLM's sentence-boundary markers (which the biLM adds around every sentence itself).
 """
 
 from __future__ import annotations
@@ -57,7 +63,10 @@ def read_sentences(path: str | os.PathLike) -> list[list[str]]:
 def embed_sentences(
     bilm: ElmoBiLm, sentences: Sequence[Sequence[str]], batch_size: int = 64
 ) -> tuple[np.ndarray, np.ndarray]:
-    """All layers for every sentence: (layers (L, N, T, D) float32, mask (N, T) bool)."""
+    """All layers for every sentence: (layers (L, N, T, D) float32, mask (N, T) bool).
+
+    A stateful biLM (`load_bilm(..., stateful=True)`) starts from a zero state here and reads
+    the sentences in order, so that batch k + 1 continues batch k row by row."""
     if batch_size < 1:
         raise ConfigError(f"batch_size: {batch_size} must be >= 1")
     longest = max((len(s) for s in sentences), default=0)
@@ -65,7 +74,11 @@ def embed_sentences(
         (bilm.num_output_layers, len(sentences), longest, bilm.output_dim), dtype=np.float32
     )
     mask = np.zeros((len(sentences), longest), dtype=bool)
-    order = sorted(range(len(sentences)), key=lambda i: -len(sentences[i]))
+    if bilm.stateful:
+        bilm.reset_states()
+        order = list(range(len(sentences)))
+    else:
+        order = sorted(range(len(sentences)), key=lambda i: -len(sentences[i]))
     device = next(bilm.parameters()).device
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
@@ -85,8 +98,10 @@ def embed_file(
     output_npz: str | os.PathLike,
     batch_size: int = 64,
     device: str = "cpu",
+    stateful: bool = False,
 ) -> EmbedSummary:
-    """Embed every line of `input_txt` and write `layers` and `mask` to `output_npz`."""
+    """Embed every line of `input_txt` and write `layers` and `mask` to `output_npz`
+    (`stateful`: LSTM state carried from batch to batch, see the module docstring)."""
     started = time.perf_counter()
     try:
         torch_device = torch.device(device)
@@ -95,7 +110,7 @@ def embed_file(
     if torch_device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device: {device!r} requested but CUDA is not available")
     sentences = read_sentences(input_txt)
-    bilm = load_bilm(options, weights, device=torch_device)
+    bilm = load_bilm(options, weights, device=torch_device, stateful=stateful)
     layers, mask = embed_sentences(bilm, sentences, batch_size=batch_size)
     with atomic_write(output_npz, "wb") as handle:
         np.savez(handle, layers=layers, mask=mask)

@@ -10,9 +10,11 @@ the mix and the word vectors only, and records the biLM files' checksums). Its l
 the embedder in one of two ways, through the classifier's `words=` argument:
 
 - cached: a `FeatureBatch` of float16 layers read from the feature cache (training);
-- on the fly: the token strings; the biLM runs on them from a zero state (no state carried
-  between batches, so a tweet's features do not depend on its neighbours) and its output is
-  rounded to float16 exactly like the cache, so that training and serving see the same inputs.
+- on the fly: what the biLM reads, per tweet its tokens or an `ElmoInput` (raw pieces and
+  each token's piece, `embed.elmo_input`); the biLM runs on them from a zero state (no state
+  carried between batches, so a tweet's features do not depend on its neighbours) and its
+  output is rounded to float16 exactly like the cache, so that training and serving see the
+  same inputs.
 
 Run in float64 (`model.double()`; the server's `mixed` and `float64` precisions do so), the
 biLM's batch-size noise (1e-16) is far below float16 rounding, so a tweet gets bit-identical
@@ -32,12 +34,14 @@ from tweetsent.embed.elmo.chars import batch_to_ids
 from tweetsent.embed.elmo.mix import ScalarMix
 from tweetsent.embed.elmo.source import ElmoSource
 from tweetsent.errors import ConfigError
+from tweetsent.text.align import ElmoInput
 
 FEATURE_DTYPE = torch.float16  # what the cache stores, and what on-the-fly features round to
 
 
 class ElmoEmbedder(nn.Module):
-    """tokens (B, T) + words (token strings or a `FeatureBatch`) -> (B, T, output_dim)."""
+    """tokens (B, T) + words (biLM inputs: token lists / `ElmoInput`s, or a `FeatureBatch`)
+    -> (B, T, output_dim)."""
 
     needs_words = True  # callers pass words= (serve.precision runs such embedders in float64)
 
@@ -82,19 +86,19 @@ class ElmoEmbedder(nn.Module):
         layers = {"layers": bilm.num_output_layers, "dim": bilm.output_dim}
         return {**source, **layers, "mixed_layers": self.mix.layers}
 
-    def features(self, words: Sequence[Sequence[str]]) -> FeatureBatch:
+    def features(self, words: Sequence[Sequence[str] | ElmoInput]) -> FeatureBatch:
         """All biLM layers of a batch of tweets, rounded to float16 like the cache."""
         return bilm_features(self.bilm, words)
 
     def forward(
         self,
         tokens: torch.Tensor,
-        words: Sequence[Sequence[str]] | FeatureBatch | None = None,
+        words: Sequence[Sequence[str] | ElmoInput] | FeatureBatch | None = None,
     ) -> torch.Tensor:
         """tokens (B, T), 0 = padding -> (B, T, output_dim); zeros beyond each tweet's tokens
         in the ELMo part."""
         if words is None:
-            raise ValueError("ElmoEmbedder needs words=: the token strings or cached features")
+            raise ValueError("ElmoEmbedder needs words=: the biLM's inputs or cached features")
         batch = words if isinstance(words, FeatureBatch) else self.features(words)
         width = tokens.shape[1]
         dtype = self.mix.scalars.dtype
@@ -113,12 +117,43 @@ class ElmoEmbedder(nn.Module):
 
 
 @torch.no_grad()
-def bilm_features(bilm: ElmoBiLm, words: Sequence[Sequence[str]]) -> FeatureBatch:
-    """The biLM's layers for a batch of token lists, from a zero state, rounded to float16:
-    the one function behind both the cache and on-the-fly features."""
+def bilm_features(bilm: ElmoBiLm, words: Sequence[Sequence[str] | ElmoInput]) -> FeatureBatch:
+    """The biLM's layers for a batch of tweets, from a zero state, rounded to float16: the one
+    function behind both the cache and on-the-fly features.
+
+    A tweet is its token list (the biLM reads the tokens) or an `ElmoInput` (the biLM reads
+    its pieces; classifier token k gets the vectors of piece index[k]). Either way the result
+    has one position per classifier token: (L, B, T, D), T = most tokens in the batch."""
     device = bilm.char_encoder.projection.weight.device
-    out = bilm.eval()(batch_to_ids(words, bilm.options.max_chars).to(device))
-    return FeatureBatch(out.layers.to(FEATURE_DTYPE), out.mask)  # (L, B, T, D), (B, T)
+    inputs = [w.pieces if isinstance(w, ElmoInput) else w for w in words]
+    out = bilm.eval()(batch_to_ids(inputs, bilm.options.max_chars).to(device))
+    layers, mask = out.layers, out.mask  # (L, B, P, D), (B, P) over the biLM's pieces
+    if any(isinstance(w, ElmoInput) for w in words):
+        layers, mask = _to_tokens(layers, words)
+    return FeatureBatch(layers.to(FEATURE_DTYPE), mask)  # (L, B, T, D), (B, T)
+
+
+def _to_tokens(
+    layers: torch.Tensor, words: Sequence[Sequence[str] | ElmoInput]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Piece vectors (L, B, P, D) -> token vectors (L, B, T, D) by each tweet's index, zeros
+    at padding; and the (B, T) mask."""
+    width = max((len(w) for w in words), default=0)
+    index = torch.zeros(len(words), width, dtype=torch.long)  # (B, T)
+    for row, w in enumerate(words):
+        count = len(w)
+        if count:
+            index[row, :count] = torch.tensor(
+                w.index if isinstance(w, ElmoInput) else range(count), dtype=torch.long
+            )
+    lengths = torch.tensor([len(w) for w in words], dtype=torch.long)
+    mask = (torch.arange(width)[None, :] < lengths[:, None]).to(layers.device)  # (B, T)
+    num, _, _, dim = layers.shape
+    if layers.shape[2] == 0:  # no pieces at all: every tweet has no tokens either
+        return layers.new_zeros(num, len(words), width, dim), mask
+    gather = index.to(layers.device)[None, :, :, None].expand(num, -1, -1, dim)
+    tokens = layers.gather(2, gather)  # (L, B, T, D)
+    return tokens * mask[None, :, :, None].to(tokens.dtype), mask
 
 
 def _fit_width(x: torch.Tensor, width: int, dim: int) -> torch.Tensor:

@@ -22,7 +22,8 @@ from tweetsent.errors import ConfigError, DataError
 from tweetsent.io import atomic_write
 
 # 256 byte values + 5 markers (begin/end of sentence, begin/end of word, padding) = 261 ids in
-# the trained model; inference shifts every id by one so that 0 can be the padding row.
+# the trained model; inference shifts every id by one so that 0 can be the padding row. An
+# options.json may say either (`ElmoOptions.char_table_rows`); the value read is written back.
 N_CHARACTERS = 262
 ACTIVATIONS = ("tanh", "relu")
 
@@ -44,6 +45,13 @@ class ElmoOptions:
     proj_clip: float | None = 3.0
     use_skip_connections: bool = True
 
+    @property
+    def char_table_rows(self) -> int:
+        """Rows of the character table, padding row included: 262 whether the file says 261
+        (the trained ids, as bilm-tf's training options and allennlp's files) or 262 (the
+        same with the padding row, bilm-tf's inference setting); the HDF5 holds 261 rows."""
+        return N_CHARACTERS
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "filters", tuple((int(w), int(n)) for w, n in self.filters))
         if not self.filters:
@@ -56,10 +64,11 @@ class ElmoOptions:
                 )
         if self.activation not in ACTIVATIONS:
             raise ConfigError(f"char_cnn.activation: {self.activation!r} is not tanh or relu")
-        if self.n_characters != N_CHARACTERS:
+        if self.n_characters not in (N_CHARACTERS - 1, N_CHARACTERS):
             raise ConfigError(
-                f"char_cnn.n_characters: {self.n_characters}, expected {N_CHARACTERS} "
-                "(training options say 261; bilm-tf's README says to set 262 for inference)"
+                f"char_cnn.n_characters: {self.n_characters}, expected 261 (training options: "
+                f"the 261 character ids) or {N_CHARACTERS} (bilm-tf's inference setting, the "
+                "same table with the padding row)"
             )
         positive = {
             "char_cnn.embedding.dim": self.char_embed_dim,

@@ -5,9 +5,10 @@
         <chunk>.f16.npy                         (rows, L, D) float16, one row per token
         <chunk>.index.npz                       keys (n,), lengths (n,) of its tweets, row order
 
-A tweet's key is the SHA-256 (first 16 bytes) of its cleaned tokens; the folder names the
-model, so an entry is keyed by the exact model and the cleaned text, and equal tweets share one
-entry. A chunk's index is written (atomically) after its data file, so the index is the chunk's
+A tweet's key is the SHA-256 (first 16 bytes) of what the biLM reads for it (`text_keys`: its
+cleaned tokens, or its raw pieces, token index and `embed.elmo_input`); the folder names the
+model, so an entry is keyed by the exact model and input, and equal tweets share one entry.
+A chunk's index is written (atomically) after its data file, so the index is the chunk's
 commit marker: a process killed mid-chunk leaves at most a data file without an index, which
 is ignored and later removed, and a rerun computes exactly the tweets not yet committed.
 Processes working on different shards can share a folder; folders filled elsewhere are merged
@@ -29,6 +30,7 @@ from tweetsent.data.features import FeatureRows
 from tweetsent.embed.elmo.source import ElmoSource
 from tweetsent.errors import DataError
 from tweetsent.io import atomic_path, atomic_write, read_json, write_json
+from tweetsent.text.align import ElmoInput
 
 FORMAT = "tweetsent-elmo-features-1"
 SUBDIR = "elmo-features"
@@ -36,12 +38,19 @@ KEY_DTYPE = "S16"
 DATA, INDEX = ".f16.npy", ".index.npz"
 
 
-def text_keys(token_lists: Sequence[Sequence[str]]) -> np.ndarray:
-    """(n,) keys of cleaned tweets: sha256 of the token count and the tokens, newline-joined
-    (whitespace never occurs inside a token), first 16 bytes."""
+def text_keys(token_lists: Sequence[Sequence[str] | ElmoInput]) -> np.ndarray:
+    """(n,) keys of what the biLM reads, first 16 bytes of a sha256: for a token list (the
+    cleaned tokens, `embed.elmo_input = "cleaned"`) of the token count and the tokens,
+    newline-joined (whitespace never occurs inside a token), as before that setting existed;
+    for an `ElmoInput` of its mode, pieces and index (never equal to a token list's text,
+    which starts with a digit)."""
     digests = []
     for tokens in token_lists:
-        text = f"{len(tokens)}\n" + "\n".join(tokens)
+        if isinstance(tokens, ElmoInput):
+            index = " ".join(map(str, tokens.index))
+            text = f"{tokens.mode}\n{len(tokens.pieces)}\n{index}\n" + "\n".join(tokens.pieces)
+        else:
+            text = f"{len(tokens)}\n" + "\n".join(tokens)
         digests.append(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()[:16])
     return np.frombuffer(b"".join(digests), dtype=KEY_DTYPE).copy()
 

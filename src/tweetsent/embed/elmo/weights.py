@@ -44,7 +44,7 @@ def weight_layout(options: ElmoOptions) -> dict[str, tuple[int, ...]]:
         options.projection_dim,
         options.lstm_dim,
     )
-    layout: dict[str, tuple[int, ...]] = {"char_embed": (options.n_characters - 1, emb)}
+    layout: dict[str, tuple[int, ...]] = {"char_embed": (options.char_table_rows - 1, emb)}
     for i, (width, num) in enumerate(options.filters):
         layout[f"CNN/W_cnn_{i}"] = (1, width, emb, num)
         layout[f"CNN/b_cnn_{i}"] = (num,)

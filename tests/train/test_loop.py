@@ -117,7 +117,7 @@ def test_resume_after_kill_matches_an_uninterrupted_run(tiny_tsv, tmp_path):
 def test_resume_refuses_a_different_model(tiny_tsv, tmp_path, make_config):
     out = tmp_path / "run"
     train(make_config(tiny_tsv, out, **{"train.epochs": 1}), log=lambda _: None)
-    with pytest.raises(ConfigError, match=r"\[model\] differs"):
+    with pytest.raises(ConfigError, match=r"model.cell is 'gru' but the run .* with 'lstm'"):
         train(make_config(tiny_tsv, out, **{"model.cell": "gru"}), resume=True)
 
 

@@ -325,7 +325,13 @@ def _check_resume(config: RunConfig, run_dir: Path):
         if section == "embed":
             theirs = type(theirs)(**{**theirs.__dict__, "dim": ours.dim})
         if ours != theirs:
-            raise ConfigError(f"--resume: [{section}] differs from the run in {run_dir}")
+            fields = [f for f in ours.__dict__ if getattr(ours, f) != getattr(theirs, f)]
+            name = fields[0] if fields else "?"
+            was = getattr(theirs, name, None)
+            raise ConfigError(
+                f"--resume: {section}.{name} is {getattr(ours, name, None)!r} but the run in "
+                f"{run_dir} was trained with {was!r} (set it back to resume)"
+            )
     return saved
 
 

@@ -7,9 +7,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
+from collections.abc import Iterator
 
 from tweetsent.cli.registry import command
 from tweetsent.config import RunConfig
@@ -156,6 +159,7 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--strict", action="store_true")
     p.add_argument("--out", help="write the metrics as JSON here")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--chunk-size", type=int, default=100_000, help="rows scored at a time")
 
 
 @command("evaluate")
@@ -163,13 +167,38 @@ def _evaluate(args: argparse.Namespace) -> int:
     from tweetsent.runs.evaluate import evaluate
     from tweetsent.runs.predict import Predictor
 
+    if args.chunk_size < 1:
+        raise TweetsentError(f"evaluate: --chunk-size must be at least 1, got {args.chunk_size}")
     predictor = Predictor.from_run(args.run, device=args.device)
-    result = evaluate(
-        predictor, args.data, args.format, args.text_col, args.label_col, args.strict, out=args.out
-    )
+    with _sigterm_interrupts():
+        result = evaluate(
+            predictor,
+            args.data,
+            args.format,
+            args.text_col,
+            args.label_col,
+            args.strict,
+            out=args.out,
+            chunk=args.chunk_size,
+        )
     print(f"{result.examples:,} tweets ({result.skipped} malformed rows skipped)")
     print(result.table())
     return 0
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM ends the command as Ctrl-C does (exit 130): the output being written is removed
+    (`io.atomic_write`), never left half-written under its final name."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _add_predict(sub) -> None:
@@ -233,16 +262,17 @@ def _predict(args: argparse.Namespace) -> int:
     predictor = Predictor.from_run(args.run, device=args.device)
     progress = not args.no_progress
     if shards:
-        counts = predict_shards(
-            predictor,
-            args.input,
-            args.output,
-            args.format,
-            args.text_col,
-            progress,
-            args.chunk_size,
-            args.output_format,
-        )
+        with _sigterm_interrupts():
+            counts = predict_shards(
+                predictor,
+                args.input,
+                args.output,
+                args.format,
+                args.text_col,
+                progress,
+                args.chunk_size,
+                args.output_format,
+            )
         print(
             f"{sum(counts.values()):,} predictions written to {len(counts)} shard(s) in "
             f"{args.output}",
@@ -250,18 +280,19 @@ def _predict(args: argparse.Namespace) -> int:
         )
         return 0
     if args.input:
-        count = predict_file(
-            predictor,
-            args.input,
-            args.output,
-            fmt=args.format,
-            text_col=args.text_col,
-            attention=args.attention,
-            hops=args.hops,
-            progress=progress,
-            chunk=args.chunk_size,
-            output_format=args.output_format,
-        )
+        with _sigterm_interrupts():
+            count = predict_file(
+                predictor,
+                args.input,
+                args.output,
+                fmt=args.format,
+                text_col=args.text_col,
+                attention=args.attention,
+                hops=args.hops,
+                progress=progress,
+                chunk=args.chunk_size,
+                output_format=args.output_format,
+            )
         print(f"{count:,} predictions written to {args.output or 'stdout'}", file=sys.stderr)
         return 0
     for pred in predictor.predict(args.texts, attention=args.attention):

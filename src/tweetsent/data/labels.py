@@ -89,6 +89,12 @@ def canonical_label(raw: str, scheme: dict[str, str] | None = None) -> str | Non
     return (scheme if scheme is not None else _SIGNED).get(key)
 
 
+def known_label(raw: str) -> bool:
+    """Whether `raw` is a label under some scheme (a name, or a number of either scheme)."""
+    key = raw.strip().lower()
+    return key in _NAMES or key in _SIGNED or key in _SENTIMENT140
+
+
 def numeric_scheme(raw_labels: set[str]) -> dict[str, str] | None:
     """The numeric scheme for one file's distinct raw labels, or None if they hold no numbers.
 

@@ -57,6 +57,7 @@ def predict_file(
             output_format,
             bar,
         )
+        _finish(bar)
     finally:
         bar.close()
     if report.skipped:
@@ -101,6 +102,7 @@ def predict_shards(
                 predictor, path, target, fmt, text_col, False, False, chunk, kind, bar
             )
             report.merge(part)
+        _finish(bar)
     finally:
         bar.close()
     if report.skipped:
@@ -146,6 +148,12 @@ def _progress_bar(paths, enabled: bool):
 
     total = estimate_rows(paths) if enabled else None
     return Bar(total=total, unit=" tweets", unit_scale=True, disable=not enabled, smoothing=0.1)
+
+
+def _finish(bar) -> None:
+    """The estimated total becomes the real count (skipped rows were in the estimate)."""
+    bar.total = bar.n
+    bar.refresh()
 
 
 def estimate_rows(paths) -> int | None:

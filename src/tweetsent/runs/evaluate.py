@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tweetsent.data.labels import LabelSet, apply_labels
-from tweetsent.data.readers import read_examples
+import numpy as np
+
+from tweetsent.data.labels import LabelSet, file_label_mapping, known_label
+from tweetsent.data.readers import Chunk, read_chunks
 from tweetsent.errors import DataError
 from tweetsent.io import write_json
-from tweetsent.metrics import compute_metrics, confusion_matrix
+from tweetsent.metrics import metrics_from_confusion
 from tweetsent.runs.predict import Predictor
 
 
@@ -46,25 +48,49 @@ def evaluate(
     label_col: str = "label",
     strict: bool = False,
     out: str | Path | None = None,
+    chunk: int = 100_000,
 ) -> Evaluation:
-    examples, report = read_examples(
-        paths, format=format, text_col=text_col, label_col=label_col, strict=strict
-    )
+    """Metrics of `predictor` on labelled files, read and scored `chunk` rows at a time: what
+    is kept per file is, for each raw label, its count, first line and the predicted-class
+    counts, so memory does not grow with the files and the result equals a whole-file read."""
     mode = predictor.run.config.data.labels
-    examples, dropped = apply_labels(examples, mode)
-    if not examples.texts:
-        raise DataError(f"no labelled examples in {', '.join(map(str, paths))}")
     names = LabelSet(mode).names
-    index = {name: i for i, name in enumerate(predictor.labels)}
     if list(names) != list(predictor.labels):
         raise DataError(f"label set {list(names)} does not match the model's {predictor.labels}")
-    truth = [index[label] for label in examples.labels]
-    pred = predictor.predict_proba(examples.texts).argmax(axis=1)
+    num = len(names)
+    tallies: dict[str, dict[str | None, list]] = {}  # path -> raw -> [count, line, predicted]
+
+    def score(part: Chunk) -> None:
+        ex = part.examples
+        pred = predictor.predict_proba(ex.texts).argmax(axis=1)
+        raws = tallies.setdefault(ex.paths[0], {})
+        for raw, line, p in zip(ex.labels, ex.lines, pred.tolist(), strict=True):
+            tally = raws.get(raw)
+            if tally is None:
+                tally = raws[raw] = [0, line, np.zeros(num, dtype=np.int64)]
+                if raw is not None and not known_label(raw):  # fail now, not after the file
+                    file_label_mapping(ex.paths[0], {r: t[:2] for r, t in raws.items()})
+            tally[0] += 1
+            tally[2][p] += 1
+
+    report = read_chunks(paths, score, chunk, format, text_col, label_col, strict, True, False)
+    confusion = np.zeros((num, num), dtype=np.int64)
+    dropped = 0
+    for path, raws in tallies.items():
+        mapping = file_label_mapping(path, {raw: t[:2] for raw, t in raws.items()})
+        for raw, (count, _, predicted) in raws.items():
+            label = mapping[raw]  # type: ignore[index]
+            if label not in names:  # binary: neutral rows are dropped
+                dropped += count
+                continue
+            confusion[names.index(label)] += predicted
+    if not confusion.sum():
+        raise DataError(f"no labelled examples in {', '.join(map(str, paths))}")
     result = Evaluation(
-        metrics=compute_metrics(truth, pred, predictor.labels),
+        metrics=metrics_from_confusion(confusion, predictor.labels),
         labels=list(predictor.labels),
-        confusion=confusion_matrix(truth, pred, len(predictor.labels)).tolist(),
-        examples=len(truth),
+        confusion=confusion.tolist(),
+        examples=int(confusion.sum()),
         skipped=report.skipped,
         dropped_neutral=dropped,
     )

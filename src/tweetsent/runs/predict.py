@@ -220,4 +220,3 @@ class Predictor:
                 pred.attention_hops = w.tolist()
                 pred.attention = w.mean(axis=0).tolist()
         return out
-

@@ -205,15 +205,15 @@ def test_a_failed_run_leaves_the_old_output_or_none(predictor, tmp_path, monkeyp
     for suffix in (".jsonl", ".parquet"):
         out = tmp_path / f"out{suffix}"
         calls = []
-        real = predictor.predict
+        real = predictor.predict_arrays
 
-        def failing(batch, attention=False, calls=calls, real=real):
+        def failing(batch, calls=calls, real=real):
             calls.append(len(batch))
             if len(calls) == 3:
                 raise RuntimeError("disk on fire")
-            return real(batch, attention=attention)
+            return real(batch)
 
-        monkeypatch.setattr(predictor, "predict", failing)
+        monkeypatch.setattr(predictor, "predict_arrays", failing)
         with pytest.raises(RuntimeError):
             predict_file(predictor, source, out, chunk=5, progress=False)
         assert not out.exists() and list(tmp_path.glob(".out*")) == []
@@ -271,3 +271,16 @@ def test_cli_parquet_shards_and_bad_flags(run_dir, tmp_path):
         from tweetsent.cli import COMMANDS, build_parser
 
         COMMANDS["predict"](build_parser().parse_args([*args, "--chunk-size", "0"]))
+
+
+def test_jsonl_lines_are_json_dumps_of_the_predictions(predictor):
+    import io
+
+    from tweetsent.runs.writers import JsonlWriter, Scored
+
+    tricky = ['say "hi" \\ there', "tab\there", "ctrl \x01\x1f", "café 😂 \u2028 ü", "", "ok"]
+    handle = io.StringIO()
+    writer = JsonlWriter(handle, predictor.labels)
+    writer.write(None, Scored.of(tricky, predictor.predict_arrays(tricky)))
+    expected = [json.dumps(p.to_dict(), ensure_ascii=False) for p in predictor.predict(tricky)]
+    assert handle.getvalue().split("\n") == [*expected, ""]

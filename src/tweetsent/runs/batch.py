@@ -3,11 +3,12 @@
     predict_file(predictor, "tweets.parquet", "labelled.parquet", text_col="text")
     predict_shards(predictor, "shards/", "labelled/")       # one output shard per input shard
 
-Each chunk of `chunk` rows (`data.readers.read_chunks`) goes through `Predictor.predict` (the
-fast path: distinct texts, id memo, forked scoring workers from `PARALLEL_MIN_TEXTS` texts) and
-is written before the next is read, so memory holds one chunk whatever the input's length, and
-the output keeps the input order. The output file appears under its name only when every row
-was written (`runs.writers`): an interrupted or failed run leaves the old file or none.
+Each chunk of `chunk` rows (`data.readers.read_chunks`) goes through
+`Predictor.predict_arrays` (the fast path: distinct texts, id memo, forked scoring workers from
+`PARALLEL_MIN_TEXTS` texts; no object per tweet) and is written before the next is read, so
+memory holds one chunk whatever the input's length, and the output keeps the input order. The
+output file appears under its name only when every row was written (`runs.writers`): an
+interrupted or failed run leaves the old file or none.
 Malformed input rows are skipped, counted and reported on stderr with file and line.
 """
 
@@ -21,7 +22,7 @@ from tweetsent.data.formats import resolve_paths
 from tweetsent.data.readers import Chunk, ReadReport, read_chunks
 from tweetsent.errors import TweetsentError
 from tweetsent.runs.predict import Predictor
-from tweetsent.runs.writers import OUTPUT_FORMATS, open_writer
+from tweetsent.runs.writers import OUTPUT_FORMATS, Scored, open_writer
 
 CHUNK = 100_000  # rows per chunk: enough for the forked workers, ~50 MB of Python objects
 ATTENTION_CHUNK = 4096  # attention weights are large
@@ -129,10 +130,14 @@ def _predict_into(
 
         def score(part: Chunk) -> None:
             nonlocal count
-            preds = predictor.predict(part.examples.texts, attention=attention)
-            out.write(part, preds)
-            count += len(preds)
-            bar.update(len(preds))
+            texts = part.examples.texts
+            if attention and predictor.has_attention:
+                scored = Scored.of_predictions(predictor.predict(texts, attention=True))
+            else:
+                scored = Scored.of(texts, predictor.predict_arrays(texts))
+            out.write(part, scored)
+            count += len(scored)
+            bar.update(len(scored))
 
         report = read_chunks(input_path, score, chunk, fmt, text_col, keep_rows=out.needs_rows)
     return count, report

@@ -1,13 +1,16 @@
 """Prediction outputs written chunk by chunk: JSONL, CSV/TSV and Parquet.
 
     with open_writer("out.parquet", labels) as writer:   # atomic: temp file, then rename
-        writer.write(chunk, predictions)                 # a `data.readers.Chunk` and its
-                                                         # `Prediction`s, in order
-JSONL: one `Prediction.to_dict()` a line. CSV/TSV: the input's columns (those of the first row),
-then `label`, `prob_<label>` for each label, `empty`. Parquet: the input's columns with their
-types (a Parquet input's own schema; other inputs' types as pyarrow infers them from the first
-chunk), then `label` (string), `prob_<label>` (float64, rounded to 6 decimals like the other
-formats), `empty` (bool); an input column with one of these names is replaced by the prediction.
+        writer.write(chunk, Scored.of(texts, predictor.predict_arrays(texts)))
+
+`write` takes a `data.readers.Chunk` and its `Scored` rows, in order. JSONL: one
+`Prediction.to_dict()` a line (formatted directly from the arrays, byte-identical to
+`json.dumps`, unless attention weights come with `Prediction` objects). CSV/TSV: the input's
+columns (those of the first row), then `label`, `prob_<label>` for each label, `empty`.
+Parquet: the input's columns with their types (a Parquet input's own schema; other inputs'
+types as pyarrow infers them from the first chunk), then `label` (string), `prob_<label>`
+(float64, rounded to 6 decimals like the other formats), `empty` (bool); an input column with
+one of these names is replaced by the prediction.
 
 The file appears under its name only when the writer closes without an error
 (`io.atomic_write` / `atomic_path`); a FIFO or device is written into directly.
@@ -20,13 +23,15 @@ import csv
 import json
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from json.encoder import encode_basestring  # what json.dumps(..., ensure_ascii=False) uses
 from pathlib import Path
 from typing import IO, Any
 
 from tweetsent.data.readers import Chunk
 from tweetsent.errors import TweetsentError
 from tweetsent.io import atomic_path, atomic_write
-from tweetsent.runs.predict import Prediction
+from tweetsent.runs.predict import BatchPrediction, Prediction, round6
 
 OUTPUT_FORMATS = {"jsonl": ".jsonl", "csv": ".csv", "tsv": ".tsv", "parquet": ".parquet"}
 
@@ -43,17 +48,59 @@ def output_format(path: str | Path | None, fmt: str | None = None) -> str:
     )
 
 
+@dataclass
+class Scored:
+    """The predictions of a chunk's texts, as columns: label names, probabilities rounded to 6
+    decimals (columns in label order), empty flags; `predictions` when they carry attention."""
+
+    texts: list[str]
+    labels: list[str]
+    probs: list[list[float]]
+    empty: list[bool]
+    predictions: list[Prediction] | None = None
+
+    @classmethod
+    def of(cls, texts: list[str], batch: BatchPrediction) -> Scored:
+        return cls(texts, batch.labels, round6(batch.probs), batch.empty.tolist())
+
+    @classmethod
+    def of_predictions(cls, preds: list[Prediction]) -> Scored:
+        probs = [list(p.probs.values()) for p in preds]
+        return cls(
+            [p.text for p in preds],
+            [p.label for p in preds],
+            probs,
+            [p.empty for p in preds],
+            preds,
+        )
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
 class JsonlWriter:
     needs_rows = False
 
     def __init__(self, handle: IO[str], labels: Sequence[str], hops: bool = False) -> None:
         self.handle, self.hops = handle, hops
+        self.keys = [encode_basestring(label) + ": " for label in labels]
+        self.names = {label: encode_basestring(label) for label in labels}
 
-    def write(self, chunk: Chunk, preds: list[Prediction]) -> None:
-        hops = self.hops
+    def write(self, chunk: Chunk, scored: Scored) -> None:
         write = self.handle.write
-        for pred in preds:
-            write(json.dumps(pred.to_dict(hops=hops), ensure_ascii=False) + "\n")
+        if scored.predictions is not None:
+            for pred in scored.predictions:
+                write(json.dumps(pred.to_dict(hops=self.hops), ensure_ascii=False) + "\n")
+            return
+        keys, names = self.keys, self.names
+        for text, label, row, empty in zip(
+            scored.texts, scored.labels, scored.probs, scored.empty, strict=True
+        ):  # json.dumps(Prediction.to_dict()): float repr, ", " and ": " separators
+            probs = ", ".join([k + repr(v) for k, v in zip(keys, row, strict=True)])
+            write(
+                f'{{"text": {encode_basestring(text)}, "label": {names[label]}, '
+                f'"probs": {{{probs}}}, "empty": {"true" if empty else "false"}}}\n'
+            )
 
 
 class TableWriter:
@@ -65,18 +112,20 @@ class TableWriter:
         self.handle, self.labels, self.delimiter = handle, list(labels), delimiter
         self.writer: csv.DictWriter | None = None
 
-    def write(self, chunk: Chunk, preds: list[Prediction]) -> None:
-        rows = chunk.rows or [{"text": p.text} for p in preds]
+    def write(self, chunk: Chunk, scored: Scored) -> None:
+        rows = chunk.rows or [{"text": text} for text in scored.texts]
+        prob_cols = [f"prob_{label}" for label in self.labels]
         if self.writer is None:
-            prob_cols = [f"prob_{label}" for label in self.labels]
             fields = [*rows[0], "label", *prob_cols, "empty"]
             self.writer = csv.DictWriter(
                 self.handle, fieldnames=fields, extrasaction="ignore", delimiter=self.delimiter
             )
             self.writer.writeheader()
-        for row, pred in zip(rows, preds, strict=True):
-            probs = {f"prob_{k}": v for k, v in pred.probs.items()}
-            self.writer.writerow({**row, "label": pred.label, **probs, "empty": pred.empty})
+        for row, label, probs, empty in zip(
+            rows, scored.labels, scored.probs, scored.empty, strict=True
+        ):
+            cols = dict(zip(prob_cols, probs, strict=True))
+            self.writer.writerow({**row, "label": label, **cols, "empty": empty})
 
 
 class ParquetWriter:
@@ -90,11 +139,11 @@ class ParquetWriter:
         self.writer: Any = None
         self.inputs: Any = None  # schema of the input columns kept
 
-    def write(self, chunk: Chunk, preds: list[Prediction]) -> None:
+    def write(self, chunk: Chunk, scored: Scored) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        rows = chunk.rows or [{"text": p.text} for p in preds]
+        rows = chunk.rows or [{"text": text} for text in scored.texts]
         ours = {"label", *self.prob_cols, "empty"}
         try:
             if self.inputs is None:
@@ -106,11 +155,11 @@ class ParquetWriter:
                 f"{self.path}: cannot keep the columns of {self.source} in Parquet "
                 f"({str(exc).splitlines()[0][:200]}); write JSONL or CSV instead"
             ) from None
-        table = table.append_column(pa.field("label", pa.string()), [[p.label for p in preds]])
-        for label, col in zip(self.labels, self.prob_cols, strict=True):
-            values = [p.probs[label] for p in preds]
-            table = table.append_column(pa.field(col, pa.float64()), [values])
-        table = table.append_column(pa.field("empty", pa.bool_()), [[p.empty for p in preds]])
+        table = table.append_column(pa.field("label", pa.string()), [scored.labels])
+        probs = list(zip(*scored.probs, strict=True)) or [()] * len(self.prob_cols)
+        for col, values in zip(self.prob_cols, probs, strict=True):
+            table = table.append_column(pa.field(col, pa.float64()), [list(values)])
+        table = table.append_column(pa.field("empty", pa.bool_()), [scored.empty])
         if self.writer is None:
             self.writer = pq.ParquetWriter(self.path, table.schema)
         self.writer.write_table(table)

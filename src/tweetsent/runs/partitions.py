@@ -89,7 +89,8 @@ def _with_predictions(frame: Any, labels: list[str], probs: np.ndarray, empty: n
     out = frame.drop(columns=[c for c in ("label", *prob_cols, "empty") if c in frame.columns])
     names = np.asarray(labels, dtype=object)
     rounded = np.rint(probs.astype(np.float64) * 1e6) / 1e6  # as `predict.round6`
-    columns = {"label": pd.Series(names[probs.argmax(axis=1)], index=frame.index, dtype=object)}
+    label = names[probs.argmax(axis=1)]  # a string dtype, so that to_parquet knows the type
+    columns = {"label": pd.Series(label, index=frame.index, dtype=pd.StringDtype())}
     for j, col in enumerate(prob_cols):
         columns[col] = pd.Series(rounded[:, j], index=frame.index, dtype=np.float64)
     columns["empty"] = pd.Series(empty, index=frame.index, dtype=bool)

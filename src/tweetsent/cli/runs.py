@@ -7,8 +7,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import signal
 import sys
+from collections.abc import Iterator
 
 from tweetsent.cli.registry import command
 from tweetsent.config import RunConfig
@@ -171,6 +175,7 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--strict", action="store_true")
     p.add_argument("--out", help="write the metrics as JSON here")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--chunk-size", type=int, default=100_000, help="rows scored at a time")
 
 
 @command("evaluate")
@@ -178,50 +183,132 @@ def _evaluate(args: argparse.Namespace) -> int:
     from tweetsent.runs.evaluate import evaluate
     from tweetsent.runs.predict import Predictor
 
+    if args.chunk_size < 1:
+        raise TweetsentError(f"evaluate: --chunk-size must be at least 1, got {args.chunk_size}")
     predictor = Predictor.from_run(args.run, device=args.device)
-    result = evaluate(
-        predictor, args.data, args.format, args.text_col, args.label_col, args.strict, out=args.out
-    )
+    with _sigterm_interrupts():
+        result = evaluate(
+            predictor,
+            args.data,
+            args.format,
+            args.text_col,
+            args.label_col,
+            args.strict,
+            out=args.out,
+            chunk=args.chunk_size,
+        )
     print(f"{result.examples:,} tweets ({result.skipped} malformed rows skipped)")
     print(result.table())
     return 0
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM ends the command as Ctrl-C does (exit 130): the output being written is removed
+    (`io.atomic_write`), never left half-written under its final name."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _add_predict(sub) -> None:
     p = sub.add_parser("predict", help="label tweets given as arguments or in a file")
     p.add_argument("run", help="run directory")
     p.add_argument("texts", nargs="*", help="tweets to label")
-    p.add_argument("--input", help="file: plain text (one tweet a line), CSV, TSV or JSONL")
-    p.add_argument("--output", help="JSONL or CSV output file (default: stdout as JSONL)")
+    p.add_argument(
+        "--input",
+        help="file: plain text (one tweet a line), CSV, TSV, JSONL or Parquet; a folder of "
+        "shards with --output FOLDER/ gives one output shard per input shard",
+    )
+    p.add_argument(
+        "--output",
+        help="JSONL, CSV, TSV or Parquet output file, or a folder for shards "
+        "(default: stdout as JSONL)",
+    )
+    p.add_argument(
+        "--output-format",
+        choices=["jsonl", "csv", "tsv", "parquet"],
+        help="output format (default: from the --output suffix, JSONL otherwise)",
+    )
     p.add_argument("--format", default="auto", help="input format")
     p.add_argument("--text-col", default="text")
+    p.add_argument(
+        "--chunk-size",
+        type=int,
+        default=100_000,
+        help="rows read, scored and written at a time (memory does not grow with the input)",
+    )
     p.add_argument("--attention", action="store_true", help="add tokens + attention weights")
     p.add_argument("--hops", action="store_true", help="with --attention: weights per hop")
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-progress", action="store_true")
 
 
+def _shard_mode(args: argparse.Namespace) -> bool:
+    """A folder in and a folder out (an existing folder, or a name ending in a slash)."""
+    from pathlib import Path
+
+    out = args.output
+    return (
+        bool(args.input and out)
+        and Path(args.input).is_dir()
+        and (Path(out).is_dir() or out.endswith(("/", os.sep)))
+    )
+
+
 @command("predict")
 def _predict(args: argparse.Namespace) -> int:
     from tweetsent.io import output_target
-    from tweetsent.runs.predict import Predictor, predict_file
+    from tweetsent.runs.batch import predict_file, predict_shards
+    from tweetsent.runs.predict import Predictor
 
     if bool(args.texts) == bool(args.input):
         raise TweetsentError("predict: give tweets as arguments or --input FILE (one of them)")
-    if args.output:
+    if args.chunk_size < 1:
+        raise TweetsentError(f"predict: --chunk-size must be at least 1, got {args.chunk_size}")
+    shards = _shard_mode(args)
+    if args.output and not shards:
         output_target(args.output)  # a directory is a one-line error before the model loads
     predictor = Predictor.from_run(args.run, device=args.device)
-    if args.input:
-        count = predict_file(
-            predictor,
-            args.input,
-            args.output,
-            fmt=args.format,
-            text_col=args.text_col,
-            attention=args.attention,
-            hops=args.hops,
-            progress=not args.no_progress,
+    progress = not args.no_progress
+    if shards:
+        with _sigterm_interrupts():
+            counts = predict_shards(
+                predictor,
+                args.input,
+                args.output,
+                args.format,
+                args.text_col,
+                progress,
+                args.chunk_size,
+                args.output_format,
+            )
+        print(
+            f"{sum(counts.values()):,} predictions written to {len(counts)} shard(s) in "
+            f"{args.output}",
+            file=sys.stderr,
         )
+        return 0
+    if args.input:
+        with _sigterm_interrupts():
+            count = predict_file(
+                predictor,
+                args.input,
+                args.output,
+                fmt=args.format,
+                text_col=args.text_col,
+                attention=args.attention,
+                hops=args.hops,
+                progress=progress,
+                chunk=args.chunk_size,
+                output_format=args.output_format,
+            )
         print(f"{count:,} predictions written to {args.output or 'stdout'}", file=sys.stderr)
         return 0
     for pred in predictor.predict(args.texts, attention=args.attention):

@@ -152,6 +152,7 @@ class Sink:
         self.file_id = examples._path_id(path)
         self.rows: list[dict[str, Any]] | None = [] if keep_rows else None
         self.count = 0
+        self.schema: Any = None  # the file's Arrow schema (Parquet input with rows kept)
 
     def add(
         self, line: int, text: str, label: str | None, row: dict[str, Any] | None = None

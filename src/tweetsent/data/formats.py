@@ -7,7 +7,8 @@ Paths (`resolve_paths`): a file; a folder, meaning every supported file directly
 
 Auto-detection (`detect_format`), first rule that applies:
 
-1. `X_text.txt` with a sibling `X_labels.txt` -> `tweeteval`.
+1. `X_text.txt` with a sibling `X_labels.txt` -> `tweeteval`; `.parquet`, `.pq`, or a file
+   that starts with Parquet's magic bytes `PAR1` -> `parquet` (read in row batches, `parquet.py`).
 2. `.jsonl`, `.ndjson`, `.json` -> `jsonl`.
 3. `.csv`: first row has six fields, the first "0", "2" or "4" and the second all digits ->
    `sentiment140` (headerless, latin-1); otherwise `csv` with a header row.
@@ -16,8 +17,8 @@ Auto-detection (`detect_format`), first rule that applies:
    -> `semeval`; else `.tsv`/`.tab` -> `tsv` with a header row; else a line with a tab in an
    unknown extension -> `tsv`; else `txt` (one tweet a line, no labels).
 
-Before any of this, `sniff` rejects a whole file that is not text: UTF-16/32 byte-order marks,
-NUL bytes, zip/gzip archives -> one DataError naming the file.
+Before any of this, `sniff` rejects a whole file that is not text (Parquet aside): UTF-16/32
+byte-order marks, NUL bytes, zip/gzip archives -> one DataError naming the file.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from pathlib import Path
 
 from tweetsent.errors import DataError
 
-FORMATS = ("semeval", "tweeteval", "sentiment140", "csv", "tsv", "jsonl", "txt")
-SUPPORTED_SUFFIXES = (".tsv", ".tab", ".txt", ".csv", ".jsonl", ".ndjson")
+FORMATS = ("semeval", "tweeteval", "sentiment140", "csv", "tsv", "jsonl", "txt", "parquet")
+SUPPORTED_SUFFIXES = (".tsv", ".tab", ".txt", ".csv", ".jsonl", ".ndjson", ".parquet")
+PARQUET_MAGIC = b"PAR1"
 LABEL_WORDS = frozenset(
     {
         "positive",
@@ -134,6 +136,8 @@ def sniff(path: Path) -> bytes:
         raise DataError("is a folder, expected a file", path) from None
     except OSError as exc:
         raise DataError(f"cannot read ({exc.strerror})", path) from None
+    if head.startswith(PARQUET_MAGIC):
+        return head  # binary, read by pyarrow
     for magic, what in _BAD_MAGIC.items():
         if head.startswith(magic):
             raise DataError(f"file is {what}; expected UTF-8 text", path)
@@ -147,6 +151,8 @@ def detect_format(path: Path, head: bytes) -> str:
     suffix = path.suffix.lower()
     if tweeteval_labels(path) is not None:
         return "tweeteval"
+    if suffix in (".parquet", ".pq") or head.startswith(PARQUET_MAGIC):
+        return "parquet"
     if suffix in (".jsonl", ".ndjson", ".json"):
         return "jsonl"
     first = _first_line(head)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass, field
 
-from tweetsent.data.examples import Examples, label_counts
+from tweetsent.data.examples import Examples
 from tweetsent.errors import DataError
 
 MODES: dict[str, tuple[str, ...]] = {
@@ -89,6 +89,12 @@ def canonical_label(raw: str, scheme: dict[str, str] | None = None) -> str | Non
     return (scheme if scheme is not None else _SIGNED).get(key)
 
 
+def known_label(raw: str) -> bool:
+    """Whether `raw` is a label under some scheme (a name, or a number of either scheme)."""
+    key = raw.strip().lower()
+    return key in _NAMES or key in _SIGNED or key in _SENTIMENT140
+
+
 def numeric_scheme(raw_labels: set[str]) -> dict[str, str] | None:
     """The numeric scheme for one file's distinct raw labels, or None if they hold no numbers.
 
@@ -135,43 +141,34 @@ def apply_labels(examples: Examples, mode: str) -> tuple[Examples, int]:
 
 def _file_mappings(examples: Examples) -> dict[int, dict[str, str]]:
     """raw -> canonical for each file id; DataError on a missing or unknown label."""
-    seen: dict[int, set[str | None]] = {}
-    for raw, f in zip(examples.labels, examples.file_ids, strict=True):
-        seen.setdefault(f, set()).add(raw)
-    mappings: dict[int, dict[str, str]] = {}
-    for f, raws in seen.items():
-        path = examples.paths[f]
-        if None in raws:
-            _raise_missing(examples, f)
-        try:
-            scheme = numeric_scheme(raws)  # type: ignore[arg-type]
-        except DataError as exc:
-            raise DataError(str(exc), path) from None
-        mapping = {raw: canonical_label(raw, scheme) for raw in raws}  # type: ignore[arg-type]
-        unknown = sorted(raw for raw, name in mapping.items() if name is None)
-        if unknown:
-            _raise_unknown(examples, f, set(unknown))
-        mappings[f] = mapping  # type: ignore[assignment]
-    return mappings
+    seen: dict[int, dict[str | None, list[int]]] = {}
+    for raw, f, line in zip(examples.labels, examples.file_ids, examples.lines, strict=True):
+        tally = seen.setdefault(f, {}).setdefault(raw, [0, line])
+        tally[0] += 1
+    return {f: file_label_mapping(examples.paths[f], raws) for f, raws in seen.items()}
 
 
-def _raise_missing(examples: Examples, file_id: int) -> None:
-    for i, (raw, f) in enumerate(zip(examples.labels, examples.file_ids, strict=True)):
-        if f == file_id and raw is None:
-            path, line = examples.source(i)
-            raise DataError("row has no label (read with labels required)", path, line)
-
-
-def _raise_unknown(examples: Examples, file_id: int, unknown: set[str]) -> None:
-    rows = [i for i, f in enumerate(examples.file_ids) if f == file_id]
-    counts = label_counts([examples.labels[i] for i in rows])
-    first = next(i for i in rows if examples.labels[i] in unknown)
-    path, line = examples.source(first)
-    shown = ", ".join(f"{label!r} x{n:,}" for label, n in list(counts.items())[:12])
-    more = f" (+{len(counts) - 12} more)" if len(counts) > 12 else ""
-    names = ", ".join(repr(u) for u in sorted(unknown)[:5])
-    raise DataError(
-        f"unknown label(s) {names}; labels in this file: {shown}{more}; expected {ACCEPTED}",
-        path,
-        line,
-    )
+def file_label_mapping(path: str, raws: dict[str | None, list[int]]) -> dict[str, str]:
+    """raw -> canonical for one file, from each raw label's [count, first line] in that file
+    (so that a file read in chunks maps exactly as a file read whole). DataError naming the
+    first row without a label, or the first with an unknown one (listing every label seen)."""
+    if None in raws:
+        raise DataError("row has no label (read with labels required)", path, raws[None][1])
+    try:
+        scheme = numeric_scheme(set(raws))  # type: ignore[arg-type]
+    except DataError as exc:
+        raise DataError(str(exc), path) from None
+    mapping = {raw: canonical_label(raw, scheme) for raw in raws}  # type: ignore[arg-type]
+    unknown = sorted(raw for raw, name in mapping.items() if name is None)  # type: ignore[type-var]
+    if unknown:
+        first = min(unknown, key=lambda raw: raws[raw][1])
+        counts = sorted(raws.items(), key=lambda kv: (-kv[1][0], str(kv[0])))
+        shown = ", ".join(f"{label!r} x{n:,}" for label, (n, _) in counts[:12])
+        more = f" (+{len(counts) - 12} more)" if len(counts) > 12 else ""
+        names = ", ".join(repr(u) for u in unknown[:5])
+        raise DataError(
+            f"unknown label(s) {names}; labels in this file: {shown}{more}; expected {ACCEPTED}",
+            path,
+            raws[first][1],
+        )
+    return mapping  # type: ignore[return-value]

@@ -7,7 +7,10 @@
 Formats (see `formats.py` for auto-detection and `parsers.py` for each format's rules):
 `semeval` (id TAB label TAB text), `tweeteval` (X_text.txt + X_labels.txt + mapping.txt),
 `sentiment140` (headerless latin-1 CSV), `csv` / `tsv` (header row, `text_col` / `label_col`),
-`jsonl` (one object a line), `txt` (one tweet a line, no labels).
+`jsonl` (one object a line), `txt` (one tweet a line, no labels), `parquet` (`parquet.py`).
+
+`read_chunks` streams instead: it hands rows to a callback in chunks of a fixed size, in input
+order, so that memory does not grow with the input (prediction and evaluation of large files).
 
 Malformed rows (wrong field count, empty text or label, bad JSON, undecodable bytes) are skipped
 and counted in the `ReadReport` with file and line; with `strict=True` the first one raises
@@ -19,17 +22,30 @@ maps them to a label set.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from array import array
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tweetsent.data.examples import Examples, ReadReport, Sink
 from tweetsent.data.formats import FORMATS, detect_format, resolve_paths, sniff
+from tweetsent.data.parquet import parse_parquet
 from tweetsent.data.parsers import PARSERS, Options
 from tweetsent.errors import DataError
 
-__all__ = ["Examples", "ReadReport", "TextRows", "read_examples", "read_file", "read_texts"]
+__all__ = [
+    "Chunk",
+    "Examples",
+    "ReadReport",
+    "TextRows",
+    "read_chunks",
+    "read_examples",
+    "read_file",
+    "read_texts",
+]
+
+READERS = {**PARSERS, "parquet": parse_parquet}
 
 PathsLike = str | os.PathLike | Sequence[str | os.PathLike]
 
@@ -86,14 +102,18 @@ def _read_all(
         if sink.rows is not None:
             rows.extend(sink.rows)
     if not len(examples):
-        where = ", ".join(str(p) for p in files)
-        why = (
-            f" (first problem: {report.skips[0][2]} at line {report.skips[0][1]})"
-            if report.skips
-            else ""
-        )
-        raise DataError(f"no usable rows read{why}", where)
+        _no_rows(files, report)
     return examples, report, rows
+
+
+def _no_rows(files: list[Path], report: ReadReport) -> None:
+    where = ", ".join(str(p) for p in files)
+    why = (
+        f" (first problem: {report.skips[0][2]} at line {report.skips[0][1]})"
+        if report.skips
+        else ""
+    )
+    raise DataError(f"no usable rows read{why}", where)
 
 
 def read_file(path: Path, fmt: str, opts: Options, sink: Sink) -> str:
@@ -112,6 +132,77 @@ def read_file(path: Path, fmt: str, opts: Options, sink: Sink) -> str:
         sink.report.empty_files.append(str(path))
         sink.finish(fmt)
         return fmt
-    PARSERS[fmt](path, sink, opts)
+    READERS[fmt](path, sink, opts)
     sink.finish(fmt)
     return fmt
+
+
+@dataclass
+class Chunk:
+    """Consecutive rows of the input: `examples` (texts, raw labels, file and line of each),
+    the input rows when kept, and the Arrow schema of a Parquet file they came from."""
+
+    examples: Examples
+    rows: list[dict[str, Any]] | None
+    schema: Any = None
+
+
+class ChunkSink(Sink):
+    """A `Sink` that hands its rows to `on_chunk` every `size` rows instead of keeping them."""
+
+    def __init__(
+        self,
+        report: ReadReport,
+        path: str,
+        strict: bool,
+        keep_rows: bool,
+        size: int,
+        on_chunk: Callable[[Chunk], None],
+    ) -> None:
+        super().__init__(Examples(), report, path, strict, keep_rows)
+        self.size, self.on_chunk = size, on_chunk
+
+    def add(
+        self, line: int, text: str, label: str | None, row: dict[str, Any] | None = None
+    ) -> None:
+        super().add(line, text, label, row)
+        if len(self.examples) >= self.size:
+            self.flush()
+
+    def flush(self) -> None:
+        if len(self.examples):
+            chunk = Chunk(self.examples, self.rows, self.schema)
+            self.examples = Examples(paths=[self.path], file_ids=array("i"), lines=array("i"))
+            self.rows = [] if self.rows is not None else None
+            self.on_chunk(chunk)
+
+
+def read_chunks(
+    paths: PathsLike,
+    on_chunk: Callable[[Chunk], None],
+    size: int = 100_000,
+    format: str = "auto",
+    text_col: str = "text",
+    label_col: str = "label",
+    strict: bool = False,
+    require_labels: bool = False,
+    keep_rows: bool = True,
+) -> ReadReport:
+    """Read every file that `paths` names, in order, calling `on_chunk` with each run of `size`
+    rows (a file's last chunk may be shorter; no chunk spans two files). Memory holds one chunk.
+
+    Raises DataError like `read_examples` (after the chunks read so far were handed over)."""
+    if format != "auto" and format not in FORMATS:
+        raise DataError(f"unknown format {format!r}; expected auto, {', '.join(FORMATS)}")
+    if size < 1:
+        raise ValueError(f"chunk size must be at least 1, got {size}")
+    opts = Options(text_col=text_col, label_col=label_col, require_labels=require_labels)
+    report = ReadReport()
+    files = resolve_paths(paths)
+    for path in files:
+        sink = ChunkSink(report, str(path), strict, keep_rows, size, on_chunk)
+        read_file(path, format, opts, sink)
+        sink.flush()
+    if not report.rows_read:
+        _no_rows(files, report)
+    return report

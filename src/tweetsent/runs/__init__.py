@@ -6,12 +6,15 @@
 Modules: `rundir` (the run directory's files; `load_run` rebuilds the model, never unpickles),
 `score` (`run_model`: the scoring loop, also used by training for validation), `inference`
 (the fast path under `Predictor`: memoised text -> ids, forked scoring workers), `predict`
-(`Predictor`, `predict_file`), `evaluate`, `explain` (attention heatmap / HTML), `export`
+(`Predictor`), `batch` (`predict_file`, `predict_shards`: files of any size, in chunks;
+`writers`: JSONL, CSV/TSV, Parquet outputs), `partitions` (DataFrame partitions, the Dask
+recipe), `evaluate`, `explain` (attention heatmap / HTML), `export`
 (TorchScript / ONNX). Training may import this package (to save runs and score); nothing
 below it does.
 """
 
-from tweetsent.runs.predict import BatchPrediction, Prediction, Predictor, predict_file
+from tweetsent.runs.batch import predict_file, predict_shards
+from tweetsent.runs.predict import BatchPrediction, Prediction, Predictor
 from tweetsent.runs.rundir import LoadedRun, load_run, read_run
 
 __all__ = [
@@ -21,5 +24,6 @@ __all__ = [
     "Predictor",
     "load_run",
     "predict_file",
+    "predict_shards",
     "read_run",
 ]

@@ -9,11 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from tweetsent.data.labels import LabelSet, apply_labels
-from tweetsent.data.readers import read_examples
+from tweetsent.data.labels import LabelSet, apply_labels, file_label_mapping, known_label
+from tweetsent.data.readers import Chunk, read_chunks, read_examples
 from tweetsent.errors import DataError
 from tweetsent.io import write_json
-from tweetsent.metrics import compute_metrics, confusion_matrix
+from tweetsent.metrics import metrics_from_confusion
 from tweetsent.runs.predict import Predictor
 
 
@@ -59,7 +59,9 @@ def score_files(
     label_col: str = "label",
     strict: bool = False,
 ) -> Scored:
-    """Predict every labelled example of `paths` (the run's label set applied)."""
+    """Predict every labelled example of `paths` (the run's label set applied), keeping the
+    per-tweet labels (`tweetsent study`'s paired comparisons need them): the files are read
+    whole, so this is for test files; `evaluate` streams files of any size."""
     examples, report = read_examples(
         paths, format=format, text_col=text_col, label_col=label_col, strict=strict
     )
@@ -84,16 +86,51 @@ def evaluate(
     label_col: str = "label",
     strict: bool = False,
     out: str | Path | None = None,
+    chunk: int = 100_000,
 ) -> Evaluation:
-    scored = score_files(predictor, paths, format, text_col, label_col, strict)
-    truth, pred, labels = scored.truth, scored.pred, scored.labels
+    """Metrics of `predictor` on labelled files, read and scored `chunk` rows at a time: what
+    is kept per file is, for each raw label, its count, first line and the predicted-class
+    counts, so memory does not grow with the files and the result equals a whole-file read."""
+    mode = predictor.run.config.data.labels
+    names = LabelSet(mode).names
+    if list(names) != list(predictor.labels):
+        raise DataError(f"label set {list(names)} does not match the model's {predictor.labels}")
+    num = len(names)
+    tallies: dict[str, dict[str | None, list]] = {}  # path -> raw -> [count, line, predicted]
+
+    def score(part: Chunk) -> None:
+        ex = part.examples
+        pred = predictor.predict_proba(ex.texts).argmax(axis=1)
+        raws = tallies.setdefault(ex.paths[0], {})
+        for raw, line, p in zip(ex.labels, ex.lines, pred.tolist(), strict=True):
+            tally = raws.get(raw)
+            if tally is None:
+                tally = raws[raw] = [0, line, np.zeros(num, dtype=np.int64)]
+                if raw is not None and not known_label(raw):  # fail now, not after the file
+                    file_label_mapping(ex.paths[0], {r: t[:2] for r, t in raws.items()})
+            tally[0] += 1
+            tally[2][p] += 1
+
+    report = read_chunks(paths, score, chunk, format, text_col, label_col, strict, True, False)
+    confusion = np.zeros((num, num), dtype=np.int64)
+    dropped = 0
+    for path, raws in tallies.items():
+        mapping = file_label_mapping(path, {raw: t[:2] for raw, t in raws.items()})
+        for raw, (count, _, predicted) in raws.items():
+            label = mapping[raw]  # type: ignore[index]
+            if label not in names:  # binary: neutral rows are dropped
+                dropped += count
+                continue
+            confusion[names.index(label)] += predicted
+    if not confusion.sum():
+        raise DataError(f"no labelled examples in {', '.join(map(str, paths))}")
     result = Evaluation(
-        metrics=compute_metrics(truth, pred, labels),
-        labels=labels,
-        confusion=confusion_matrix(truth, pred, len(labels)).tolist(),
-        examples=len(truth),
-        skipped=scored.skipped,
-        dropped_neutral=scored.dropped_neutral,
+        metrics=metrics_from_confusion(confusion, predictor.labels),
+        labels=list(predictor.labels),
+        confusion=confusion.tolist(),
+        examples=int(confusion.sum()),
+        skipped=report.skipped,
+        dropped_neutral=dropped,
     )
     if out is not None:
         write_json(out, result.to_dict())

@@ -25,6 +25,7 @@ cleaning, ~1.5 CPU-s cold. With one core taken by another job it is slower than 
 from __future__ import annotations
 
 import gc
+import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, as_completed
 
@@ -157,5 +158,6 @@ def _score(data: EncodedSet) -> Scores:
 
 
 def _init_worker() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's (see cli `predict`)
     torch.set_num_threads(1)  # one process per core; also keeps OpenMP out of the fork
     gc.freeze()  # the collector leaves the inherited objects alone (no copy-on-write)

@@ -1,0 +1,194 @@
+"""Batch scoring of files at any size: read, clean, score and write in chunks.
+
+    predict_file(predictor, "tweets.parquet", "labelled.parquet", text_col="text")
+    predict_shards(predictor, "shards/", "labelled/")       # one output shard per input shard
+
+Each chunk of `chunk` rows (`data.readers.read_chunks`) goes through
+`Predictor.predict_arrays` (the fast path: distinct texts, id memo, forked scoring workers from
+`PARALLEL_MIN_TEXTS` texts; no object per tweet) and is written before the next is read, so
+memory holds one chunk whatever the input's length, and the output keeps the input order. The
+output file appears under its name only when every row was written (`runs.writers`): an
+interrupted or failed run leaves the old file or none.
+Malformed input rows are skipped, counted and reported on stderr with file and line.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from tweetsent.data.formats import resolve_paths
+from tweetsent.data.readers import Chunk, ReadReport, read_chunks
+from tweetsent.errors import TweetsentError
+from tweetsent.runs.predict import Predictor
+from tweetsent.runs.writers import OUTPUT_FORMATS, Scored, open_writer
+
+CHUNK = 100_000  # rows per chunk: enough for the forked workers, ~50 MB of Python objects
+ATTENTION_CHUNK = 4096  # attention weights are large
+_SHARD_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv"}
+
+
+def predict_file(
+    predictor: Predictor,
+    input_path: str | Path,
+    output_path: str | Path | None,
+    fmt: str = "auto",
+    text_col: str = "text",
+    attention: bool = False,
+    hops: bool = False,
+    progress: bool = True,
+    chunk: int = CHUNK,
+    output_format: str | None = None,
+) -> int:
+    """Label every tweet of a file (or of every file a folder or glob names, into one output);
+    write JSONL (or CSV/TSV/Parquet keeping the input columns; `output_format` or the suffix).
+    Returns the number of predictions."""
+    bar = _progress_bar(input_path, progress and output_path is not None)
+    try:
+        count, report = _predict_into(
+            predictor,
+            input_path,
+            output_path,
+            fmt,
+            text_col,
+            attention,
+            hops,
+            chunk,
+            output_format,
+            bar,
+        )
+        _finish(bar)
+    finally:
+        bar.close()
+    if report.skipped:
+        print(report.summary(), file=sys.stderr)
+    return count
+
+
+def predict_shards(
+    predictor: Predictor,
+    input_dir: str | Path,
+    output_dir: str | Path,
+    fmt: str = "auto",
+    text_col: str = "text",
+    progress: bool = True,
+    chunk: int = CHUNK,
+    output_format: str | None = None,
+) -> dict[str, int]:
+    """One output shard per input file of `input_dir` (files, folders or globs), written into
+    `output_dir` under the input's name with the output format's suffix (by default each
+    shard's own format: Parquet, CSV, TSV; JSONL for the others). Each shard is written
+    atomically, so an interrupted run leaves complete shards only. Returns rows per output."""
+    files = resolve_paths(input_dir)
+    out_dir = Path(output_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise TweetsentError(f"{out_dir}: not a folder (one output shard per input shard)")
+    names: dict[str, Path] = {}
+    for path in files:
+        kind = output_format or _SHARD_FORMATS.get(path.suffix.lower(), "jsonl")
+        name = path.stem + OUTPUT_FORMATS[kind]
+        if name in names:
+            raise TweetsentError(f"{path} and {names[name]} would both write {out_dir / name}")
+        names[name] = path
+    out_dir.mkdir(parents=True, exist_ok=True)
+    bar = _progress_bar(files, progress)
+    counts: dict[str, int] = {}
+    report = ReadReport()
+    try:
+        for name, path in names.items():
+            target = out_dir / name
+            kind = output_format or _SHARD_FORMATS.get(path.suffix.lower(), "jsonl")
+            counts[str(target)], part = _predict_into(
+                predictor, path, target, fmt, text_col, False, False, chunk, kind, bar
+            )
+            report.merge(part)
+        _finish(bar)
+    finally:
+        bar.close()
+    if report.skipped:
+        print(report.summary(), file=sys.stderr)
+    return counts
+
+
+def _predict_into(
+    predictor: Predictor,
+    input_path: str | Path | list[Path],
+    output_path: str | Path | None,
+    fmt: str,
+    text_col: str,
+    attention: bool,
+    hops: bool,
+    chunk: int,
+    output_format: str | None,
+    bar,
+) -> tuple[int, ReadReport]:
+    if attention and predictor.has_attention:
+        chunk = min(chunk, ATTENTION_CHUNK)
+    count = 0
+    with open_writer(output_path, predictor.labels, output_format, hops, str(input_path)) as out:
+
+        def score(part: Chunk) -> None:
+            nonlocal count
+            texts = part.examples.texts
+            if attention and predictor.has_attention:
+                scored = Scored.of_predictions(predictor.predict(texts, attention=True))
+            else:
+                scored = Scored.of(texts, predictor.predict_arrays(texts))
+            out.write(part, scored)
+            count += len(scored)
+            bar.update(len(scored))
+
+        report = read_chunks(input_path, score, chunk, fmt, text_col, keep_rows=out.needs_rows)
+    return count, report
+
+
+def _progress_bar(paths, enabled: bool):
+    """A tqdm bar in tweets, with tweets/s and an ETA: its total is estimated from the input
+    (Parquet row counts, text lines) when the input is made of regular files."""
+    from tqdm.auto import tqdm
+
+    class Bar(tqdm):  # no monitor thread: forking scoring workers with threads around is unsafe
+        monitor_interval = 0
+
+    total = estimate_rows(paths) if enabled else None
+    return Bar(total=total, unit=" tweets", unit_scale=True, disable=not enabled, smoothing=0.1)
+
+
+def _finish(bar) -> None:
+    """The estimated total becomes the real count (skipped rows were in the estimate)."""
+    bar.total = bar.n
+    bar.refresh()
+
+
+def estimate_rows(paths) -> int | None:
+    """Rows in `paths` (files, folders, globs): Parquet row counts, text lines (minus a header
+    line for CSV/TSV); None if one is not a regular file. An estimate: CSV fields may span
+    lines, and skipped rows are counted."""
+    total = 0
+    try:
+        files = resolve_paths(paths)
+    except TweetsentError:
+        return None
+    for path in files:
+        if not path.is_file():
+            return None
+        if path.suffix.lower() in (".parquet", ".pq"):
+            try:
+                import pyarrow.parquet as pq
+
+                total += pq.ParquetFile(path).metadata.num_rows
+            except Exception:  # an unreadable file is reported by the reader itself
+                return None
+            continue
+        total += _count_lines(path) - (path.suffix.lower() in (".csv", ".tsv"))
+    return total
+
+
+def _count_lines(path: Path) -> int:
+    lines, last = 0, b"\n"
+    with open(path, "rb", buffering=0) as handle:
+        while block := handle.read(1 << 22):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return lines + (last != b"\n" and os.path.getsize(path) > 0)

@@ -1,0 +1,286 @@
+"""Batch scoring of files in chunks: the chunk size changes nothing in the output, the order is
+kept, Parquet keeps the input's columns, shard folders, streaming evaluation, and a failed or
+interrupted run leaves no output under the final name."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import tweetsent.runs.predict as predict_module
+from synthetic import synthetic_tweets, tiny_config, write_tsv
+from tweetsent.errors import DataError, TweetsentError
+from tweetsent.runs.batch import estimate_rows, predict_file, predict_shards
+from tweetsent.runs.evaluate import evaluate
+from tweetsent.runs.predict import Predictor
+from tweetsent.train import train
+
+EXTRA = ["", "   ", "love love :) :)", "meeting tuesday", "UNSEEN wordz", "meeting tuesday"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("batch")
+    data = write_tsv(root / "train.tsv", synthetic_tweets(120, seed=3), start_id=0)
+    train(tiny_config(data, root / "run", **{"train.epochs": 1}), log=lambda _: None)
+    return root / "run"
+
+
+@pytest.fixture
+def predictor(run_dir) -> Predictor:
+    return Predictor.from_run(run_dir, batch_size=8, workers=1)
+
+
+def texts(n: int = 45) -> list[str]:
+    """Tweets with repeats, blanks (skipped rows) and unknown words."""
+    out = [text for _, text in synthetic_tweets(n, seed=7)]
+    for i, extra in enumerate(EXTRA):
+        out.insert(i * 7, extra)
+    return out
+
+
+def write_jsonl(path: Path, rows: list[str]) -> Path:
+    lines = [json.dumps({"id": i, "text": t, "lang": "en"}) for i, t in enumerate(rows)]
+    lines.insert(10, "{not json")  # a malformed row, skipped and counted
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def write_parquet(path: Path, rows: list[str | None], row_group: int = 16) -> Path:
+    n = len(rows)
+    table = pa.table(
+        {
+            "id": pa.array(range(1000, 1000 + n), pa.int64()),
+            "created": pa.array(
+                [dt.datetime(2026, 1, 1) + dt.timedelta(minutes=i) for i in range(n)],
+                pa.timestamp("ms"),
+            ),
+            "text": pa.array(rows, pa.string()),
+            "score": pa.array([i / 4 for i in range(n)], pa.float32()),
+        }
+    )
+    pq.write_table(table, path, row_group_size=row_group)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".tsv", ".parquet"])
+def test_chunk_size_changes_nothing_and_order_is_kept(predictor, tmp_path, suffix, capsys):
+    source = write_jsonl(tmp_path / "in.jsonl", texts())
+    outputs = {}
+    for chunk in (1, 7, 100_000):
+        out = tmp_path / f"out-{chunk}{suffix}"
+        count = predict_file(predictor, source, out, chunk=chunk, progress=False)
+        assert count == len(texts()) - 2  # two blank texts skipped
+        outputs[chunk] = out
+    assert "skipped 3" in capsys.readouterr().err  # the blanks and the bad JSON line
+    if suffix == ".parquet":
+        tables = [pq.read_table(p) for p in outputs.values()]
+        assert all(t.equals(tables[0]) for t in tables)
+        got = tables[0].column("text").to_pylist()
+        labels = tables[0].column("label").to_pylist()
+        assert tables[0].schema.field("id").type == pa.int64()
+    else:
+        data = [p.read_bytes() for p in outputs.values()]
+        assert data[0] == data[1] == data[2]
+        if suffix == ".jsonl":
+            rows = [json.loads(line) for line in data[0].decode().splitlines()]
+            got, labels = [r["text"] for r in rows], [r["label"] for r in rows]
+        else:
+            sep = "\t" if suffix == ".tsv" else ","
+            import csv
+            import io
+
+            rows = list(csv.DictReader(io.StringIO(data[0].decode()), delimiter=sep))
+            got, labels = [r["text"] for r in rows], [r["label"] for r in rows]
+            assert list(rows[0])[:3] == ["id", "text", "lang"]
+    expected = [t.strip() for t in texts() if t.strip()]
+    assert got == expected  # input order, skipped rows left out
+    assert labels == predictor.predict_labels(expected)
+
+
+def test_forked_workers_per_chunk_give_the_same_output(predictor, tmp_path, monkeypatch):
+    source = write_jsonl(tmp_path / "in.jsonl", texts(120))
+    whole = tmp_path / "whole.jsonl"
+    predict_file(predictor, source, whole, progress=False)
+    monkeypatch.setattr(predict_module, "PARALLEL_MIN_TEXTS", 10)
+    monkeypatch.setattr(predictor, "workers", 2)
+    forked = tmp_path / "forked.jsonl"
+    predict_file(predictor, source, forked, chunk=40, progress=False)
+    assert forked.read_bytes() == whole.read_bytes()
+
+
+def test_parquet_keeps_the_other_columns_and_their_types(predictor, tmp_path, capsys):
+    rows: list[str | None] = texts(30)
+    rows[3] = None  # a null text: skipped and counted, like a blank one
+    source = write_parquet(tmp_path / "in.parquet", rows)
+    out = tmp_path / "out.parquet"
+    assert predict_file(predictor, source, out, chunk=5, progress=False) == 30 + 6 - 3
+    assert f"{source}:4: empty text" in capsys.readouterr().err
+    table = pq.read_table(out)
+    inputs = pq.read_table(source)
+    names = ["id", "created", "text", "score", "label"]
+    names += [f"prob_{label}" for label in predictor.labels] + ["empty"]
+    assert table.column_names == names
+    for name in ("id", "created", "text", "score"):
+        assert table.schema.field(name).type == inputs.schema.field(name).type
+    kept = [i for i, t in enumerate(rows) if t and t.strip()]
+    assert table.column("id").to_pylist() == [1000 + i for i in kept]
+    assert table.column("created").to_pylist() == inputs.column("created").take(kept).to_pylist()
+    preds = predictor.predict([rows[i].strip() for i in kept])
+    assert table.column("label").to_pylist() == [p.label for p in preds]
+    label = predictor.labels[0]
+    assert table.column(f"prob_{label}").to_pylist() == [p.probs[label] for p in preds]
+
+
+def test_parquet_input_mistakes_are_one_line(predictor, tmp_path):
+    source = write_parquet(tmp_path / "in.parquet", texts(5))
+    with pytest.raises(DataError, match="no text column 'body'.*'id', 'created', 'text'"):
+        predict_file(predictor, source, tmp_path / "o.jsonl", text_col="body", progress=False)
+    with pytest.raises(DataError, match="text column 'id' holds int64"):
+        predict_file(predictor, source, tmp_path / "o.jsonl", text_col="id", progress=False)
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1" + b"\x00" * 50)
+    with pytest.raises(DataError, match="not a readable Parquet file"):
+        predict_file(predictor, broken, tmp_path / "o.jsonl", progress=False)
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_a_shard_folder_gives_one_output_shard_per_input_shard(predictor, tmp_path):
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    write_parquet(shards / "part-0.parquet", texts(20))
+    write_jsonl(shards / "part-1.jsonl", texts(10))
+    (shards / "part-2.csv").write_text("id,text\n1,love it :)\n2,worst day\n", encoding="utf-8")
+    counts = predict_shards(predictor, shards, tmp_path / "out", chunk=7, progress=False)
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.iterdir()) == ["part-0.parquet", "part-1.jsonl", "part-2.csv"]
+    assert counts == {
+        str(out / "part-0.parquet"): 24,
+        str(out / "part-1.jsonl"): 14,
+        str(out / "part-2.csv"): 2,
+    }
+    single = tmp_path / "single.parquet"
+    predict_file(predictor, shards / "part-0.parquet", single, progress=False)
+    assert pq.read_table(out / "part-0.parquet").equals(pq.read_table(single))
+    assert (out / "part-2.csv").read_text().splitlines()[0].startswith("id,text,label,prob_")
+    predict_shards(predictor, shards, tmp_path / "pq", output_format="parquet", progress=False)
+    assert len(pq.read_table(tmp_path / "pq" / "part-1.parquet")) == 14
+
+
+def test_evaluate_in_chunks_equals_the_whole_file(predictor, tmp_path):
+    rows = synthetic_tweets(50, seed=11)
+    data = write_tsv(tmp_path / "test.tsv", rows)
+    with open(data, "a", encoding="utf-8") as handle:
+        handle.write("9999\tpositive\n")  # malformed: counted
+    whole = evaluate(predictor, [str(data)], chunk=100_000)
+    for chunk in (1, 7):
+        part = evaluate(predictor, [str(data)], chunk=chunk)
+        assert part.to_dict() == whole.to_dict()
+    assert whole.examples == 50 and whole.skipped == 1
+    preds = predictor.predict_labels([text for _, text in rows])
+    accuracy = sum(p == label for p, (label, _) in zip(preds, rows, strict=True)) / 50
+    assert whole.metrics["accuracy"] == pytest.approx(accuracy)
+
+
+def test_evaluate_reports_an_unknown_label_at_its_line(predictor, tmp_path):
+    data = write_tsv(tmp_path / "test.tsv", synthetic_tweets(20, seed=2))
+    with open(data, "a", encoding="utf-8") as handle:
+        handle.write("77\tmeh\tso so\n")
+    with pytest.raises(DataError, match=rf"{data}:21: unknown label\(s\) 'meh'"):
+        evaluate(predictor, [str(data)], chunk=7)
+
+
+def test_a_failed_run_leaves_the_old_output_or_none(predictor, tmp_path, monkeypatch):
+    source = write_jsonl(tmp_path / "in.jsonl", texts())
+    for suffix in (".jsonl", ".parquet"):
+        out = tmp_path / f"out{suffix}"
+        calls = []
+        real = predictor.predict_arrays
+
+        def failing(batch, calls=calls, real=real):
+            calls.append(len(batch))
+            if len(calls) == 3:
+                raise RuntimeError("disk on fire")
+            return real(batch)
+
+        monkeypatch.setattr(predictor, "predict_arrays", failing)
+        with pytest.raises(RuntimeError):
+            predict_file(predictor, source, out, chunk=5, progress=False)
+        assert not out.exists() and list(tmp_path.glob(".out*")) == []
+        out.write_bytes(b"old")
+        calls.clear()
+        with pytest.raises(RuntimeError):
+            predict_file(predictor, source, out, chunk=5, progress=False)
+        assert out.read_bytes() == b"old"
+        monkeypatch.undo()
+
+
+@pytest.mark.slow
+def test_an_interrupted_command_leaves_no_output(run_dir, tmp_path):
+    source = tmp_path / "in.txt"
+    source.write_text("".join(f"tweet number {i} :)\n" for i in range(200_000)), "utf-8")
+    out = tmp_path / "out.jsonl"
+    argv = [sys.executable, "-m", "tweetsent.cli", "predict", str(run_dir), "--input"]
+    argv += [str(source), "--output", str(out), "--chunk-size", "50", "--no-progress"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    child = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".out.jsonl.*.tmp")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert child.poll() is None, child.stderr.read()
+    time.sleep(0.5)  # some chunks written to the temporary file
+    child.send_signal(signal.SIGTERM)
+    assert child.wait(60) == 130
+    assert "interrupted" in child.stderr.read()
+    assert not out.exists() and list(tmp_path.glob(".out*")) == []
+
+
+def test_progress_shows_rate_and_eta(predictor, tmp_path, capsys):
+    source = write_jsonl(tmp_path / "in.jsonl", texts())
+    assert estimate_rows(source) == len(texts()) + 1  # lines, the bad one included
+    predict_file(predictor, source, tmp_path / "o.jsonl", chunk=7, progress=True)
+    err = capsys.readouterr().err
+    assert "tweets/s" in err and "100%" in err
+    predict_file(predictor, source, tmp_path / "o.jsonl", chunk=7, progress=False)
+    assert "tweets/s" not in capsys.readouterr().err
+
+
+def test_cli_parquet_shards_and_bad_flags(run_dir, tmp_path):
+    from tweetsent.cli import main
+
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    write_parquet(shards / "a.parquet", texts(8))
+    write_parquet(shards / "b.parquet", texts(4))
+    args = ["predict", str(run_dir), "--input", str(shards), "--no-progress"]
+    assert main([*args, "--output", str(tmp_path / "out") + "/", "--chunk-size", "3"]) == 0
+    assert len(pq.read_table(tmp_path / "out" / "b.parquet")) == 4 + 6 - 2
+    assert main([*args, "--output", str(tmp_path / "all.csv")]) == 0  # a folder into one file
+    assert len((tmp_path / "all.csv").read_text().splitlines()) == 1 + 12 + 12 - 4
+    with pytest.raises(TweetsentError, match="--chunk-size must be at least 1"):
+        from tweetsent.cli import COMMANDS, build_parser
+
+        COMMANDS["predict"](build_parser().parse_args([*args, "--chunk-size", "0"]))
+
+
+def test_jsonl_lines_are_json_dumps_of_the_predictions(predictor):
+    import io
+
+    from tweetsent.runs.writers import JsonlWriter, Scored
+
+    tricky = ['say "hi" \\ there', "tab\there", "ctrl \x01\x1f", "café 😂 \u2028 ü", "", "ok"]
+    handle = io.StringIO()
+    writer = JsonlWriter(handle, predictor.labels)
+    writer.write(None, Scored.of(tricky, predictor.predict_arrays(tricky)))
+    expected = [json.dumps(p.to_dict(), ensure_ascii=False) for p in predictor.predict(tricky)]
+    assert handle.getvalue().split("\n") == [*expected, ""]

@@ -3,6 +3,7 @@ a file that is unusable as a whole fails with one clear DataError."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -228,6 +229,16 @@ def test_a_folder_given_as_a_file_format(tmp_path):
         read_examples([tmp_path / "nope" / "a.tsv"], format="semeval")
 
 
+def test_a_pipe_is_refused_in_one_line_not_read_without_its_start(tmp_path):
+    """A FIFO cannot be read twice: sniffing its format would eat the first 8 KB the reader
+    then never sees. Nothing opens it (no writer is needed for this test)."""
+    fifo = tmp_path / "tweets.jsonl"
+    os.mkfifo(fifo)
+    for read in (read_examples, read_texts):
+        with pytest.raises(DataError, match="is a pipe or device, not a regular file"):
+            read([fifo] if read is read_examples else fifo)
+
+
 def test_bare_cr_line_endings_are_line_ends(tmp_path):
     """Old Mac files end lines with a bare CR: 489 tweets are 489 rows, in every line format."""
     texts = [f"tweet number {i} :)" for i in range(489)]
@@ -261,3 +272,19 @@ def test_an_overlong_line_is_a_counted_skip_never_read_whole(tmp_path):
     labelled.write_bytes(b"1\tpositive\tok\n2\tnegative\t" + b"y" * (2 * MAX_LINE_BYTES) + b"\n")
     with pytest.raises(DataError, match=r"long.tsv:2: line longer than"):
         read_examples(labelled, format="semeval", strict=True)
+
+
+def test_a_lone_surrogate_escape_in_json_is_a_counted_skip(tmp_path):
+    """`\\ud800` without its pair decodes to a string no UTF-8 output can hold: skip the row at
+    its line (a paired escape, an emoji, is kept)."""
+    path = tmp_path / "t.jsonl"
+    path.write_text(
+        '{"text": "ok \\ud800 bad", "label": "positive"}\n'
+        '{"text": "pair \\ud83d\\ude00", "label": "positive"}\n'
+        '{"text": "id \\ud800", "label": "negative", "id": "\\udfff"}\n',
+        encoding="utf-8",
+    )
+    examples, report = read_examples([path])
+    assert examples.texts == ["pair \U0001f600"]
+    assert [line for _, line, _ in report.skips] == [1, 3]
+    assert "unpaired surrogate" in report.skips[0][2]

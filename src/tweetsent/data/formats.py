@@ -126,8 +126,16 @@ def tweeteval_labels(path: Path) -> Path | None:
 
 
 def sniff(path: Path) -> bytes:
-    """The file's first bytes; DataError if it is missing, a folder, or not a text file."""
+    """The file's first bytes; DataError if it is missing, a folder, a pipe or device (they
+    cannot be read twice: once here, once by the reader, whose rows would lose this start),
+    or not a text file."""
     try:
+        if path.exists() and not path.is_dir() and not path.is_file():
+            raise DataError(
+                "is a pipe or device, not a regular file: input is read twice (the format from "
+                "its start, then the rows); save it to a file first",
+                path,
+            )
         with open(path, "rb") as handle:
             head = handle.read(_SNIFF_BYTES)
     except FileNotFoundError:

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from tweetsent.data.examples import Sink
 from tweetsent.errors import DataError
@@ -281,6 +281,9 @@ def parse_jsonl(path: Path, sink: Sink, opts: Options) -> None:
         if not isinstance(obj, dict):
             sink.skip(lineno, f"expected a JSON object, found {type(obj).__name__}")
             continue
+        if "\\u" in line and _lone_surrogate(obj):  # only escapes can make one
+            sink.skip(lineno, "unpaired surrogate escape (e.g. \\ud800): not valid Unicode text")
+            continue
         if not checked:
             _columns(list(obj), path, opts)
             checked = True
@@ -293,6 +296,16 @@ def parse_jsonl(path: Path, sink: Sink, opts: Options) -> None:
         else:
             label = None if label in (None, "") else str(label).strip()
             sink.add(lineno, text.strip(), label, obj if keep else None)
+
+
+def _lone_surrogate(obj: Any) -> bool:
+    """Whether a decoded JSON value holds a lone UTF-16 surrogate (from a `\\udXXX` escape
+    without its pair), which no UTF-8 output can hold."""
+    try:
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def parse_txt(path: Path, sink: Sink, opts: Options) -> None:

@@ -177,6 +177,18 @@ def test_a_shard_folder_gives_one_output_shard_per_input_shard(predictor, tmp_pa
     assert len(pq.read_table(tmp_path / "pq" / "part-1.parquet")) == 14
 
 
+def test_csv_input_columns_named_like_the_outputs_are_replaced(predictor, tmp_path):
+    """A CSV that already has a `label` column gets one `label` column (the prediction), as
+    Parquet does, not a duplicated header."""
+    source = tmp_path / "in.csv"
+    source.write_text("id,label,text\n1,positive,love it :)\n2,gold,worst day\n", "utf-8")
+    predict_file(predictor, source, tmp_path / "o.csv", progress=False)
+    lines = (tmp_path / "o.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    assert header[:3] == ["id", "text", "label"] and header.count("label") == 1
+    assert len(lines) == 3 and all(len(line.split(",")) == len(header) for line in lines)
+
+
 def test_evaluate_in_chunks_equals_the_whole_file(predictor, tmp_path):
     rows = synthetic_tweets(50, seed=11)
     data = write_tsv(tmp_path / "test.tsv", rows)

@@ -9,8 +9,8 @@
 columns (those of the first row), then `label`, `prob_<label>` for each label, `empty`.
 Parquet: the input's columns with their types (a Parquet input's own schema; other inputs'
 types as pyarrow infers them from the first chunk), then `label` (string), `prob_<label>`
-(float64, rounded to 6 decimals like the other formats), `empty` (bool); an input column with
-one of these names is replaced by the prediction.
+(float64, rounded to 6 decimals like the other formats), `empty` (bool). In CSV/TSV and
+Parquet an input column with one of these names is replaced by the prediction.
 
 The file appears under its name only when the writer closes without an error
 (`io.atomic_write` / `atomic_path`); a FIFO or device is written into directly.
@@ -115,8 +115,9 @@ class TableWriter:
     def write(self, chunk: Chunk, scored: Scored) -> None:
         rows = chunk.rows or [{"text": text} for text in scored.texts]
         prob_cols = [f"prob_{label}" for label in self.labels]
-        if self.writer is None:
-            fields = [*rows[0], "label", *prob_cols, "empty"]
+        if self.writer is None:  # input columns named like ours are replaced, as in Parquet
+            ours = ["label", *prob_cols, "empty"]
+            fields = [*(c for c in rows[0] if c not in ours), *ours]
             self.writer = csv.DictWriter(
                 self.handle, fieldnames=fields, extrasaction="ignore", delimiter=self.delimiter
             )

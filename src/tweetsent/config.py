@@ -434,3 +434,15 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
     if hint in (int, float, str) and (not isinstance(value, hint) or isinstance(value, bool)):
         raise ConfigError(f"{where}: expected {hint.__name__}, got {value!r}")
     return value
+
+
+def changed_fields(config: RunConfig) -> dict[str, Any]:
+    """The dotted fields (`section.key`) of `config` whose values differ from the defaults."""
+    ours, default = config.to_dict(), RunConfig().to_dict()
+    changed = {}
+    for section, table in ours.items():
+        if isinstance(table, dict):
+            for key, value in table.items():
+                if default[section].get(key) != value:
+                    changed[f"{section}.{key}"] = value
+    return changed

@@ -193,6 +193,15 @@ def read_toml(path: str | os.PathLike, what: str = "config file") -> dict[str, A
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
 
 
+def toml_table(raw: dict[str, Any], name: str, source: str) -> dict[str, Any]:
+    """The table `[name]` of a read TOML file (empty when absent); anything else is a one-line
+    `ConfigError` naming `source`."""
+    table = raw.get(name, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: [{name}] must be a table")
+    return table
+
+
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

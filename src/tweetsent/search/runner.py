@@ -22,6 +22,7 @@ from tweetsent.search.storage import (
     open_storage,
     quiet_optuna,
     safe_url,
+    study_exists,
 )
 from tweetsent.search.worker import run_workers
 
@@ -53,17 +54,9 @@ def report_only(space: SearchSpace, log=print) -> SearchReport:
     return write_report(_load(space, storage, strict=False, log=log), space, log)
 
 
-def _exists(storage, name: str) -> bool:
-    try:
-        storage.get_study_id_from_name(name)
-    except KeyError:
-        return False
-    return True
-
-
 def _load(space: SearchSpace, storage, strict: bool = True, log=print) -> optuna.Study:
     s = space.settings
-    if not _exists(storage, s.name):
+    if not study_exists(storage, s.name):
         raise ConfigError(f"no study {s.name!r} in {safe_url(s.storage_url)}")
     study = optuna.load_study(study_name=s.name, storage=storage)
     if study.user_attrs.get("fingerprint") != space.fingerprint():
@@ -80,7 +73,7 @@ def _load(space: SearchSpace, storage, strict: bool = True, log=print) -> optuna
 def _open_study(space: SearchSpace, storage, resume: bool, join: bool, log):
     """The study and the number of trials it plans; a new one gets its planned trials queued."""
     s = space.settings
-    if not _exists(storage, s.name):
+    if not study_exists(storage, s.name):
         if join:
             raise ConfigError(f"--join: no study {s.name!r} in {safe_url(s.storage_url)} yet")
         return _create(space, storage, log)

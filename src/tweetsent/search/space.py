@@ -32,9 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from tweetsent.config import SECTIONS, RunConfig
+from tweetsent.config import SECTIONS, RunConfig, changed_fields
 from tweetsent.errors import ConfigError, TweetsentError
-from tweetsent.io import read_toml
+from tweetsent.io import read_toml, toml_table
 from tweetsent.search.settings import SearchSettings
 
 SPEC_KEYS = {"choices", "low", "high", "step", "log", "when"}
@@ -221,15 +221,10 @@ class SearchSpace:
 
 
 def _changed(config: RunConfig) -> dict[str, Any]:
-    """The fields of `config` that differ from the defaults."""
+    """The fields of `config` that differ from the defaults, top-level ones (out) included."""
     ours, default = config.to_dict(), RunConfig().to_dict()
     changed = {k: v for k, v in ours.items() if not isinstance(v, dict) and v != default[k]}
-    for section, table in ours.items():
-        if isinstance(table, dict):
-            for key, value in table.items():
-                if default[section].get(key) != value:
-                    changed[f"{section}.{key}"] = value
-    return changed
+    return {**changed, **changed_fields(config)}
 
 
 def load_space(path: str | Path, base: RunConfig | None = None) -> SearchSpace:
@@ -245,28 +240,21 @@ def space_from_dict(
     unknown = set(raw) - {"search", "fixed", "params"}
     if unknown:
         raise ConfigError(f"{source}: unknown table [{sorted(unknown)[0]}]")
-    search = dict(_table(raw, "search", source))
+    search = dict(toml_table(raw, "search", source))
     base_file = search.pop("base", "")
     settings = SearchSettings.from_dict(search, source)
     if base is None:
         base = RunConfig.from_toml(root / base_file) if base_file else RunConfig()
-    fixed = _flatten(_table(raw, "fixed", source), "fixed", source)
+    fixed = _flatten(toml_table(raw, "fixed", source), "fixed", source)
     try:
         base = base.with_overrides(fixed)
     except ConfigError as exc:
         raise ConfigError(f"{source}: [fixed] {exc}") from None
-    params_raw = _flatten(_table(raw, "params", source), "params", source, leaf=_is_spec)
+    params_raw = _flatten(toml_table(raw, "params", source), "params", source, leaf=_is_spec)
     params = [_param(name, spec, source) for name, spec in params_raw.items()]
     space = SearchSpace(params, base, settings, source, fixed)
     _check(space)
     return space
-
-
-def _table(raw: dict[str, Any], name: str, source: str) -> dict[str, Any]:
-    table = raw.get(name, {})
-    if not isinstance(table, dict):
-        raise ConfigError(f"{source}: [{name}] must be a table")
-    return table
 
 
 def _is_spec(value: Any) -> bool:

@@ -63,6 +63,15 @@ def open_storage(url: str, heartbeat: int = 20) -> optuna.storages.BaseStorage:
     return optuna.storages.get_storage(rdb)
 
 
+def study_exists(storage, name: str) -> bool:
+    """Whether `storage` holds a study called `name`."""
+    try:
+        storage.get_study_id_from_name(name)
+    except KeyError:
+        return False
+    return True
+
+
 def safe_url(url: str) -> str:
     """The URL without its password, for messages."""
     head, sep, tail = url.partition("@")

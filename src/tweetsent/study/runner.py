@@ -33,6 +33,7 @@ from tweetsent.search.storage import (
     open_storage,
     quiet_optuna,
     safe_url,
+    study_exists,
 )
 from tweetsent.search.worker import run_workers
 from tweetsent.study.report import StudyReport, write_report
@@ -89,18 +90,10 @@ def report_only(spec: StudySpec, log=print) -> StudyReport:
     return write_report(spec, log=log)
 
 
-def _exists(storage, name: str) -> bool:
-    try:
-        storage.get_study_id_from_name(name)
-    except KeyError:
-        return False
-    return True
-
-
 def _open(spec: StudySpec, storage, s: SearchSettings, resume: bool, log) -> int:
     """Create the study or reopen it (`resume`); queue the runs it lacks; return how many runs
     wait for a worker (a killed study leaves its queue behind)."""
-    if _exists(storage, s.name):
+    if study_exists(storage, s.name):
         if not resume:
             raise ConfigError(
                 f"study {s.name!r} already exists in {safe_url(s.storage_url)}: --resume "

@@ -37,9 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tweetsent.config import SECTIONS, RunConfig
+from tweetsent.config import SECTIONS, RunConfig, changed_fields
 from tweetsent.errors import ConfigError, TweetsentError
-from tweetsent.io import read_toml
+from tweetsent.io import read_toml, toml_table
 from tweetsent.metrics import METRIC_NAMES
 
 TABLES = ("study", "data", "fixed", "arms")
@@ -166,20 +166,20 @@ def study_from_dict(raw: dict[str, Any], source: str = "study", root: Path = Pat
     unknown = [k for k in raw if k not in TABLES]
     if unknown:
         raise ConfigError(f"{source}: unknown table [{unknown[0]}] (expected {', '.join(TABLES)})")
-    settings = _settings(_table(raw, "study", source), source)
+    settings = _settings(toml_table(raw, "study", source), source)
     base = RunConfig()
     if settings.base:
         try:
             base = RunConfig.from_toml(root / settings.base)
         except TweetsentError as exc:
             raise ConfigError(f"{source}: study.base: {exc}") from None
-    fixed = _fields(_table(raw, "fixed", source), "fixed", source)
-    data, test, protocol = _data(_table(raw, "data", source), source)
+    fixed = _fields(toml_table(raw, "fixed", source), "fixed", source)
+    data, test, protocol = _data(toml_table(raw, "data", source), source)
     try:
         base = base.with_overrides({**fixed, **data})
     except TweetsentError as exc:
         raise ConfigError(f"{source}: [fixed]/[data]: {exc}") from None
-    arms_raw = _table(raw, "arms", source)
+    arms_raw = toml_table(raw, "arms", source)
     if not arms_raw:
         raise ConfigError(f"{source}: [arms]: no arm (add a table like [arms.bilstm-64])")
     pinned = {**fixed, **data}
@@ -187,13 +187,6 @@ def study_from_dict(raw: dict[str, Any], source: str = "study", root: Path = Pat
     spec = StudySpec(source, settings, base, test, arms, protocol)
     _check(spec)
     return spec
-
-
-def _table(raw: dict[str, Any], name: str, source: str) -> dict[str, Any]:
-    table = raw.get(name, {})
-    if not isinstance(table, dict):
-        raise ConfigError(f"{source}: [{name}] must be a table")
-    return table
 
 
 def _settings(raw: dict[str, Any], source: str) -> StudySettings:
@@ -341,18 +334,6 @@ def fingerprint_of(config: RunConfig) -> str:
         fields.pop(key, None)
     text = json.dumps(fields, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def changed_fields(config: RunConfig) -> dict[str, Any]:
-    """The dotted fields of `config` that differ from the defaults."""
-    ours, default = config.to_dict(), RunConfig().to_dict()
-    changed = {}
-    for section, table in ours.items():
-        if isinstance(table, dict):
-            for key, value in table.items():
-                if default[section].get(key) != value:
-                    changed[f"{section}.{key}"] = value
-    return changed
 
 
 def _check(spec: StudySpec) -> None:

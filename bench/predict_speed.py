@@ -12,6 +12,8 @@ repeat so that a change in the machine's load hits both:
                  with VADER's `SentimentIntensityAnalyzer().polarity_scores` and writes JSONL
   in-process     a fresh `Predictor.from_run(RUN)` each repeat (empty memo), then
                  `predict_arrays(texts)` timed; VADER's `polarity_scores` over the same list
+  one thread     prototypes of both, scoring in-process on one torch thread with no forked
+                 workers (the product forks one scoring worker per core from 20,000 texts)
   warm memo      the same Predictor's second `predict_arrays(texts)` (the old benchmark's
                  advantage; not what a user's first call sees)
   old method     unless --no-old: bench_core's prediction step (100,000 synthetic tweets
@@ -39,6 +41,18 @@ from pathlib import Path
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "semeval2017-task4a"
 
 # The VADER child process: read lines, score, write JSONL (the same work as `tweetsent predict`).
+# `tweetsent predict` scoring in-process on one torch thread, with no forked workers (a
+# prototype: the product forks a scoring worker per core from 20,000 texts).
+ONE_THREAD_SCRIPT = """
+import sys
+import torch
+torch.set_num_threads(1)
+import tweetsent.runs.predict
+tweetsent.runs.predict.PARALLEL_MIN_TEXTS = 1 << 62
+from tweetsent.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
 VADER_SCRIPT = """
 import json, sys
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
@@ -81,6 +95,7 @@ def _lines(path: Path) -> int:
 
 
 def measure(run: str, texts: list[str], out: Path, repeats: int, old: bool) -> dict:
+    import torch
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
     from tweetsent.runs.predict import Predictor
@@ -91,6 +106,9 @@ def measure(run: str, texts: list[str], out: Path, repeats: int, old: bool) -> d
     ours_argv = [sys.executable, "-m", "tweetsent.cli", "predict", run, "--input", str(path)]
     ours_argv += ["--output", str(ours_out), "--no-progress"]
     vader_argv = [sys.executable, "-c", VADER_SCRIPT, str(path), str(vader_out)]
+    one_out = out / "tweetsent-one-thread.jsonl"
+    one_argv = [sys.executable, "-c", ONE_THREAD_SCRIPT, *ours_argv[3:]]
+    one_argv[one_argv.index(str(ours_out))] = str(one_out)
     analyzer = SentimentIntensityAnalyzer()
     times: dict[str, list[float]] = {}
 
@@ -110,10 +128,16 @@ def measure(run: str, texts: list[str], out: Path, repeats: int, old: bool) -> d
     for _ in range(repeats):
         add("ours_whole", _timed(lambda: _child(ours_argv)))
         add("vader_whole", _timed(lambda: _child(vader_argv)))
+        add("ours_whole_one", _timed(lambda: _child(one_argv)))
         predictor = Predictor.from_run(run)  # fresh: its memo is empty
         add("ours_first", _timed(lambda p=predictor: p.predict_arrays(texts)))
         add("vader_in", _timed(lambda: vader_in_process(texts)))
         add("ours_warm", _timed(lambda p=predictor: p.predict_arrays(texts)))
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        single = Predictor.from_run(run, workers=1)  # in-process, one thread, empty memo
+        add("ours_first_one", _timed(lambda p=single: p.predict_arrays(texts)))
+        torch.set_num_threads(threads)
         if old:
             predictor = Predictor.from_run(run, batch_size=512)
             predictor.predict(synthetic[:1000])  # bench_core's warm-up
@@ -122,6 +146,8 @@ def measure(run: str, texts: list[str], out: Path, repeats: int, old: bool) -> d
     for target in (ours_out, vader_out):
         if _lines(target) != len(texts):
             raise SystemExit(f"{target}: {_lines(target)} lines for {len(texts)} tweets")
+    if one_out.read_bytes() != ours_out.read_bytes():
+        raise SystemExit(f"{one_out} and {ours_out} differ")
     best = {name: min(values) for name, values in times.items()}
     return {"times": times, "best": best, "synthetic": 100_000 if old else 0}
 
@@ -130,7 +156,9 @@ def table(result: dict) -> str:
     n, best = result["tweets"], result["best"]
     rows = [
         ("whole process (start, imports, load, read, score, write)", "ours_whole", "vader_whole"),
+        ("whole process, prototype: no workers, one torch thread", "ours_whole_one", "vader_whole"),
         ("in-process, first call (fresh Predictor, empty memo)", "ours_first", "vader_in"),
+        ("in-process, prototype: no workers, one torch thread", "ours_first_one", "vader_in"),
         ("in-process, second call (warm memo: the old benchmark's edge)", "ours_warm", "vader_in"),
     ]
     rows = [(*row, n) for row in rows]

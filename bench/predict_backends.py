@@ -24,6 +24,7 @@ agreement with the float model and max |p - p_float| over every tweet.
 It also times `import torch` and `import onnxruntime` in fresh processes.
 
     python bench/predict_backends.py RUN [--input FILE] [--repeats 3] [--out bench/out/backends]
+        [--test ../shared/data/semeval2017-task4a/twitter-2016test-A.tsv]
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from tweetsent.data import read_examples
 from tweetsent.data.batching import length_batches, pad_batch
 from tweetsent.data.prepare import EncodedSet
 from tweetsent.data.readers import read_chunks
@@ -178,6 +180,7 @@ def main() -> None:
     parser.add_argument("--input", default="bench/out/speed/distinct.txt")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("bench/out/backends"))
+    parser.add_argument("--test", help="a labelled file: each backend's AvgRec on it")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")  # torch.ao's deprecation notes, exporter notes
     args.out.mkdir(parents=True, exist_ok=True)
@@ -203,11 +206,12 @@ def main() -> None:
         "onnx-int8": ort_session(int8_path),
     }
 
-    def torch_probs(m: nn.Module) -> np.ndarray:
+    def torch_probs(m: nn.Module, data: EncodedSet = data) -> np.ndarray:
         return run_model(m, data, BATCH, torch.device("cpu"))[0]
 
-    def ort_probs(name: str) -> np.ndarray:
-        session, probs = sessions[name], np.zeros((n, len(predictor.labels)), dtype=np.float32)
+    def ort_probs(name: str, data: EncodedSet = data, parts: list = parts) -> np.ndarray:
+        session = sessions[name]
+        probs = np.zeros((len(data), len(predictor.labels)), dtype=np.float32)
         for rows, tokens, lengths in parts:
             if (lengths == tokens.shape[1]).all() and name != "onnx":
                 probs[rows] = session.run(["probs"], {"tokens": tokens})[0]
@@ -217,12 +221,12 @@ def main() -> None:
         return probs
 
     backends = {
-        "float": lambda: torch_probs(model),
-        "int8-dyn": lambda: torch_probs(qmodel),
-        "bf16": lambda: torch_probs(bmodel),
-        "onnx": lambda: ort_probs("onnx"),
-        "onnx-bidir": lambda: ort_probs("onnx-bidir"),
-        "onnx-int8": lambda: ort_probs("onnx-int8"),
+        "float": lambda *a: torch_probs(model, *a[:1]),
+        "int8-dyn": lambda *a: torch_probs(qmodel, *a[:1]),
+        "bf16": lambda *a: torch_probs(bmodel, *a[:1]),
+        "onnx": lambda *a: ort_probs("onnx", *a),
+        "onnx-bidir": lambda *a: ort_probs("onnx-bidir", *a),
+        "onnx-int8": lambda *a: ort_probs("onnx-int8", *a),
     }
     unpadded = sum(int((lengths == tokens.shape[1]).all()) for _, tokens, lengths in parts)
     times: dict[str, list[float]] = {name: [] for name in backends}
@@ -243,6 +247,18 @@ def main() -> None:
             "agreement": float((probs.argmax(axis=1) == labels).mean()),
             "max_abs_diff": float(np.abs(probs.astype(np.float64) - reference).max()),
         }
+    if args.test:  # accuracy on a labelled file: AvgRec (macro recall) of each backend
+        examples, _ = read_examples([args.test])
+        ids, offsets = IdEncoder(predictor.normalizer, predictor.run.vocab).encode(examples.texts)
+        test = EncodedSet(ids, offsets, np.full(len(offsets) - 1, -1, dtype=np.int64))
+        gold = np.array([predictor.labels.index(label) for label in examples.labels])
+        for name, fn in backends.items():
+            predicted = fn(test, batches(test)).argmax(axis=1)
+            recall = [(predicted[gold == c] == c).mean() for c in range(len(predictor.labels))]
+            rows[name]["test_avgrec"] = float(np.mean(recall))
+            rows[name]["test_agreement"] = float(
+                (predicted == backends["float"](test, batches(test)).argmax(axis=1)).mean()
+            )
     imports = {m: import_seconds(m, args.repeats) for m in ("torch", "onnxruntime", "numpy")}
     load_after = os.getloadavg()
     print(
@@ -251,14 +267,15 @@ def main() -> None:
         f"before, {load_after[0]:.2f} after"
     )
     print()
-    print("| backend | model s | tweets/s | vs float | labels = float | max abs prob diff |")
-    print("|---|---|---|---|---|---|")
+    test = f" | AvgRec on {Path(args.test).name}" if args.test else ""
+    print(f"| backend | model s | tweets/s | vs float | labels = float | max abs prob diff{test} |")
+    print("|---|---|---|---|---|---|" + ("---|" if args.test else ""))
     base = rows["float"]["seconds"]
     for name, row in rows.items():
         print(
             f"| {name} | {row['seconds']:.2f} | {row['tweets_per_s']:,.0f} "
             f"| {base / row['seconds']:.2f}x | {row['agreement']:.4%} "
-            f"| {row['max_abs_diff']:.2e} |"
+            f"| {row['max_abs_diff']:.2e} |" + (f" {row['test_avgrec']:.4f} |" if args.test else "")
         )
     print()
     print(

@@ -19,8 +19,10 @@ timed with `time.perf_counter` (wall) and `time.process_time` (CPU):
 
 Each child runs --repeats times (the minimum per stage is kept); the parent also times
 `python -c pass` and the whole command (wall, and CPU of the command and its workers from
-`getrusage`), alternating with the children. The LSTM's arithmetic (2 directions x 4 gates x
-2 (D + H) H FLOPs per token) is set against the measured LSTM time.
+`getrusage`), alternating with the children, and how long each child's interpreter takes to
+exit after its last line (with and without the collector frozen at exit). The LSTM's
+arithmetic (2 directions x 4 gates x 2 (D + H) H FLOPs per token) is set against the measured
+LSTM time.
 
     python bench/predict_profile.py RUN [--input FILE] [--repeats 3]
 
@@ -52,8 +54,15 @@ STAGES = [
 INSIDE = {"of which id look-ups": "previous", "model: LSTM": "next"}
 
 
-def child(run: str, path: str, out: str) -> None:
-    """One fresh process: time each stage; print {stage: [wall, cpu]} and counts as JSON."""
+def child(run: str, path: str, out: str, freeze: bool) -> None:
+    """One fresh process: time each stage; print {stage: [wall, cpu]} and counts as JSON, and
+    the clock time at which the interpreter's exit begins (freeze: the collector frozen at
+    exit, as the `tweetsent` command does)."""
+    if freeze:
+        import atexit
+        import gc
+
+        atexit.register(gc.freeze)
     times: dict[str, list[float]] = {}
     clock: list[float] = []
 
@@ -121,7 +130,8 @@ def child(run: str, path: str, out: str) -> None:
         writer.write(chunks[0], Scored.of(texts, batch))
     stop("write")
     tokens = int(data.lengths.clip(min=1).sum())  # an empty tweet is run as one token
-    print(json.dumps({"times": times, "tweets": len(texts), "tokens": tokens}))
+    result = {"times": times, "tweets": len(texts), "tokens": tokens}
+    print(json.dumps({**result, "exit_starts": time.time()}), flush=True)  # then the exit
 
 
 def _rusage_cpu() -> float:
@@ -146,15 +156,17 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("bench/out/profile"))
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--freeze", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.run, args.input, str(args.out / "child.jsonl"))
+        child(args.run, args.input, str(args.out / "child.jsonl"), args.freeze)
         return
     if not Path(args.input).is_file():
         raise SystemExit(f"{args.input}: run bench/predict_speed.py first (it writes the file)")
     args.out.mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()
     runs, start_wall, whole_wall, whole_cpu = [], [], [], []
+    exits: dict[str, list[float]] = {}
     command = [sys.executable, "-m", "tweetsent.cli", "predict", args.run, "--input", args.input]
     command += ["--output", str(args.out / "whole.jsonl"), "--no-progress"]
     me = [sys.executable, __file__, args.run, "--input", args.input, "--out", str(args.out)]
@@ -162,8 +174,13 @@ def main() -> None:
         t = time.perf_counter()
         subprocess.run([sys.executable, "-c", "pass"], check=True)
         start_wall.append(time.perf_counter() - t)
-        out = subprocess.run([*me, "--child"], check=True, capture_output=True, text=True)
-        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        for freeze in (False, True):
+            flags = ["--child", "--freeze"] if freeze else ["--child"]
+            out = subprocess.run([*me, *flags], check=True, capture_output=True, text=True)
+            ended = time.time()
+            runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            stage = "exit, collector frozen" if freeze else "exit"
+            exits.setdefault(stage, []).append(ended - runs[-1]["exit_starts"])
         cpu, t = _rusage_cpu(), time.perf_counter()
         subprocess.run(command, check=True, capture_output=True)
         whole_wall.append(time.perf_counter() - t)
@@ -188,6 +205,9 @@ def main() -> None:
             share = f"(inside the {INSIDE[stage]} row)"
         lines.append(f"| {stage} | {wall:.2f} | {cpu:.2f} | {share} |")
     lines += [
+        f"| interpreter exit (collector as Python leaves it) | {min(exits['exit']):.2f} | | |",
+        f"| interpreter exit, collector frozen at exit (`tweetsent` since issue 15) "
+        f"| {min(exits['exit, collector frozen']):.2f} | | |",
         f"| sum of the stages | | {summed:.2f} | 100% |",
         f"| whole `tweetsent predict` (2 forked scoring workers) | {min(whole_wall):.2f} "
         f"| {min(whole_cpu):.2f} (all its processes) | |",
@@ -202,6 +222,7 @@ def main() -> None:
         "python_start": start_wall,
         "whole_wall": whole_wall,
         "whole_cpu": whole_cpu,
+        "exit": exits,
         "lstm_flops_per_token": flops,
     }
     (args.out / "profile.json").write_text(json.dumps(result, indent=2))

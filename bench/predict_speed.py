@@ -1,0 +1,215 @@
+"""Prediction speed on distinct real tweets against VADER, process start included (issue 15).
+
+Input: every distinct SemEval text of ../shared/data/semeval2017-task4a (read with tweetsent's
+own reader, newlines folded to spaces, exact duplicates dropped), shuffled with a fixed seed and
+written one a line to OUT/distinct.txt. No text repeats, so no memo or duplicate skipping
+serves a repeat. Measured, best of --repeats, tweetsent and VADER alternating within each
+repeat so that a change in the machine's load hits both:
+
+  whole process  `tweetsent predict RUN --input FILE --output OUT.jsonl --no-progress` in a
+                 child process (interpreter start, imports, model load, reading, scoring,
+                 writing), against a child process that reads the same file, scores each line
+                 with VADER's `SentimentIntensityAnalyzer().polarity_scores` and writes JSONL
+  in-process     a fresh `Predictor.from_run(RUN)` each repeat (empty memo), then
+                 `predict_arrays(texts)` timed; VADER's `polarity_scores` over the same list
+  one thread     prototypes of both, scoring in-process on one torch thread with no forked
+                 workers (the product forks one scoring worker per core from 20,000 texts)
+  warm memo      the same Predictor's second `predict_arrays(texts)` (the old benchmark's
+                 advantage; not what a user's first call sees)
+  old method     unless --no-old: bench_core's prediction step (100,000 synthetic tweets
+                 resampled from SemEval, 1,000-text warm-up, `Predictor.predict`), the method
+                 behind the 1.28-1.43x of earlier sessions
+
+Prints a markdown table (tweets/s, seconds, tweetsent / VADER) with the load average before and
+after; writes OUT/predict_speed.json. One command, nothing cached between runs:
+
+    python bench/predict_speed.py RUN [--repeats 3] [--out bench/out/speed] [--no-old]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "semeval2017-task4a"
+
+# The VADER child process: read lines, score, write JSONL (the same work as `tweetsent predict`).
+# `tweetsent predict` scoring in-process on one torch thread, with no forked workers (a
+# prototype: the product forks a scoring worker per core from 20,000 texts).
+ONE_THREAD_SCRIPT = """
+import sys
+import torch
+torch.set_num_threads(1)
+import tweetsent.runs.predict
+tweetsent.runs.predict.PARALLEL_MIN_TEXTS = 1 << 62
+from tweetsent.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+VADER_SCRIPT = """
+import json, sys
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+analyzer = SentimentIntensityAnalyzer()
+score = analyzer.polarity_scores
+with open(sys.argv[1], encoding="utf-8") as src, open(sys.argv[2], "w", encoding="utf-8") as out:
+    for line in src:
+        text = line.rstrip("\\n")
+        if text.strip():
+            row = {"text": text, **score(text)}
+            out.write(json.dumps(row, ensure_ascii=False) + "\\n")
+"""
+
+
+def distinct_texts(seed: int = 13) -> list[str]:
+    """Every distinct SemEval text, each once, shuffled with `seed` (tweetsent's reader)."""
+    from tweetsent.data import read_examples
+
+    files = sorted(str(p) for p in DATA.glob("twitter-*-A.tsv"))
+    examples, _ = read_examples(files)
+    texts = {" ".join(t.split("\n")).replace("\r", " ") for t in examples.texts}
+    ordered = sorted(t for t in texts if t.strip())
+    random.Random(seed).shuffle(ordered)
+    return ordered
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _child(argv: list[str]) -> None:
+    subprocess.run(argv, check=True, capture_output=True)
+
+
+def _lines(path: Path) -> int:
+    with open(path, "rb") as handle:
+        return sum(1 for _ in handle)
+
+
+def measure(run: str, texts: list[str], out: Path, repeats: int, old: bool) -> dict:
+    import torch
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    from tweetsent.runs.predict import Predictor
+
+    path = out / "distinct.txt"
+    path.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    ours_out, vader_out = out / "tweetsent.jsonl", out / "vader.jsonl"
+    ours_argv = [sys.executable, "-m", "tweetsent.cli", "predict", run, "--input", str(path)]
+    ours_argv += ["--output", str(ours_out), "--no-progress"]
+    vader_argv = [sys.executable, "-c", VADER_SCRIPT, str(path), str(vader_out)]
+    one_out = out / "tweetsent-one-thread.jsonl"
+    one_argv = [sys.executable, "-c", ONE_THREAD_SCRIPT, *ours_argv[3:]]
+    one_argv[one_argv.index(str(ours_out))] = str(one_out)
+    analyzer = SentimentIntensityAnalyzer()
+    times: dict[str, list[float]] = {}
+
+    def add(name: str, seconds: float) -> None:
+        times.setdefault(name, []).append(seconds)
+
+    def vader_in_process(items: list[str]) -> None:
+        score = analyzer.polarity_scores
+        for text in items:
+            score(text)
+
+    if old:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from synth import make_corpus
+
+        synthetic, _ = make_corpus(100_000, seed=99)
+    for _ in range(repeats):
+        add("ours_whole", _timed(lambda: _child(ours_argv)))
+        add("vader_whole", _timed(lambda: _child(vader_argv)))
+        add("ours_whole_one", _timed(lambda: _child(one_argv)))
+        predictor = Predictor.from_run(run)  # fresh: its memo is empty
+        add("ours_first", _timed(lambda p=predictor: p.predict_arrays(texts)))
+        add("vader_in", _timed(lambda: vader_in_process(texts)))
+        add("ours_warm", _timed(lambda p=predictor: p.predict_arrays(texts)))
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        single = Predictor.from_run(run, workers=1)  # in-process, one thread, empty memo
+        add("ours_first_one", _timed(lambda p=single: p.predict_arrays(texts)))
+        torch.set_num_threads(threads)
+        if old:
+            predictor = Predictor.from_run(run, batch_size=512)
+            predictor.predict(synthetic[:1000])  # bench_core's warm-up
+            add("ours_old", _timed(lambda p=predictor: p.predict(synthetic)))
+            add("vader_old", _timed(lambda: vader_in_process(synthetic)))
+    for target in (ours_out, vader_out):
+        if _lines(target) != len(texts):
+            raise SystemExit(f"{target}: {_lines(target)} lines for {len(texts)} tweets")
+    if one_out.read_bytes() != ours_out.read_bytes():
+        raise SystemExit(f"{one_out} and {ours_out} differ")
+    best = {name: min(values) for name, values in times.items()}
+    return {"times": times, "best": best, "synthetic": 100_000 if old else 0}
+
+
+def table(result: dict) -> str:
+    n, best = result["tweets"], result["best"]
+    rows = [
+        ("whole process (start, imports, load, read, score, write)", "ours_whole", "vader_whole"),
+        ("whole process, prototype: no workers, one torch thread", "ours_whole_one", "vader_whole"),
+        ("in-process, first call (fresh Predictor, empty memo)", "ours_first", "vader_in"),
+        ("in-process, prototype: no workers, one torch thread", "ours_first_one", "vader_in"),
+        ("in-process, second call (warm memo: the old benchmark's edge)", "ours_warm", "vader_in"),
+    ]
+    rows = [(*row, n) for row in rows]
+    if "ours_old" in best:
+        rows.append(
+            ("old method: 100k synthetic resampled tweets, warm-up, `predict`",
+             "ours_old", "vader_old", result["synthetic"])
+        )  # fmt: skip
+    lines = [
+        f"{n:,} distinct SemEval tweets; best of {result['repeats']}, alternating; "
+        f"load average {result['load_before'][0]:.2f} before, {result['load_after'][0]:.2f} after "
+        f"(1 min); {result['cpus']} CPUs",
+        "",
+        f"| what (tweets/s, best of {result['repeats']}) | tweetsent | VADER | tweetsent / VADER |",
+        "|---|---|---|---|",
+    ]
+    for label, ours, theirs, count in rows:
+        a, b = best[ours], best[theirs]
+        lines.append(
+            f"| {label} | {count / a:,.0f} ({a:.2f} s) | {count / b:,.0f} ({b:.2f} s) "
+            f"| **{b / a:.2f}x** |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", help="run directory (the default model)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=Path("bench/out/speed"))
+    parser.add_argument("--no-old", action="store_true", help="skip the old synthetic method")
+    args = parser.parse_args()
+    if not DATA.is_dir():
+        raise SystemExit(f"{DATA} not found: this benchmark needs the shared SemEval files")
+    args.out.mkdir(parents=True, exist_ok=True)
+    texts = distinct_texts()
+    load_before = os.getloadavg()
+    result = measure(args.run, texts, args.out, args.repeats, not args.no_old)
+    result.update(
+        tweets=len(texts),
+        repeats=args.repeats,
+        load_before=load_before,
+        load_after=os.getloadavg(),
+        cpus=os.cpu_count(),
+        python=platform.python_version(),
+        run=args.run,
+        when=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+    )
+    (args.out / "predict_speed.json").write_text(json.dumps(result, indent=2))
+    print(table(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -18,27 +18,18 @@ import pyarrow.parquet as pq
 import pytest
 
 import tweetsent.runs.predict as predict_module
-from synthetic import synthetic_tweets, tiny_config, write_tsv
+from synthetic import synthetic_tweets, write_tsv
 from tweetsent.errors import DataError, TweetsentError
 from tweetsent.runs.batch import estimate_rows, predict_file, predict_shards
 from tweetsent.runs.evaluate import evaluate
 from tweetsent.runs.predict import Predictor
-from tweetsent.train import train
 
 EXTRA = ["", "   ", "love love :) :)", "meeting tuesday", "UNSEEN wordz", "meeting tuesday"]
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("batch")
-    data = write_tsv(root / "train.tsv", synthetic_tweets(120, seed=3), start_id=0)
-    train(tiny_config(data, root / "run", **{"train.epochs": 1}), log=lambda _: None)
-    return root / "run"
-
-
 @pytest.fixture
-def predictor(run_dir) -> Predictor:
-    return Predictor.from_run(run_dir, batch_size=8, workers=1)
+def predictor(batch_run) -> Predictor:
+    return Predictor.from_run(batch_run, batch_size=8, workers=1)
 
 
 def texts(n: int = 45) -> list[str]:
@@ -238,11 +229,11 @@ def test_a_failed_run_leaves_the_old_output_or_none(predictor, tmp_path, monkeyp
 
 
 @pytest.mark.slow
-def test_an_interrupted_command_leaves_no_output(run_dir, tmp_path):
+def test_an_interrupted_command_leaves_no_output(batch_run, tmp_path):
     source = tmp_path / "in.txt"
     source.write_text("".join(f"tweet number {i} :)\n" for i in range(200_000)), "utf-8")
     out = tmp_path / "out.jsonl"
-    argv = [sys.executable, "-m", "tweetsent.cli", "predict", str(run_dir), "--input"]
+    argv = [sys.executable, "-m", "tweetsent.cli", "predict", str(batch_run), "--input"]
     argv += [str(source), "--output", str(out), "--chunk-size", "50", "--no-progress"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     child = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, env=env)
@@ -267,14 +258,14 @@ def test_progress_shows_rate_and_eta(predictor, tmp_path, capsys):
     assert "tweets/s" not in capsys.readouterr().err
 
 
-def test_cli_parquet_shards_and_bad_flags(run_dir, tmp_path):
+def test_cli_parquet_shards_and_bad_flags(batch_run, tmp_path):
     from tweetsent.cli import main
 
     shards = tmp_path / "shards"
     shards.mkdir()
     write_parquet(shards / "a.parquet", texts(8))
     write_parquet(shards / "b.parquet", texts(4))
-    args = ["predict", str(run_dir), "--input", str(shards), "--no-progress"]
+    args = ["predict", str(batch_run), "--input", str(shards), "--no-progress"]
     assert main([*args, "--output", str(tmp_path / "out") + "/", "--chunk-size", "3"]) == 0
     assert len(pq.read_table(tmp_path / "out" / "b.parquet")) == 4 + 6 - 2
     assert main([*args, "--output", str(tmp_path / "all.csv")]) == 0  # a folder into one file

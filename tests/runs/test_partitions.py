@@ -10,22 +10,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from synthetic import synthetic_tweets, tiny_config, write_tsv
+from synthetic import synthetic_tweets
 from tweetsent.runs import partitions
 from tweetsent.runs.batch import predict_file
 from tweetsent.runs.predict import Predictor
-from tweetsent.train import train
 
 dd = pytest.importorskip("dask.dataframe", reason="the Dask recipe needs tweetsent[dask]")
 distributed = pytest.importorskip("dask.distributed", reason="needs tweetsent[dask]")
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("dask")
-    data = write_tsv(root / "train.tsv", synthetic_tweets(120, seed=3), start_id=0)
-    train(tiny_config(data, root / "run", **{"train.epochs": 1}), log=lambda _: None)
-    return root / "run"
 
 
 def write_dataset(folder: Path, files: int = 3, rows: int = 40) -> None:
@@ -38,10 +29,10 @@ def write_dataset(folder: Path, files: int = 3, rows: int = 40) -> None:
         pq.write_table(table, folder / f"part-{f}.parquet")
 
 
-def test_partition_scoring_equals_predict(run_dir, tmp_path):
+def test_partition_scoring_equals_predict(batch_run, tmp_path):
     frame = pq.read_table(_dataset(tmp_path)).to_pandas()
     frame.loc[3, "text"] = None  # a null text keeps its row: the prior, flagged empty
-    out = partitions.predict_partition(frame, run_dir)
+    out = partitions.predict_partition(frame, batch_run)
     assert list(out.columns) == [
         "id",
         "text",
@@ -52,12 +43,12 @@ def test_partition_scoring_equals_predict(run_dir, tmp_path):
         "prob_positive",
         "empty",
     ]
-    preds = Predictor.from_run(run_dir).predict(frame["text"].fillna("").tolist())
+    preds = Predictor.from_run(batch_run).predict(frame["text"].fillna("").tolist())
     assert out["label"].tolist() == [p.label for p in preds]
     assert out["prob_positive"].tolist() == [p.probs["positive"] for p in preds]
     assert out["empty"].tolist() == [p.empty for p in preds] and out["empty"][3]
     before = partitions.LOADS
-    partitions.predict_partition(frame.iloc[:7], run_dir)
+    partitions.predict_partition(frame.iloc[:7], batch_run)
     assert before == partitions.LOADS  # the cached Predictor
 
 
@@ -69,10 +60,10 @@ def _dataset(tmp_path: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_dask_recipe_on_a_local_cluster_equals_single_process_predict(run_dir, tmp_path):
+def test_dask_recipe_on_a_local_cluster_equals_single_process_predict(batch_run, tmp_path):
     folder = _dataset(tmp_path)
     single = tmp_path / "single.parquet"
-    predict_file(Predictor.from_run(run_dir), folder, single, progress=False)
+    predict_file(Predictor.from_run(batch_run), folder, single, progress=False)
     expected = pq.read_table(single).to_pandas()
 
     cluster = distributed.LocalCluster(
@@ -80,7 +71,7 @@ def test_dask_recipe_on_a_local_cluster_equals_single_process_predict(run_dir, t
     )
     with cluster, distributed.Client(cluster) as client:
         tweets = dd.read_parquet(str(folder)).repartition(npartitions=6)
-        labelled = partitions.predict_dataframe(tweets, run_dir, text_col="text")
+        labelled = partitions.predict_dataframe(tweets, batch_run, text_col="text")
         labelled.to_parquet(str(tmp_path / "labelled"))  # the recipe's last step
         loads = client.run(lambda: partitions.LOADS)
     got = pq.read_table(tmp_path / "labelled").to_pandas()

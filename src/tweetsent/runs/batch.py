@@ -84,21 +84,20 @@ def predict_shards(
     out_dir = Path(output_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise TweetsentError(f"{out_dir}: not a folder (one output shard per input shard)")
-    names: dict[str, Path] = {}
+    names: dict[str, tuple[Path, str]] = {}  # output name -> (input shard, output format)
     for path in files:
         kind = output_format or _SHARD_FORMATS.get(path.suffix.lower(), "jsonl")
         name = path.stem + OUTPUT_FORMATS[kind]
         if name in names:
-            raise TweetsentError(f"{path} and {names[name]} would both write {out_dir / name}")
-        names[name] = path
+            raise TweetsentError(f"{path} and {names[name][0]} would both write {out_dir / name}")
+        names[name] = (path, kind)
     out_dir.mkdir(parents=True, exist_ok=True)
     bar = _progress_bar(files, progress)
     counts: dict[str, int] = {}
     report = ReadReport()
     try:
-        for name, path in names.items():
+        for name, (path, kind) in names.items():
             target = out_dir / name
-            kind = output_format or _SHARD_FORMATS.get(path.suffix.lower(), "jsonl")
             counts[str(target)], part = _predict_into(
                 predictor, path, target, fmt, text_col, False, False, chunk, kind, bar
             )

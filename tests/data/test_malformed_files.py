@@ -281,10 +281,11 @@ def test_a_lone_surrogate_escape_in_json_is_a_counted_skip(tmp_path):
     path.write_text(
         '{"text": "ok \\ud800 bad", "label": "positive"}\n'
         '{"text": "pair \\ud83d\\ude00", "label": "positive"}\n'
-        '{"text": "id \\ud800", "label": "negative", "id": "\\udfff"}\n',
+        '{"text": "id \\ud800", "label": "negative", "id": "\\udfff"}\n'
+        '{"text": "upper \\uDBFF case", "label": "neutral"}\n',
         encoding="utf-8",
     )
     examples, report = read_examples([path])
     assert examples.texts == ["pair \U0001f600"]
-    assert [line for _, line, _ in report.skips] == [1, 3]
+    assert [line for _, line, _ in report.skips] == [1, 3, 4]
     assert "unpaired surrogate" in report.skips[0][2]

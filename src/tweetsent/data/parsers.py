@@ -31,6 +31,7 @@ SENTIMENT140_LABELS = {"0": "negative", "2": "neutral", "4": "positive"}
 NOT_AVAILABLE = "not available"  # SemEval text of a tweet deleted before download
 _UESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 _SURROGATE = re.compile("[\udc80-\udcff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # JSON \\ud800-\\udfff, paired or not
 _MAX_ROW_LINES = 20  # a CSV row longer than this is an unbalanced quote, not a tweet
 MAX_LINE_BYTES = 1 << 20  # a longer line is a skipped row (an error with --strict), never read
 _CHUNK = 1 << 16
@@ -281,7 +282,7 @@ def parse_jsonl(path: Path, sink: Sink, opts: Options) -> None:
         if not isinstance(obj, dict):
             sink.skip(lineno, f"expected a JSON object, found {type(obj).__name__}")
             continue
-        if "\\u" in line and _lone_surrogate(obj):  # only escapes can make one
+        if _SURROGATE_ESCAPE.search(line) and _lone_surrogate(obj):  # only escapes make one
             sink.skip(lineno, "unpaired surrogate escape (e.g. \\ud800): not valid Unicode text")
             continue
         if not checked:

@@ -24,7 +24,12 @@ exit after its last line (with and without the collector frozen at exit). The LS
 arithmetic (2 directions x 4 gates x 2 (D + H) H FLOPs per token) is set against the measured
 LSTM time.
 
-    python bench/predict_profile.py RUN [--input FILE] [--repeats 3]
+With `--backend onnx` (what the command runs for the default model since issue 15) the child
+imports no torch: "load run" is importing onnxruntime, reading the safetensors with numpy,
+writing the ONNX graph and opening its sessions (`runs.onnxrt.OnnxModel`), and "model: all" is
+`OnnxModel.score` on one thread; the whole command is timed with `--backend onnx` too.
+
+    python bench/predict_profile.py RUN [--input FILE] [--repeats 3] [--backend torch|onnx]
 
 FILE defaults to bench/out/speed/distinct.txt, written by bench/predict_speed.py.
 """
@@ -40,6 +45,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 STAGES = [
     "import torch",
     "import tweetsent",
@@ -52,9 +59,19 @@ STAGES = [
     "write",
 ]
 INSIDE = {"of which id look-ups": "previous", "model: LSTM": "next"}
+# The onnx backend (`--backend onnx`, the command's default for this model): no torch at all.
+ONNX_STAGES = [
+    "import tweetsent",
+    "load run: onnxruntime, graph, sessions",
+    "read",
+    "clean + tokenize + ids",
+    "of which id look-ups",
+    "model: all",
+    "write",
+]
 
 
-def child(run: str, path: str, out: str, freeze: bool) -> None:
+def child(run: str, path: str, out: str, freeze: bool, backend: str = "torch") -> None:
     """One fresh process: time each stage; print {stage: [wall, cpu]} and counts as JSON, and
     the clock time at which the interpreter's exit begins (freeze: the collector frozen at
     exit, as the `tweetsent` command does)."""
@@ -72,11 +89,13 @@ def child(run: str, path: str, out: str, freeze: bool) -> None:
     def stop(stage: str) -> None:
         times[stage] = [time.perf_counter() - clock[0], time.process_time() - clock[1]]
 
-    start()
-    import torch
+    onnx = backend == "onnx"
+    if not onnx:
+        start()
+        import torch
 
-    stop("import torch")
-    torch.set_num_threads(1)
+        stop("import torch")
+        torch.set_num_threads(1)
     start()
     import tweetsent.cli  # noqa: F401
     from tweetsent.data.prepare import EncodedSet
@@ -84,19 +103,30 @@ def child(run: str, path: str, out: str, freeze: bool) -> None:
     from tweetsent.runs.batch import predict_file  # noqa: F401
     from tweetsent.runs.inference import IdEncoder
     from tweetsent.runs.predict import BatchPrediction, Predictor
-    from tweetsent.runs.score import run_model
     from tweetsent.runs.writers import Scored, open_writer
 
     stop("import tweetsent")
     start()
-    predictor = Predictor.from_run(run, workers=1)
-    stop("load run")
+    if onnx:
+        from tweetsent.runs.onnxrt import OnnxModel
+        from tweetsent.runs.rundir import read_run
+
+        loaded = read_run(run)
+        model = OnnxModel(run, loaded.config, 512, (len(loaded.vocab), len(loaded.labels)))
+        stop("load run: onnxruntime, graph, sessions")
+        normalizer = Predictor(loaded, "cpu").normalizer
+        labels, vocab = loaded.labels, loaded.vocab
+    else:
+        from tweetsent.runs.score import run_model
+
+        predictor = Predictor.from_run(run, workers=1)
+        stop("load run")
+        normalizer, labels, vocab = predictor.normalizer, predictor.labels, predictor.run.vocab
     chunks = []
     start()
     read_chunks(path, chunks.append, size=1 << 30, keep_rows=False)
     stop("read")
     texts = chunks[0].examples.texts
-    normalizer, vocab = predictor.normalizer, predictor.run.vocab
     start()
     ids, offsets = IdEncoder(normalizer, vocab).encode(texts)  # the product's path, cold
     stop("clean + tokenize + ids")
@@ -106,27 +136,32 @@ def child(run: str, path: str, out: str, freeze: bool) -> None:
     for tokens in memo.values():
         vocab.encode(tokens)
     stop("of which id look-ups")
-    data = EncodedSet(ids, offsets, torch.full((len(texts),), -1).numpy())
-    model = predictor.model
-    lstm = [0.0, 0.0]
+    data = EncodedSet(ids, offsets, np.full(len(texts), -1, dtype=np.int64))
+    if onnx:
+        start()
+        probs = model.score(data)[0]
+        stop("model: all")
+    else:
+        torch_model = predictor.model
+        lstm = [0.0, 0.0]
 
-    def pre(module, args) -> None:
-        lstm.extend([time.perf_counter(), time.process_time()])
+        def pre(module, args) -> None:
+            lstm.extend([time.perf_counter(), time.process_time()])
 
-    def post(module, args, output) -> None:
-        cpu, wall = time.process_time() - lstm.pop(), time.perf_counter() - lstm.pop()
-        lstm[0] += wall
-        lstm[1] += cpu
+        def post(module, args, output) -> None:
+            cpu, wall = time.process_time() - lstm.pop(), time.perf_counter() - lstm.pop()
+            lstm[0] += wall
+            lstm[1] += cpu
 
-    model.encoder.register_forward_pre_hook(pre)
-    model.encoder.register_forward_hook(post)
+        torch_model.encoder.register_forward_pre_hook(pre)
+        torch_model.encoder.register_forward_hook(post)
+        start()
+        probs = run_model(torch_model, data, predictor.batch_size, predictor.device)[0]
+        stop("model: all")
+        times["model: LSTM"] = lstm[:2]
+    batch = BatchPrediction(list(labels), probs, data.lengths == 0)
     start()
-    probs = run_model(model, data, predictor.batch_size, predictor.device)[0]
-    stop("model: all")
-    times["model: LSTM"] = lstm[:2]
-    batch = BatchPrediction(list(predictor.labels), probs, data.lengths == 0)
-    start()
-    with open_writer(out, predictor.labels, "jsonl", False, path) as writer:
+    with open_writer(out, labels, "jsonl", False, path) as writer:
         writer.write(chunks[0], Scored.of(texts, batch))
     stop("write")
     tokens = int(data.lengths.clip(min=1).sum())  # an empty tweet is run as one token
@@ -155,11 +190,12 @@ def main() -> None:
     parser.add_argument("--input", default="bench/out/speed/distinct.txt")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("bench/out/profile"))
+    parser.add_argument("--backend", choices=["torch", "onnx"], default="torch")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--freeze", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.run, args.input, str(args.out / "child.jsonl"), args.freeze)
+        child(args.run, args.input, str(args.out / "child.jsonl"), args.freeze, args.backend)
         return
     if not Path(args.input).is_file():
         raise SystemExit(f"{args.input}: run bench/predict_speed.py first (it writes the file)")
@@ -169,7 +205,10 @@ def main() -> None:
     exits: dict[str, list[float]] = {}
     command = [sys.executable, "-m", "tweetsent.cli", "predict", args.run, "--input", args.input]
     command += ["--output", str(args.out / "whole.jsonl"), "--no-progress"]
+    command += ["--backend", args.backend]
     me = [sys.executable, __file__, args.run, "--input", args.input, "--out", str(args.out)]
+    me += ["--backend", args.backend]
+    stages = ONNX_STAGES if args.backend == "onnx" else STAGES
     for _ in range(args.repeats):
         t = time.perf_counter()
         subprocess.run([sys.executable, "-c", "pass"], check=True)
@@ -186,19 +225,21 @@ def main() -> None:
         whole_wall.append(time.perf_counter() - t)
         whole_cpu.append(_rusage_cpu() - cpu)
     n, tokens = runs[0]["tweets"], runs[0]["tokens"]
-    best = {s: [min(r["times"][s][i] for r in runs) for i in (0, 1)] for s in STAGES}
+    best = {s: [min(r["times"][s][i] for r in runs) for i in (0, 1)] for s in stages}
     flops, dims = lstm_flops_per_token(args.run)
-    lstm_s = best["model: LSTM"][1]
-    summed = sum(best[s][1] for s in STAGES if s not in INSIDE)
+    lstm_s = best["model: LSTM" if "model: LSTM" in best else "model: all"][1]
+    summed = sum(best[s][1] for s in stages if s not in INSIDE)
     lines = [
         f"{n:,} tweets, {tokens:,} tokens ({tokens / n:.1f} a tweet); best of {args.repeats}; "
         f"load average {load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after (1 min)",
+        "",
+        f"backend: {args.backend}",
         "",
         "| stage (one process, one thread) | wall s | CPU s | share of the stages' CPU |",
         "|---|---|---|---|",
         f"| interpreter start (`python -c pass`) | {min(start_wall):.2f} | | |",
     ]
-    for stage in STAGES:
+    for stage in stages:
         wall, cpu = best[stage]
         share = f"{cpu / summed:.0%}"
         if stage in INSIDE:
@@ -209,10 +250,11 @@ def main() -> None:
         f"| interpreter exit, collector frozen at exit (`tweetsent` since issue 15) "
         f"| {min(exits['exit, collector frozen']):.2f} | | |",
         f"| sum of the stages | | {summed:.2f} | 100% |",
-        f"| whole `tweetsent predict` (2 forked scoring workers) | {min(whole_wall):.2f} "
+        f"| whole `tweetsent predict --backend {args.backend}` | {min(whole_wall):.2f} "
         f"| {min(whole_cpu):.2f} (all its processes) | |",
         "",
-        f"BiLSTM arithmetic: {flops:,} FLOPs a token (2 directions x 4 gates x 2 (D + H) H, "
+        f"BiLSTM arithmetic ({'the whole model' if args.backend == 'onnx' else 'the encoder'}"
+        f"): {flops:,} FLOPs a token (2 directions x 4 gates x 2 (D + H) H, "
         f"D = {dims['D']}, H = {dims['H']}) x {tokens:,} tokens = {flops * tokens / 1e9:.1f} "
         f"GFLOP in {lstm_s:.2f} CPU-s: {flops * tokens / lstm_s / 1e9:.1f} GFLOP/s on one core",
     ]

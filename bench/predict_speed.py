@@ -8,12 +8,15 @@ repeat so that a change in the machine's load hits both:
 
   whole process  `tweetsent predict RUN --input FILE --output OUT.jsonl --no-progress` in a
                  child process (interpreter start, imports, model load, reading, scoring,
-                 writing), against a child process that reads the same file, scores each line
-                 with VADER's `SentimentIntensityAnalyzer().polarity_scores` and writes JSONL
-  in-process     a fresh `Predictor.from_run(RUN)` each repeat (empty memo), then
+                 writing): the default (`--backend auto`: ONNX Runtime in the helper process
+                 for this model), `--backend torch` (torch in the helper process), and
+                 "before": the command with torch imported first, which loads the model in
+                 its own process and forks scoring workers, as before issue 15 (its output
+                 must be byte-identical to `--backend torch`'s); against a child process that
+                 reads the same file, scores each line with VADER's
+                 `SentimentIntensityAnalyzer().polarity_scores` and writes JSONL
+  in-process     a fresh `Predictor.from_run(RUN, backend=...)` each repeat (empty memo), then
                  `predict_arrays(texts)` timed; VADER's `polarity_scores` over the same list
-  one thread     prototypes of both, scoring in-process on one torch thread with no forked
-                 workers (the product forks one scoring worker per core from 20,000 texts)
   warm memo      the same Predictor's second `predict_arrays(texts)` (the old benchmark's
                  advantage; not what a user's first call sees)
   old method     unless --no-old: bench_core's prediction step (100,000 synthetic tweets
@@ -41,14 +44,11 @@ from pathlib import Path
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "semeval2017-task4a"
 
 # The VADER child process: read lines, score, write JSONL (the same work as `tweetsent predict`).
-# `tweetsent predict` scoring in-process on one torch thread, with no forked workers (a
-# prototype: the product forks a scoring worker per core from 20,000 texts).
-ONE_THREAD_SCRIPT = """
+# The command as it was before issue 15's scorer: torch imported first, so the model loads in
+# this process (`BackgroundScorer.usable` is false) and large inputs fork scoring workers.
+BEFORE_SCRIPT = """
 import sys
 import torch
-torch.set_num_threads(1)
-import tweetsent.runs.predict
-tweetsent.runs.predict.PARALLEL_MIN_TEXTS = 1 << 62
 from tweetsent.cli import main
 sys.exit(main(sys.argv[1:]))
 """
@@ -102,13 +102,25 @@ def measure(run: str, texts: list[str], out: Path, repeats: int, old: bool) -> d
 
     path = out / "distinct.txt"
     path.write_text("\n".join(texts) + "\n", encoding="utf-8")
-    ours_out, vader_out = out / "tweetsent.jsonl", out / "vader.jsonl"
-    ours_argv = [sys.executable, "-m", "tweetsent.cli", "predict", run, "--input", str(path)]
-    ours_argv += ["--output", str(ours_out), "--no-progress"]
+    outputs = {
+        "ours_whole": out / "tweetsent.jsonl",
+        "ours_whole_torch": out / "tweetsent-torch.jsonl",
+        "ours_whole_before": out / "tweetsent-before.jsonl",
+    }
+    base = ["predict", run, "--input", str(path), "--no-progress", "--output"]
+    argvs = {
+        "ours_whole": [sys.executable, "-m", "tweetsent.cli", *base, str(outputs["ours_whole"])],
+        "ours_whole_torch": [
+            *[sys.executable, "-m", "tweetsent.cli", *base, str(outputs["ours_whole_torch"])],
+            *["--backend", "torch"],
+        ],
+        "ours_whole_before": [
+            *[sys.executable, "-c", BEFORE_SCRIPT, *base, str(outputs["ours_whole_before"])],
+            *["--backend", "torch"],
+        ],
+    }
+    vader_out = out / "vader.jsonl"
     vader_argv = [sys.executable, "-c", VADER_SCRIPT, str(path), str(vader_out)]
-    one_out = out / "tweetsent-one-thread.jsonl"
-    one_argv = [sys.executable, "-c", ONE_THREAD_SCRIPT, *ours_argv[3:]]
-    one_argv[one_argv.index(str(ours_out))] = str(one_out)
     analyzer = SentimentIntensityAnalyzer()
     times: dict[str, list[float]] = {}
 
@@ -125,48 +137,65 @@ def measure(run: str, texts: list[str], out: Path, repeats: int, old: bool) -> d
         from synth import make_corpus
 
         synthetic, _ = make_corpus(100_000, seed=99)
+    torch.set_num_threads(torch.get_num_threads())  # torch imported: in-process rows load here
     for _ in range(repeats):
-        add("ours_whole", _timed(lambda: _child(ours_argv)))
+        add("ours_whole", _timed(lambda: _child(argvs["ours_whole"])))
         add("vader_whole", _timed(lambda: _child(vader_argv)))
-        add("ours_whole_one", _timed(lambda: _child(one_argv)))
-        predictor = Predictor.from_run(run)  # fresh: its memo is empty
-        add("ours_first", _timed(lambda p=predictor: p.predict_arrays(texts)))
+        add("ours_whole_torch", _timed(lambda: _child(argvs["ours_whole_torch"])))
+        add("ours_whole_before", _timed(lambda: _child(argvs["ours_whole_before"])))
+        with Predictor.from_run(run, backend="onnx") as onnx:  # fresh: empty memo
+            add("ours_first_onnx", _timed(lambda p=onnx: p.predict_arrays(texts)))
         add("vader_in", _timed(lambda: vader_in_process(texts)))
+        predictor = Predictor.from_run(run)  # torch, fresh: its memo is empty
+        add("ours_first", _timed(lambda p=predictor: p.predict_arrays(texts)))
         add("ours_warm", _timed(lambda p=predictor: p.predict_arrays(texts)))
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        single = Predictor.from_run(run, workers=1)  # in-process, one thread, empty memo
-        add("ours_first_one", _timed(lambda p=single: p.predict_arrays(texts)))
-        torch.set_num_threads(threads)
         if old:
             predictor = Predictor.from_run(run, batch_size=512)
             predictor.predict(synthetic[:1000])  # bench_core's warm-up
             add("ours_old", _timed(lambda p=predictor: p.predict(synthetic)))
             add("vader_old", _timed(lambda: vader_in_process(synthetic)))
-    for target in (ours_out, vader_out):
+    for target in [*outputs.values(), vader_out]:
         if _lines(target) != len(texts):
             raise SystemExit(f"{target}: {_lines(target)} lines for {len(texts)} tweets")
-    if one_out.read_bytes() != ours_out.read_bytes():
-        raise SystemExit(f"{one_out} and {ours_out} differ")
+    if outputs["ours_whole_torch"].read_bytes() != outputs["ours_whole_before"].read_bytes():
+        raise SystemExit("the torch outputs before and after differ")
     best = {name: min(values) for name, values in times.items()}
-    return {"times": times, "best": best, "synthetic": 100_000 if old else 0}
+    agree = agreement(outputs["ours_whole"], outputs["ours_whole_torch"])
+    return {"times": times, "best": best, "synthetic": 100_000 if old else 0, "onnx": agree}
+
+
+def agreement(onnx: Path, torch_out: Path) -> dict:
+    """Labels that agree and the largest |probability difference| between two JSONL outputs."""
+    same, diff, rows = 0, 0.0, 0
+    with open(onnx, encoding="utf-8") as a, open(torch_out, encoding="utf-8") as b:
+        for x, y in zip(map(json.loads, a), map(json.loads, b), strict=True):
+            rows += 1
+            same += x["label"] == y["label"]
+            diff = max(diff, *(abs(x["probs"][k] - y["probs"][k]) for k in x["probs"]))
+    return {"rows": rows, "labels_same": same, "max_prob_diff": diff}
 
 
 def table(result: dict) -> str:
     n, best = result["tweets"], result["best"]
     rows = [
-        ("whole process (start, imports, load, read, score, write)", "ours_whole", "vader_whole"),
-        ("whole process, prototype: no workers, one torch thread", "ours_whole_one", "vader_whole"),
-        ("in-process, first call (fresh Predictor, empty memo)", "ours_first", "vader_in"),
-        ("in-process, prototype: no workers, one torch thread", "ours_first_one", "vader_in"),
-        ("in-process, second call (warm memo: the old benchmark's edge)", "ours_warm", "vader_in"),
-    ]
+        ("whole process, default (`--backend auto`: ONNX Runtime)", "ours_whole", "vader_whole"),
+        ("whole process, `--backend torch` (torch in the helper)", "ours_whole_torch",
+         "vader_whole"),
+        ("whole process, before (torch in-process, forked workers)", "ours_whole_before",
+         "vader_whole"),
+        ("in-process, first call, `backend=\"onnx\"` (fresh Predictor)", "ours_first_onnx",
+         "vader_in"),
+        ("in-process, first call, torch (fresh Predictor, empty memo)", "ours_first", "vader_in"),
+        ("in-process, second call, torch (warm memo: the old benchmark's edge)", "ours_warm",
+         "vader_in"),
+    ]  # fmt: skip
     rows = [(*row, n) for row in rows]
     if "ours_old" in best:
         rows.append(
             ("old method: 100k synthetic resampled tweets, warm-up, `predict`",
              "ours_old", "vader_old", result["synthetic"])
         )  # fmt: skip
+    agree = result["onnx"]
     lines = [
         f"{n:,} distinct SemEval tweets; best of {result['repeats']}, alternating; "
         f"load average {result['load_before'][0]:.2f} before, {result['load_after'][0]:.2f} after "
@@ -181,6 +210,13 @@ def table(result: dict) -> str:
             f"| {label} | {count / a:,.0f} ({a:.2f} s) | {count / b:,.0f} ({b:.2f} s) "
             f"| **{b / a:.2f}x** |"
         )
+    lines += [
+        "",
+        f"ONNX Runtime against torch, whole outputs: {agree['labels_same']:,} of "
+        f"{agree['rows']:,} labels the same, max |probability difference| "
+        f"{agree['max_prob_diff']:.1e} (JSONL rounds to 6 decimals); torch before and after: "
+        "byte-identical outputs.",
+    ]
     return "\n".join(lines)
 
 

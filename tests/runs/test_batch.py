@@ -287,3 +287,40 @@ def test_jsonl_lines_are_json_dumps_of_the_predictions(predictor):
     writer.write(None, Scored.of(tricky, predictor.predict_arrays(tricky)))
     expected = [json.dumps(p.to_dict(), ensure_ascii=False) for p in predictor.predict(tricky)]
     assert handle.getvalue().split("\n") == [*expected, ""]
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
+def test_queued_chunks_keep_the_order_and_the_output(batch_run, tmp_path, suffix, monkeypatch):
+    """With a scorer that works beside the caller (here ONNX Runtime on 2 threads), chunks are
+    queued and written as their scores arrive: tiny chunks and a tiny in-flight bound give the
+    same file as one chunk, in input order."""
+    import tweetsent.runs.batch as batch_module
+
+    pytest.importorskip("onnxruntime", reason="the onnx backend needs onnxruntime")
+    source = write_jsonl(tmp_path / "in.jsonl", texts(150))
+    with Predictor.from_run(batch_run, batch_size=4, workers=2, backend="onnx") as onnx:
+        assert onnx.background
+        whole = tmp_path / f"whole{suffix}"
+        predict_file(onnx, source, whole, progress=False)
+        monkeypatch.setattr(batch_module, "QUEUED_CHUNK", 5)
+        monkeypatch.setattr(batch_module, "QUEUED_ROWS", 12)
+        queued = tmp_path / f"queued{suffix}"
+        count = predict_file(onnx, source, queued, progress=False)
+        expected = [t.strip() for t in texts(150) if t.strip()]
+        assert count == len(expected)
+        if suffix == ".parquet":
+            table = pq.read_table(queued)
+            assert table.equals(pq.read_table(whole))
+            assert table.column("text").to_pylist() == expected
+            labels = table.column("label").to_pylist()
+        else:
+            assert queued.read_bytes() == whole.read_bytes()
+            if suffix == ".jsonl":
+                labels = [json.loads(line)["label"] for line in queued.read_text().splitlines()]
+            else:
+                import csv
+
+                labels = [r["label"] for r in csv.DictReader(queued.open(encoding="utf-8"))]
+        assert labels == onnx.predict_labels(expected)
+        torch_labels = Predictor.from_run(batch_run).predict_labels(expected)
+        assert sum(a == b for a, b in zip(labels, torch_labels, strict=True)) == len(expected)

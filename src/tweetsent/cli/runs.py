@@ -247,6 +247,13 @@ def _add_predict(sub) -> None:
     p.add_argument("--attention", action="store_true", help="add tokens + attention weights")
     p.add_argument("--hops", action="store_true", help="with --attention: weights per hop")
     p.add_argument("--device", default="cpu")
+    p.add_argument(
+        "--backend",
+        choices=["auto", "torch", "onnx"],
+        default="auto",
+        help="what scores: onnx (ONNX Runtime, no torch: the RNN models over word vectors, "
+        "on the CPU), torch, or auto (onnx where it can, else torch; default)",
+    )
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -265,8 +272,9 @@ def _shard_mode(args: argparse.Namespace) -> bool:
 @command("predict")
 def _predict(args: argparse.Namespace) -> int:
     from tweetsent.io import output_target
-    from tweetsent.runs.batch import predict_file, predict_shards
-    from tweetsent.runs.predict import Predictor
+    from tweetsent.parallel import usable_cpus
+    from tweetsent.runs.onnxrt import can_score as onnx_can_score
+    from tweetsent.runs.scorer import BackgroundScorer
 
     if bool(args.texts) == bool(args.input):
         raise TweetsentError("predict: give tweets as arguments or --input FILE (one of them)")
@@ -275,7 +283,30 @@ def _predict(args: argparse.Namespace) -> int:
     shards = _shard_mode(args)
     if args.output and not shards:
         output_target(args.output)  # a directory is a one-line error before the model loads
-    predictor = Predictor.from_run(args.run, device=args.device)
+    # Attention weights come from the torch model in this process. Otherwise a helper process,
+    # started before this one imports anything heavy, loads the model while this one reads
+    # and cleans (runs.scorer), and scores: with ONNX Runtime where it can (runs.onnxrt: no
+    # torch at all), else with torch.
+    backend = "torch" if args.attention else args.backend
+    background: bool | BackgroundScorer = False
+    if not args.attention and BackgroundScorer.usable(args.device):
+        onnx = backend != "torch" and onnx_can_score(args.run, args.device)
+        if onnx or backend != "onnx":  # (onnx refused: Predictor.from_run says why)
+            kind = "onnx" if onnx else "torch"
+            background = BackgroundScorer.start(
+                args.run, args.device, threads=usable_cpus(), backend=kind
+            )
+    from tweetsent.runs.predict import Predictor
+
+    with Predictor.from_run(
+        args.run, device=args.device, background=background, backend=backend
+    ) as predictor:
+        return _predict_with(predictor, args, shards)
+
+
+def _predict_with(predictor, args: argparse.Namespace, shards: bool) -> int:
+    from tweetsent.runs.batch import predict_file, predict_shards
+
     progress = not args.no_progress
     if shards:
         with _sigterm_interrupts():

@@ -3,28 +3,39 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from tweetsent.data.prepare import EncodedSet
+
+if TYPE_CHECKING:
+    import torch
 
 
 def pad_batch(
     data: EncodedSet, index: np.ndarray
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Padded tokens (B, T), lengths (B,) and labels (B,) for the rows in `index`.
+    """Padded tokens (B, T), lengths (B,) and labels (B,) for the rows in `index`, as tensors.
 
     An empty tweet gets length 1 with the padding id, so every row has a defined output.
     """
+    import torch  # lazy: `pad_ids` and the batch order serve torch-free scoring (runs.onnxrt)
+
+    tokens, lengths = pad_ids(data, index)
+    return torch.from_numpy(tokens), torch.from_numpy(lengths), torch.from_numpy(data.labels[index])
+
+
+def pad_ids(data: EncodedSet, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Padded tokens (B, T) int64 (0 at padding) and lengths (B,) int64 of the rows in
+    `index`; an empty tweet is one padding token (length 1)."""
     starts, ends = data.offsets[index], data.offsets[index + 1]
     lengths = np.maximum(ends - starts, 1)
     steps = np.arange(int(lengths.max()) if len(index) else 1)  # (T,)
     real = steps[None, :] < (ends - starts)[:, None]  # (B, T): True at real tokens
     tokens = np.zeros(real.shape, dtype=np.int64)  # (B, T)
     tokens[real] = data.ids[(starts[:, None] + steps[None, :])[real]]
-    return torch.from_numpy(tokens), torch.from_numpy(lengths), torch.from_numpy(data.labels[index])
+    return tokens, lengths
 
 
 def batch_inputs(data: EncodedSet, index: np.ndarray) -> dict[str, Any]:

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass
@@ -59,6 +62,8 @@ class FeatureRows:
 
     def batch(self, index: np.ndarray) -> FeatureBatch:
         """The tweets in `index`, padded to the longest (at least one column)."""
+        import torch  # lazy: a command that only reads inputs imports no torch (runs.scorer)
+
         lengths = self.length[index]  # (B,)
         width = max(int(lengths.max()) if len(index) else 0, 1)
         out = np.zeros((len(index), width, self.num_layers, self.dim), dtype=np.float16)

@@ -16,16 +16,21 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import deque
 from pathlib import Path
 
 from tweetsent.data.formats import resolve_paths
 from tweetsent.data.readers import Chunk, ReadReport, read_chunks
 from tweetsent.errors import TweetsentError
-from tweetsent.runs.predict import Predictor
+from tweetsent.runs.predict import Predictor, QueuedPrediction
 from tweetsent.runs.writers import OUTPUT_FORMATS, Scored, open_writer
 
 CHUNK = 100_000  # rows per chunk: enough for the forked workers, ~50 MB of Python objects
 ATTENTION_CHUNK = 4096  # attention weights are large
+# With a background scorer (runs.scorer) chunks are smaller and several are in flight: a chunk
+# is written while the next ones are scored, and encoded while the scorer is still loading.
+QUEUED_CHUNK = 16_384
+QUEUED_ROWS = 131_072  # rows queued at most (memory stays bounded as with CHUNK)
 _SHARD_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv"}
 
 
@@ -122,23 +127,45 @@ def _predict_into(
     output_format: str | None,
     bar,
 ) -> tuple[int, ReadReport]:
-    if attention and predictor.has_attention:
+    with_attention = attention and predictor.has_attention
+    queued = predictor.background and not with_attention
+    if with_attention:
         chunk = min(chunk, ATTENTION_CHUNK)
+    elif queued:
+        chunk = min(chunk, QUEUED_CHUNK)
     count = 0
+    pending: deque[tuple[Chunk, QueuedPrediction]] = deque()  # scored in the background
+    in_flight = 0  # rows in `pending`
     with open_writer(output_path, predictor.labels, output_format, hops, str(input_path)) as out:
 
-        def score(part: Chunk) -> None:
+        def write(part: Chunk, scored: Scored) -> None:
             nonlocal count
-            texts = part.examples.texts
-            if attention and predictor.has_attention:
-                scored = Scored.of_predictions(predictor.predict(texts, attention=True))
-            else:
-                scored = Scored.of(texts, predictor.predict_arrays(texts))
             out.write(part, scored)
             count += len(scored)
             bar.update(len(scored))
 
+        def write_done(wait: bool) -> None:
+            """Write the leading chunks whose scores are in (all of them if `wait`)."""
+            nonlocal in_flight
+            while pending and (wait or in_flight > QUEUED_ROWS or pending[0][1].done()):
+                part, queued_prediction = pending.popleft()
+                in_flight -= len(part.examples.texts)
+                write(part, Scored.of(part.examples.texts, queued_prediction.result()))
+
+        def score(part: Chunk) -> None:
+            nonlocal in_flight
+            texts = part.examples.texts
+            if with_attention:
+                write(part, Scored.of_predictions(predictor.predict(texts, attention=True)))
+            elif queued:  # encoded now, scored while the next chunks are read and encoded
+                pending.append((part, predictor.predict_arrays_queued(texts)))
+                in_flight += len(texts)
+                write_done(wait=False)
+            else:
+                write(part, Scored.of(texts, predictor.predict_arrays(texts)))
+
         report = read_chunks(input_path, score, chunk, fmt, text_col, keep_rows=out.needs_rows)
+        write_done(wait=True)
     return count, report
 
 

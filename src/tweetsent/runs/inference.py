@@ -28,13 +28,16 @@ import gc
 import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, as_completed
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from tweetsent.data.prepare import EncodedSet
 from tweetsent.parallel import gc_paused, shared, worker_pool
 from tweetsent.text import Normalizer, Vocabulary
+
+if TYPE_CHECKING:
+    from tweetsent.runs.scorer import BackgroundScorer
 
 PARALLEL_MIN_TEXTS = 20_000  # fewer texts than this are scored in-process
 MEMO_SIZE = 200_000  # chunks memoised per encoder (cleared when full)
@@ -85,14 +88,16 @@ def distinct(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
 
 def parallel_scores(
     encode: EncodeFn,
-    score: ScoreFn,
+    score: ScoreFn | None,
     texts: Sequence[str],
     workers: int,
     on_part: Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None = None,
+    scorer: BackgroundScorer | None = None,
 ) -> Scores:
     """Scores of `texts`, in order: this process encodes slices of them (`encode`: text -> ids,
-    with its warm memo) while `workers` forked processes score them (`score`: the model).
-    In-process when there is a single slice.
+    with its warm memo) while `workers` forked processes score them (`score`: the model), or,
+    given `scorer`, its background process (`runs.scorer`: the model loaded there, none here).
+    In-process when there is a single slice and no scorer.
 
     Slices follow the texts ordered by character length, longest first: a slice's tweets have
     similar token counts, so the model's length-grouped batches need (almost) no padding, and
@@ -100,28 +105,72 @@ def parallel_scores(
     here as each slice's scores arrive (rows: their positions in `texts`), e.g. to build
     outputs while the workers finish.
     """
-    chars = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    order = np.argsort(-chars, kind="stable")  # (n,) longest first
+    if scorer is not None:
+        return queue_scores(encode, texts, scorer).result(on_part)
+    assert score is not None, "parallel_scores needs a score function or a scorer"
+    order = _longest_first(texts)
     bounds = _slices(len(texts), workers)
     with worker_pool(
         min(workers, len(bounds)), shared=score, initializer=_init_worker, fork_only=True
     ) as pool:
-        jobs: dict[Future, np.ndarray] = {}  # scores of the texts at these positions
-        for start, end in bounds:  # all queued at once: encoding runs ahead of the workers
+
+        def submit(data: EncodedSet) -> Future:
+            return _done(score(data)) if pool is None else pool.submit(_score, data)
+
+        return PendingScores(encode, submit, texts, order, bounds).result(on_part)
+
+
+def queue_scores(encode: EncodeFn, texts: Sequence[str], scorer: BackgroundScorer) -> PendingScores:
+    """Encode `texts` here, slice by slice, and queue the slices to the background `scorer`;
+    returns at once with their pending scores, so that the caller can go on (read and encode
+    the next chunk, write the previous one) while they are scored."""
+    bounds = _slices(len(texts), scorer.threads)
+    return PendingScores(encode, scorer.submit, texts, _longest_first(texts), bounds)
+
+
+class PendingScores:
+    """The scores of texts whose slices were encoded and submitted (all at once: encoding runs
+    ahead of the scoring); `result()` collects them in input order as they arrive."""
+
+    def __init__(
+        self,
+        encode: EncodeFn,
+        submit: Callable[[EncodedSet], Future],
+        texts: Sequence[str],
+        order: np.ndarray,
+        bounds: list[tuple[int, int]],
+    ) -> None:
+        self.n = len(texts)
+        self.jobs: dict[Future, np.ndarray] = {}  # scores of the texts at these positions
+        for start, end in bounds:
             rows = order[start:end]
-            data = encode([texts[i] for i in rows.tolist()])
-            jobs[_done(score(data)) if pool is None else pool.submit(_score, data)] = rows
-        probs = np.zeros((len(texts), 0), dtype=np.float32)
-        lengths = np.zeros(len(texts), dtype=np.int64)
-        for job in as_completed(jobs):
+            self.jobs[submit(encode([texts[i] for i in rows.tolist()]))] = rows
+
+    def done(self) -> bool:
+        """Whether every slice's scores (or failure) have arrived."""
+        return all(job.done() for job in self.jobs)
+
+    def result(
+        self, on_part: Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None = None
+    ) -> Scores:
+        """Probabilities (n, C) and token counts (n,) in input order (waits for them)."""
+        probs = np.zeros((self.n, 0), dtype=np.float32)
+        lengths = np.zeros(self.n, dtype=np.int64)
+        for job in as_completed(self.jobs):
             part, counts = job.result()  # a worker that died raises BrokenProcessPool
             if probs.shape[1] != part.shape[1]:
-                probs = np.zeros((len(texts), part.shape[1]), dtype=part.dtype)
-            rows = jobs[job]
+                probs = np.zeros((self.n, part.shape[1]), dtype=part.dtype)
+            rows = self.jobs[job]
             probs[rows], lengths[rows] = part, counts
             if on_part is not None:
                 on_part(rows, part, counts)
-    return probs, lengths
+        return probs, lengths
+
+
+def _longest_first(texts: Sequence[str]) -> np.ndarray:
+    """Positions of `texts` by character length, longest first (stable)."""
+    chars = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    return np.argsort(-chars, kind="stable")  # (n,)
 
 
 def _slices(n: int, workers: int) -> list[tuple[int, int]]:
@@ -158,6 +207,8 @@ def _score(data: EncodedSet) -> Scores:
 
 
 def _init_worker() -> None:
+    import torch  # already imported: the workers share the parent's loaded model
+
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's (see cli `predict`)
     torch.set_num_threads(1)  # one process per core; also keeps OpenMP out of the fork
     gc.freeze()  # the collector leaves the inherited objects alone (no copy-on-write)

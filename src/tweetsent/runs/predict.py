@@ -1,7 +1,12 @@
-"""Prediction: raw text in, labels and probabilities out. Imports no training code.
+"""Prediction: raw text in, labels and probabilities out. Imports no training code, and no
+torch until a model is loaded in this process.
 
 >>> predictor = Predictor.from_run("runs/default")
 >>> predictor.predict(["I love this :)", "worst day ever"])
+
+`Predictor.from_run(..., background=True)` (the `tweetsent predict` command) loads the model
+in a helper process (`runs.scorer`) while this one, which then never imports torch, reads and
+cleans the input.
 """
 
 from __future__ import annotations
@@ -10,17 +15,31 @@ import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from tweetsent.data.prepare import EncodedSet
-from tweetsent.device import resolve_device
+from tweetsent.errors import ConfigError, TweetsentError
 from tweetsent.parallel import can_fork, gc_paused, usable_cpus
-from tweetsent.runs.inference import PARALLEL_MIN_TEXTS, IdEncoder, distinct, parallel_scores
-from tweetsent.runs.rundir import LoadedRun, load_run
-from tweetsent.runs.score import run_model
+from tweetsent.runs.inference import (
+    PARALLEL_MIN_TEXTS,
+    IdEncoder,
+    PendingScores,
+    distinct,
+    parallel_scores,
+    queue_scores,
+)
+from tweetsent.runs.onnxrt import OnnxScorer, onnx_refusal
+from tweetsent.runs.rundir import LoadedRun, load_run, read_run
+from tweetsent.runs.scorer import BackgroundScorer
 from tweetsent.text import Normalizer
+
+if TYPE_CHECKING:
+    import torch
+
+BACKENDS = ("torch", "onnx", "auto")
+Scorer = BackgroundScorer | OnnxScorer  # scores EncodedSets away from the caller's thread
 
 
 @dataclass
@@ -82,35 +101,146 @@ def round6(probs: np.ndarray) -> list[list[float]]:
     return (np.rint(probs.astype(np.float64) * 1e6) / 1e6).tolist()
 
 
+class QueuedPrediction:
+    """Scores on their way from the background scorer (`Predictor.predict_arrays_queued`)."""
+
+    def __init__(
+        self,
+        predictor: Predictor,
+        pending: PendingScores | None,
+        inverse: np.ndarray | None,
+        ready: BatchPrediction | None = None,
+    ) -> None:
+        self._labels = list(predictor.labels)
+        self._pending, self._inverse, self._ready = pending, inverse, ready
+
+    def done(self) -> bool:
+        """Whether `result()` would return without waiting."""
+        return self._ready is not None or self._pending is None or self._pending.done()
+
+    def result(self) -> BatchPrediction:
+        if self._ready is None:
+            assert self._pending is not None and self._inverse is not None
+            probs, lengths = self._pending.result()
+            probs, lengths = probs[self._inverse], lengths[self._inverse]
+            self._ready = BatchPrediction(self._labels, probs, lengths == 0)
+            self._pending = None
+        return self._ready
+
+
 class Predictor:
     """A trained model with its normalizer and vocabulary, ready for raw tweets.
 
     workers: processes that score inputs of `PARALLEL_MIN_TEXTS` texts or more (0 = every
-    usable core, 1 = always in-process); see `tweetsent.runs.inference`.
+    usable core, 1 = always in-process); see `tweetsent.runs.inference`. With `scorer` (a
+    `runs.scorer.BackgroundScorer` or a `runs.onnxrt.OnnxScorer`) every input is scored by
+    it, on `workers` threads, and `run.model` may be None: the torch model is loaded here only
+    if asked for (`model`, attention weights).
     """
 
     def __init__(
-        self, run: LoadedRun, device: torch.device, batch_size: int = 512, workers: int = 0
+        self,
+        run: LoadedRun,
+        device: torch.device | str,
+        batch_size: int = 512,
+        workers: int = 0,
+        scorer: Scorer | None = None,
     ) -> None:
         self.run = run
-        self.device = device
+        self._device = device  # a name until torch is needed here (background scoring)
         self.batch_size = batch_size
         self.workers = workers
         self.labels = run.labels
         self.normalizer = Normalizer(run.config.text)
-        self.model = run.model
+        self._scorer = scorer
         self._ids = IdEncoder(self.normalizer, run.vocab)
 
     @classmethod
     def from_run(
-        cls, path: str | Path, device: str = "cpu", batch_size: int = 512, workers: int = 0
+        cls,
+        path: str | Path,
+        device: str = "cpu",
+        batch_size: int = 512,
+        workers: int = 0,
+        background: bool | BackgroundScorer = False,
+        backend: str = "torch",
     ) -> Predictor:
-        dev = resolve_device(device)
-        return cls(load_run(path, dev), dev, batch_size, workers)
+        """The run at `path`, ready to score.
+
+        `backend`: "torch" (the model in this process, or with `background` in a helper
+        process: see below), "onnx" (ONNX Runtime in this process, no torch: `runs.onnxrt`,
+        for the RNN models it supports, on the CPU; else a one-line error) or "auto" (onnx
+        where it can score the run, else torch). Scores agree to float32 rounding.
+
+        `background` (torch): load the model in a helper process instead (`runs.scorer`)
+        where that pays (`BackgroundScorer.usable`: CPU, torch not imported yet, fork
+        available), or in the given, already started `BackgroundScorer` of this run (the
+        `predict` command starts it before its own imports). This call then returns at once
+        and the first scores wait for the load; a run whose weights cannot be loaded fails
+        that first call with the same one-line error."""
+        if backend not in BACKENDS:
+            raise ConfigError(f"backend {backend!r} is not one of {', '.join(BACKENDS)}")
+        scorer: Scorer | None = background if isinstance(background, BackgroundScorer) else None
+        if backend != "torch" and scorer is None:
+            run = read_run(path)
+            threads = workers or usable_cpus()
+            if device == "cpu":
+                scorer = OnnxScorer.start(run, threads, batch_size)
+            if scorer is not None:
+                return cls(run, device, batch_size, workers, scorer)
+            if backend == "onnx":
+                raise TweetsentError(f"{path}: {onnx_refusal(run.config, device)}")
+        if background is True and BackgroundScorer.usable(device):
+            scorer = BackgroundScorer.start(path, device, batch_size, workers or usable_cpus())
+        if scorer is None:
+            from tweetsent.device import resolve_device
+
+            dev = resolve_device(device)
+            return cls(load_run(path, dev), dev, batch_size, workers)
+        try:
+            run = read_run(path)
+        except BaseException:
+            scorer.close()
+            raise
+        return cls(run, device, batch_size, workers, scorer)
+
+    @property
+    def device(self) -> torch.device:
+        if isinstance(self._device, str):
+            from tweetsent.device import resolve_device
+
+            self._device = resolve_device(self._device)
+        return self._device
+
+    @property
+    def model(self) -> torch.nn.Module:
+        """The model in this process (loaded now if a background scorer holds it so far)."""
+        if self.run.model is None:
+            self.run.model = load_run(self.run.path, self.device).model
+        return self.run.model
+
+    @property
+    def background(self) -> bool:
+        """Whether scores come from a background scorer (`runs.scorer`)."""
+        return self._scorer is not None
 
     @property
     def has_attention(self) -> bool:
+        if self.run.model is None and self._scorer is not None:
+            return bool(self._scorer.wait_ready()["has_attention"])
         return bool(self.model.has_attention)
+
+    def close(self) -> None:
+        """Stop the background scorer, if any (the Predictor can still score, in-process)."""
+        if self._scorer is not None:
+            self._scorer.close()
+            self._scorer = None
+
+    def __enter__(self) -> Predictor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def encode(self, texts: Sequence[str]) -> tuple[list[list[str]], EncodedSet]:
         words = None
@@ -130,6 +260,17 @@ class Predictor:
         probs, lengths = self._scores(texts)
         return BatchPrediction(list(self.labels), probs, lengths == 0)
 
+    def predict_arrays_queued(self, texts: Sequence[str]) -> QueuedPrediction:
+        """`predict_arrays(texts)` in two steps: this call cleans and encodes the texts and, with
+        a background scorer, queues them to it and returns; `.result()` waits for their
+        `BatchPrediction`. Meanwhile the caller can read and encode the next chunk or write the
+        previous one (`runs.batch` does). Without a background scorer the texts are scored
+        before this call returns."""
+        if self._scorer is None or not len(texts):
+            return QueuedPrediction(self, None, None, self.predict_arrays(texts))
+        unique, inverse = distinct(texts)  # each distinct text is scored once
+        return QueuedPrediction(self, queue_scores(self._inputs, unique, self._scorer), inverse)
+
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """(n, num_labels) probabilities, columns in `self.labels` order."""
         return self._scores(texts)[0]
@@ -142,7 +283,7 @@ class Predictor:
         if attention and self.has_attention:
             return self._predict_attention(texts)
         workers = self._fork_workers(len(texts))
-        if not workers:
+        if not workers and self._scorer is None:
             return self._predictions(texts, *self._scores(texts))
         # Forked workers score each distinct text once; this process builds the Prediction
         # objects of each slice as it arrives, while the workers finish the others.
@@ -154,7 +295,7 @@ class Predictor:
             for row, pred in zip(rows.tolist(), part, strict=True):
                 built[row] = pred
 
-        parallel_scores(self._inputs, self._run, unique, workers, build)
+        parallel_scores(self._inputs, self._run, unique, workers, build, self._scorer)
         return _in_order(built, inverse)
 
     def predict_stream(
@@ -175,14 +316,19 @@ class Predictor:
         if not len(texts):
             return self._no_probs(), np.zeros(0, dtype=np.int64)
         workers = self._fork_workers(len(texts))
-        if not workers:
+        if not workers and self._scorer is None:
             return self._run(self._inputs(texts))
         unique, inverse = distinct(texts)  # each distinct text is scored once
-        probs, lengths = parallel_scores(self._inputs, self._run, unique, workers)
+        probs, lengths = parallel_scores(
+            self._inputs, self._run, unique, workers, None, self._scorer
+        )
         return probs[inverse], lengths[inverse]
 
     def _fork_workers(self, n: int) -> int:
-        """How many worker processes score n texts here (0: none, score in this process)."""
+        """How many worker processes score n texts here (0: none, score in this process or
+        in the background scorer)."""
+        if self._scorer is not None:
+            return 0
         workers = self.workers or usable_cpus()
         if workers > 1 and n >= PARALLEL_MIN_TEXTS and self.device.type == "cpu" and can_fork():
             return workers
@@ -196,6 +342,8 @@ class Predictor:
         return EncodedSet(ids, offsets, np.full(len(offsets) - 1, -1, dtype=np.int64))
 
     def _run(self, data: EncodedSet) -> tuple[np.ndarray, np.ndarray]:
+        from tweetsent.runs.score import run_model
+
         probs = run_model(self.model, data, self.batch_size, self.device)[0]
         return probs if len(data) else self._no_probs(), data.lengths
 
@@ -216,6 +364,8 @@ class Predictor:
             return list(map(Prediction, texts, labels, dicts, empty))
 
     def _predict_attention(self, texts: Sequence[str]) -> list[Prediction]:
+        from tweetsent.runs.score import run_model
+
         token_lists, data = self.encode(texts)
         probs, _, weights = run_model(self.model, data, self.batch_size, self.device, True)
         out = self._predictions(texts, probs, data.lengths) if len(texts) else []

@@ -12,6 +12,8 @@
     MODEL_CARD.md        data, settings, scores
 
 Loading never unpickles anything: weights are safetensors, everything else JSON/CSV.
+`read_run` imports no torch (a command reads the run's files while `runs.scorer` loads the
+weights); the functions that touch weights import it when called.
 """
 
 from __future__ import annotations
@@ -19,18 +21,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
 
 from tweetsent.config import RunConfig
 from tweetsent.errors import ConfigError, TweetsentError
 from tweetsent.io import atomic_path, read_json, write_json
-from tweetsent.models import build_model
-from tweetsent.runs.members import load_ensemble
 from tweetsent.text import Vocabulary
+
+if TYPE_CHECKING:
+    import torch
 
 CONFIG, VOCAB, META, WEIGHTS = "config.json", "vocab.json", "meta.json", "model.safetensors"
 CHECKPOINT = "checkpoint"
@@ -47,6 +48,8 @@ class LoadedRun:
 
 
 def save_weights(module: torch.nn.Module, path: Path) -> None:
+    from safetensors.torch import save_file
+
     state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
     with atomic_path(path) as tmp:
         save_file(state, str(tmp))
@@ -55,6 +58,9 @@ def save_weights(module: torch.nn.Module, path: Path) -> None:
 def load_weights(module: torch.nn.Module, path: Path) -> None:
     """Load safetensors weights into `module`; a file that does not fit it (names, shapes) or
     holds NaN/inf is a one-line `TweetsentError` naming the file."""
+    import torch
+    from safetensors.torch import load_file
+
     check_shapes(module, weight_shapes(path), path)
     try:
         state = load_file(str(path))
@@ -170,6 +176,8 @@ def _json_object(path: Path) -> dict[str, Any]:
 
 def load_run(path: str | Path, device: str | torch.device = "cpu") -> LoadedRun:
     """Read a run directory and rebuild its model with the best weights, in eval mode."""
+    from tweetsent.runs.members import load_ensemble
+
     run = read_run(path)
     if not (run.path / WEIGHTS).is_file():
         raise TweetsentError(f"{run.path}: no {WEIGHTS} (training did not finish an epoch)")
@@ -185,6 +193,8 @@ def load_run(path: str | Path, device: str | torch.device = "cpu") -> LoadedRun:
 
 
 def _build(run: LoadedRun, extras: dict[str, Any]) -> torch.nn.Module:
+    from tweetsent.models import build_model
+
     try:
         return build_model(run.config, len(run.vocab), len(run.labels), **extras)
     except (RuntimeError, ValueError, TypeError) as exc:  # RuntimeError: out of memory
@@ -202,6 +212,10 @@ def _check_before_building(run: LoadedRun, extras: dict[str, Any]) -> None:
     shapes = weight_shapes(run.path / WEIGHTS)
     if run.config.embed.kind == "elmo":  # the biLM copies its HDF5 weights: no meta build;
         return  # load_weights checks the shapes after the real build
+    import torch
+
+    from tweetsent.models import build_model
+
     try:
         with torch.device("meta"):
             skeleton = build_model(run.config, len(run.vocab), len(run.labels), **extras)

@@ -1,0 +1,429 @@
+"""The RNN classifiers on ONNX Runtime, without torch: the fast path of `tweetsent predict`.
+
+    scorer = OnnxScorer.start("runs/default", threads=2)   # None if the run is not supported
+    future = scorer.submit(encoded)                         # EncodedSet -> Future of scores
+
+Issue 15 measured where a `tweetsent predict` command spends its time: `import torch` alone is
+0.9-2.5 s (a third of the command), and on some CPUs oneDNN's LSTM is slower than ONNX Runtime's
+(docs/benchmarks.md). For the models it can express, this module scores with ONNX Runtime
+instead and never imports torch: the run's safetensors weights are read with numpy and written
+into an ONNX graph in memory (`model_bytes`), as protobuf bytes written here, so neither torch
+nor the `onnx` package (a 1.5 s import) is needed; the graph always matches the weights, and
+nothing is cached on disk.
+
+Supported (`supports`): `model.kind = "rnn"` over plain word vectors (no lexicon columns,
+clusters or tweet features), LSTM or GRU, any number of layers, uni- or bidirectional, pooling
+max, mean or last, the linear head; every other run (self-attention, CNN, n-gram, ELMo,
+ensembles) is scored by torch. The graph computes what `RNNClassifier` does in eval mode:
+embedding, the recurrent layers over each tweet's own length (ONNX `sequence_lens`: the
+backward direction starts at the tweet's last token, as `RNNEncoder` does), pooling that ignores
+padding, head, softmax; an empty tweet is read as one padding token. Probabilities agree with
+the torch model's to float32 rounding (max |difference| ~4e-7 on 49,563 SemEval tweets, every
+label the same; tests/runs/test_onnxrt.py holds it to 1e-5 on fixture models).
+
+Scoring runs on `threads` threads, each calling one shared session with one intra-op thread
+(ONNX Runtime releases the GIL, so the caller keeps cleaning the next texts meanwhile), over
+the same length-grouped batches as `runs.score.run_model`.
+"""
+
+from __future__ import annotations
+
+import struct
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tweetsent.errors import TweetsentError
+
+if TYPE_CHECKING:
+    from tweetsent.config import RunConfig
+    from tweetsent.data.prepare import EncodedSet
+    from tweetsent.runs.rundir import LoadedRun
+
+POOLINGS = ("max", "mean", "last")
+CELLS = {"lstm": "LSTM", "gru": "GRU"}
+# torch's gate blocks -> ONNX's: LSTM i,f,g,o -> i,o,f,c; GRU r,z,n -> z,r,h
+GATE_ORDER = {"lstm": (0, 3, 1, 2), "gru": (1, 0, 2)}
+OPSET = 17
+
+
+def available() -> bool:
+    """Whether onnxruntime is installed (not imported here: the scorer's thread imports it)."""
+    import importlib.util
+
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
+def supports(config: RunConfig, weight_names: set[str]) -> bool:
+    """Whether this module can score the run (`config`, the names in its weights file)."""
+    m, e = config.model, config.embed
+    if config.is_ensemble or m.kind != "rnn" or m.cell not in CELLS or m.pooling not in POOLINGS:
+        return False
+    if m.tweet_features or e.kind == "elmo" or e.lexicon or e.clusters:
+        return False
+    return weight_names == set(expected_names(config))
+
+
+def can_score(run_dir: str | Path, device: str = "cpu") -> bool:
+    """Whether `OnnxModel` can score this run, from its config.json and its weights file's
+    header alone (cheap: the `predict` command asks before starting its scorer); False for a
+    run that cannot be read (the torch path reports why)."""
+    from tweetsent.config import RunConfig
+    from tweetsent.io import read_json
+
+    if device != "cpu" or not available():
+        return False
+    try:
+        config = RunConfig.from_saved(read_json(Path(run_dir) / "config.json"))
+    except Exception:  # any damage: reported with its file and reason by `read_run`
+        return False
+    names = _weight_names(Path(run_dir) / "model.safetensors")
+    return names is not None and supports(config, names)
+
+
+def onnx_refusal(config: RunConfig, device: str = "cpu") -> str:
+    """Why the onnx backend cannot score a run (for the one-line error of `--backend onnx`)."""
+    m, e = config.model, config.embed
+    if device != "cpu":
+        return f"the onnx backend runs on the CPU, not {device!r}; use --backend torch"
+    if not available():
+        return "the onnx backend needs onnxruntime (pip install onnxruntime)"
+    what = (
+        "an ensemble"
+        if config.is_ensemble
+        else f"model.kind {m.kind!r}, cell {m.cell!r}, pooling {m.pooling!r}, "
+        f"embed.kind {e.kind!r}"
+        + (
+            ", lexicon/cluster/tweet features"
+            if e.lexicon or e.clusters or m.tweet_features
+            else ""
+        )
+    )
+    return (
+        "the onnx backend scores RNN models (LSTM/GRU, max/mean/last pooling) over plain word "
+        f"vectors; this run is {what}: use --backend torch or auto"
+    )
+
+
+def expected_names(config: RunConfig) -> list[str]:
+    """The tensor names of a supported run's weights file."""
+    m = config.model
+    names = ["embedder.embedding.weight", "head.1.weight", "head.1.bias"]
+    sides = ["forward_layers", "backward_layers"] if m.bidirectional else ["forward_layers"]
+    for side in sides:
+        for k in range(m.num_layers):
+            for w in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
+                names.append(f"encoder.{side}.{k}.{w}")
+    return names
+
+
+def model_bytes(config: RunConfig, weights: dict[str, np.ndarray], padded: bool = True) -> bytes:
+    """The serialized ONNX model of a supported run: inputs `tokens` (B, T) int64 (0 at
+    padding), `lengths` (B,) int32 (each >= 1), `mask` (T, B, 1) float32 (1 at real tokens);
+    output `probs` (B, C) float32. Without `padded`, a graph for batches whose rows all have T
+    tokens (most batches: `length_batches`): input `tokens` only, ~15% faster."""
+    m = config.model
+    dirs = 2 if m.bidirectional else 1
+    hidden = m.hidden_size
+    g = _Graph()
+    g.init("embedding", weights["embedder.embedding.weight"])
+    g.node("Gather", ["embedding", "tokens"], ["embedded"])  # (B, T, D)
+    g.node("Transpose", ["embedded"], ["x0"], perm=[1, 0, 2])  # (T, B, D)
+    x = "x0"
+    y_h = ""
+    g.init("states_shape", np.array([0, 0, dirs * hidden], dtype=np.int64))
+    for k in range(m.num_layers):
+        sides = ["forward_layers", "backward_layers"][:dirs]
+        parts = [_onnx_weights(m.cell, weights, f"encoder.{side}.{k}") for side in sides]
+        for i, name in enumerate("WRB"):
+            g.init(f"{name}{k}", np.stack([p[i] for p in parts]))
+        attrs: dict[str, Any] = {"hidden_size": hidden}
+        attrs["direction"] = "bidirectional" if dirs == 2 else "forward"
+        if m.cell == "gru":
+            attrs["linear_before_reset"] = 1  # torch's GRU: r * (W_hn h + b_hn)
+        y, y_h = f"y{k}", f"y_h{k}"
+        rnn_inputs = [x, f"W{k}", f"R{k}", f"B{k}"] + (["lengths"] if padded else [])
+        g.node(CELLS[m.cell], rnn_inputs, [y, y_h], **attrs)
+        g.node("Transpose", [y], [f"yt{k}"], perm=[0, 2, 1, 3])  # (T, B, dirs, H)
+        x = f"x{k + 1}"
+        g.node("Reshape", [f"yt{k}", "states_shape"], [x])  # (T, B, dirs * H)
+    if m.pooling == "last":  # forward state at the last token, backward at the first
+        g.node("Transpose", [y_h], ["y_h_t"], perm=[1, 0, 2])  # (B, dirs, H)
+        g.init("pooled_shape", np.array([0, dirs * hidden], dtype=np.int64))
+        g.node("Reshape", ["y_h_t", "pooled_shape"], ["pooled"])
+    elif not padded:
+        op = "ReduceMax" if m.pooling == "max" else "ReduceMean"
+        g.node(op, [x], ["pooled"], axes=[0], keepdims=0)
+    elif m.pooling == "max":  # padding never wins: -inf there (every tweet has a token)
+        g.init("minus_inf", np.array([-np.inf], dtype=np.float32))
+        g.init("zero", np.array([0.0], dtype=np.float32))
+        g.node("Greater", ["mask", "zero"], ["real"])
+        g.node("Where", ["real", x, "minus_inf"], ["masked"])
+        g.node("ReduceMax", ["masked"], ["pooled"], axes=[0], keepdims=0)
+    else:  # mean over real tokens
+        g.node("Mul", [x, "mask"], ["kept"])
+        g.node("ReduceSum", ["kept", "axis0"], ["total"], keepdims=0)
+        g.node("ReduceSum", ["mask", "axis0"], ["count"], keepdims=0)
+        g.init("axis0", np.array([0], dtype=np.int64))
+        g.node("Div", ["total", "count"], ["pooled"])
+    g.init("head_w", np.ascontiguousarray(weights["head.1.weight"].T))
+    g.init("head_b", weights["head.1.bias"])
+    g.node("MatMul", ["pooled", "head_w"], ["scaled"])
+    g.node("Add", ["scaled", "head_b"], ["logits"])
+    g.node("Softmax", ["logits"], ["probs"], axis=-1)
+    inputs = [("tokens", _INT64, ["batch", "time"])]
+    if padded:
+        inputs += [("lengths", _INT32, ["batch"]), ("mask", _FLOAT, ["time", "batch", 1])]
+    return g.model(inputs, [("probs", _FLOAT, ["batch", len(weights["head.1.bias"])])])
+
+
+def _onnx_weights(cell: str, w: dict[str, np.ndarray], prefix: str) -> list[np.ndarray]:
+    """One direction's (W, R, B) in ONNX layout and gate order, from torch's."""
+    order = GATE_ORDER[cell]
+
+    def gates(a: np.ndarray) -> np.ndarray:
+        blocks = np.split(a, len(order), axis=0)
+        return np.concatenate([blocks[i] for i in order], axis=0)
+
+    bias = np.concatenate([gates(w[f"{prefix}.bias_ih_l0"]), gates(w[f"{prefix}.bias_hh_l0"])])
+    return [gates(w[f"{prefix}.weight_ih_l0"]), gates(w[f"{prefix}.weight_hh_l0"]), bias]
+
+
+class OnnxModel:
+    """A supported run's model on ONNX Runtime: `score(EncodedSet)`, callable from several
+    threads at once (one shared pair of sessions, one intra-op thread each call)."""
+
+    def __init__(
+        self, run_dir: str | Path, config: RunConfig, batch_size: int = 512, shape: tuple = ()
+    ) -> None:
+        """`shape`: (vocabulary size, number of labels) from the run's vocab.json and meta.json,
+        checked against the weights (else read here)."""
+        import onnxruntime as ort
+        from safetensors import SafetensorError
+        from safetensors.numpy import load_file
+
+        self.batch_size = batch_size
+        path = Path(run_dir) / "model.safetensors"
+        try:
+            weights = load_file(str(path))
+        except (SafetensorError, OSError) as exc:
+            raise TweetsentError(f"{path}: cannot read weights ({exc})") from None
+        if not supports(config, set(weights)):
+            raise TweetsentError(f"{path}: {onnx_refusal(config)}")
+        for name, array in weights.items():
+            if array.dtype.kind == "f" and not np.isfinite(array).all():
+                raise TweetsentError(f"{path}: weights hold NaN or infinite values ({name})")
+        weights = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in weights.items()}
+        if not shape:
+            from tweetsent.runs.rundir import read_run
+
+            run = read_run(run_dir)
+            shape = (len(run.vocab), len(run.labels))
+        _check_shapes(config, weights, path, *shape)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1  # parallel calls, not parallel kernels
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self._padded, self._unpadded = (
+            ort.InferenceSession(
+                model_bytes(config, weights, padded), options, providers=["CPUExecutionProvider"]
+            )
+            for padded in (True, False)
+        )
+
+    def score(self, data: EncodedSet) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities (n, C) float32 and token counts (n,) of `data`, in its order."""
+        from tweetsent.data.batching import length_batches  # imports no torch
+
+        probs: np.ndarray | None = None
+        for index in length_batches(data.lengths, self.batch_size):
+            tokens, lengths, mask = _pad(data, index)
+            if int(lengths.min()) == tokens.shape[1]:  # no padding (most batches)
+                out = self._unpadded.run(["probs"], {"tokens": tokens})[0]
+            else:
+                feed = {"tokens": tokens, "lengths": lengths, "mask": mask}
+                out = self._padded.run(["probs"], feed)[0]
+            if probs is None:
+                probs = np.zeros((len(data), out.shape[1]), dtype=np.float32)
+            probs[index] = out
+        if probs is None:
+            probs = np.zeros((0, 0), dtype=np.float32)
+        return probs, data.lengths
+
+
+class OnnxScorer:
+    """An `OnnxModel` in this process, scoring on `threads` threads (module doc): the same
+    `submit` / `wait_ready` / `close` as `runs.scorer.BackgroundScorer`.
+
+    The model is built in the first thread while the caller goes on (`start` returns at
+    once); `submit` queues behind it. Weights that cannot be read fail the first `submit`'s
+    future with a one-line `TweetsentError`."""
+
+    def __init__(
+        self, run_dir: Path, config: RunConfig, threads: int, batch_size: int, shape: tuple = ()
+    ) -> None:
+        self.threads = max(1, threads)
+        self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="tweetsent-onnx")
+        self._model = self._pool.submit(OnnxModel, run_dir, config, batch_size, shape)
+
+    @classmethod
+    def start(cls, run: LoadedRun, threads: int = 1, batch_size: int = 512) -> OnnxScorer | None:
+        """A scorer of the run (read by `runs.rundir.read_run`), or None where it cannot score
+        it (onnxruntime missing, a model it does not support: `supports`)."""
+        names = _weight_names(run.path / "model.safetensors")
+        if names is None or not supports(run.config, names) or not available():
+            return None
+        shape = (len(run.vocab), len(run.labels))
+        return cls(run.path, run.config, threads, batch_size, shape)
+
+    def submit(self, data: EncodedSet) -> Future:
+        return self._pool.submit(self._score, data)
+
+    def wait_ready(self) -> dict[str, Any]:
+        self._model.result()
+        return {"has_attention": False}
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _score(self, data: EncodedSet) -> tuple[np.ndarray, np.ndarray]:
+        return self._model.result().score(data)  # raises what the load raised
+
+
+def _pad(data: EncodedSet, index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tokens (B, T) int64, lengths (B,) int32 (an empty tweet is one padding token) and mask
+    (T, B, 1) float32 (1 at real tokens) of the rows in `index`."""
+    from tweetsent.data.batching import pad_ids
+
+    tokens, lengths = pad_ids(data, index)
+    steps = np.arange(tokens.shape[1])
+    mask = (steps[:, None] < lengths[None, :]).astype(np.float32)[..., None]
+    return tokens, lengths.astype(np.int32), mask
+
+
+def _weight_names(path: Path) -> set[str] | None:
+    """Tensor names in a safetensors file's header, None if unreadable (torch reports it)."""
+    try:
+        with open(path, "rb") as handle:
+            size = struct.unpack("<Q", handle.read(8))[0]
+            if size > 100_000_000:
+                return None
+            import json
+
+            header = json.loads(handle.read(size))
+    except (OSError, ValueError, struct.error):
+        return None
+    return {k for k in header if k != "__metadata__"} if isinstance(header, dict) else None
+
+
+def _check_shapes(
+    config: RunConfig, weights: dict[str, np.ndarray], path: Path, vocab: int, labels: int
+) -> None:
+    """One-line error unless the weights have the shapes config.json, vocab.json (`vocab`
+    tokens) and meta.json (`labels`) imply: what `runs.rundir.check_shapes` checks against the
+    torch model, in the same words."""
+    m = config.model
+    dim = config.embed.dim
+    gates = 4 if m.cell == "lstm" else 3
+    dirs = 2 if m.bidirectional else 1
+    expected = {"embedder.embedding.weight": (vocab, dim)}
+    for side in ["forward_layers", "backward_layers"][:dirs]:
+        for k in range(m.num_layers):
+            p = f"encoder.{side}.{k}"
+            size = dim if k == 0 else dirs * m.hidden_size
+            expected[f"{p}.weight_ih_l0"] = (gates * m.hidden_size, size)
+            expected[f"{p}.weight_hh_l0"] = (gates * m.hidden_size, m.hidden_size)
+            expected[f"{p}.bias_ih_l0"] = (gates * m.hidden_size,)
+            expected[f"{p}.bias_hh_l0"] = (gates * m.hidden_size,)
+    expected["head.1.weight"] = (labels, dirs * m.hidden_size)
+    expected["head.1.bias"] = (labels,)
+    for name, shape in expected.items():
+        if weights[name].shape != shape:
+            raise TweetsentError(
+                f"{path}: weights do not fit config.json / vocab.json / meta.json "
+                f"({name}: {list(weights[name].shape)} in the file, {list(shape)} expected)"
+            )
+
+
+# -- ONNX protobuf, written directly (wire format: varints and length-delimited fields) --------
+
+_FLOAT, _INT32, _INT64 = 1, 6, 7  # TensorProto.DataType
+_DTYPES = {np.dtype(np.float32): _FLOAT, np.dtype(np.int32): _INT32, np.dtype(np.int64): _INT64}
+
+
+def _varint(value: int) -> bytes:
+    value &= (1 << 64) - 1  # negative int64: two's complement, ten bytes
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _field(number: int, payload: bytes | str) -> bytes:
+    """A length-delimited field (wire type 2): bytes, a string or an embedded message."""
+    data = payload.encode() if isinstance(payload, str) else payload
+    return _varint(number << 3 | 2) + _varint(len(data)) + data
+
+
+def _int(number: int, value: int) -> bytes:
+    """A varint field (wire type 0)."""
+    return _varint(number << 3) + _varint(value)
+
+
+def _attribute(name: str, value: Any) -> bytes:
+    """AttributeProto: name 1, f 2, i 3, s 4, ints 8, type 20 (FLOAT 1, INT 2, STRING 3,
+    INTS 7)."""
+    out = _field(1, name)
+    if isinstance(value, str):
+        return out + _field(4, value) + _int(20, 3)
+    if isinstance(value, float):
+        return out + _varint(2 << 3 | 5) + struct.pack("<f", value) + _int(20, 1)
+    if isinstance(value, list):
+        return out + b"".join(_int(8, v) for v in value) + _int(20, 7)
+    return out + _int(3, int(value)) + _int(20, 2)
+
+
+def _value_info(name: str, dtype: int, dims: list[int | str]) -> bytes:
+    """ValueInfoProto{name 1, type 2: TypeProto{tensor_type 1: {elem_type 1, shape 2}}}."""
+    shape = b"".join(
+        _field(1, _field(2, d) if isinstance(d, str) else _int(1, d)) for d in dims
+    )  # TensorShapeProto.dim: dim_value 1 | dim_param 2
+    return _field(1, name) + _field(2, _field(1, _int(1, dtype) + _field(2, shape)))
+
+
+class _Graph:
+    """Nodes and initializers of one ONNX graph, serialized by `model`."""
+
+    def __init__(self) -> None:
+        self.nodes: list[bytes] = []
+        self.initializers: list[bytes] = []
+
+    def node(self, op: str, inputs: list[str], outputs: list[str], **attrs: Any) -> None:
+        """NodeProto: input 1, output 2, name 3, op_type 4, attribute 5."""
+        body = b"".join(_field(1, i) for i in inputs) + b"".join(_field(2, o) for o in outputs)
+        body += _field(3, f"{op}_{len(self.nodes)}") + _field(4, op)
+        body += b"".join(_field(5, _attribute(k, v)) for k, v in attrs.items())
+        self.nodes.append(body)
+
+    def init(self, name: str, array: np.ndarray) -> None:
+        """TensorProto: dims 1, data_type 2, name 8, raw_data 9 (little-endian)."""
+        array = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
+        body = b"".join(_int(1, d) for d in array.shape) + _int(2, _DTYPES[array.dtype])
+        self.initializers.append(body + _field(8, name) + _field(9, array.tobytes()))
+
+    def model(self, inputs: list[tuple], outputs: list[tuple]) -> bytes:
+        """ModelProto{ir_version 1, producer_name 2, graph 7, opset_import 8}; GraphProto{node
+        1, name 2, initializer 5, input 11, output 12}."""
+        graph = b"".join(_field(1, n) for n in self.nodes) + _field(2, "tweetsent")
+        graph += b"".join(_field(5, t) for t in self.initializers)
+        graph += b"".join(_field(11, _value_info(*i)) for i in inputs)
+        graph += b"".join(_field(12, _value_info(*o)) for o in outputs)
+        opset = _field(1, "") + _int(2, OPSET)
+        return _int(1, 8) + _field(2, "tweetsent") + _field(7, graph) + _field(8, opset)

@@ -20,6 +20,9 @@ agreement with the float model and max |p - p_float| over every tweet.
                (what the encoder's fused path computes), exported here to OUT/bidir.onnx;
                the few batches with padding run the padded graph above
   onnx-int8    onnxruntime on onnxruntime.quantization.quantize_dynamic(bidir.onnx)
+  onnx (tweetsent)  the product's backend since issue 15, `runs.onnxrt.OnnxModel`: the graph
+               written from the safetensors weights (embedding inside, one LSTM op per layer,
+               a graph without padding for the unpadded batches), its own length batching
 
 It also times `import torch` and `import onnxruntime` in fresh processes.
 
@@ -220,8 +223,14 @@ def main() -> None:
                 probs[rows] = sessions["onnx"].run(["probs"], feed)[0]
         return probs
 
+    from tweetsent.runs.onnxrt import OnnxModel  # the product's onnx backend (issue 15)
+
+    run = predictor.run
+    product = OnnxModel(args.run, run.config, BATCH, (len(run.vocab), len(run.labels)))
+
     backends = {
         "float": lambda *a: torch_probs(model, *a[:1]),
+        "onnx (tweetsent)": lambda *a: product.score(a[0] if a else data)[0],
         "int8-dyn": lambda *a: torch_probs(qmodel, *a[:1]),
         "bf16": lambda *a: torch_probs(bmodel, *a[:1]),
         "onnx": lambda *a: ort_probs("onnx", *a),

@@ -136,9 +136,11 @@ def test_damaged_weights_fail_in_one_line(tmp_path):
     header = int.from_bytes(data[:8], "little")
     data[8 + header + 4 : 8 + header + 8] = np.array([np.nan], dtype=np.float32).tobytes()
     weights.write_bytes(bytes(data))
-    with Predictor.from_run(run, backend="onnx") as predictor:
-        with pytest.raises(TweetsentError, match="NaN or infinite"):
-            predictor.predict_proba(["good day"])
+    with (
+        Predictor.from_run(run, backend="onnx") as predictor,
+        pytest.raises(TweetsentError, match="NaN or infinite"),
+    ):
+        predictor.predict_proba(["good day"])
 
 
 def test_cli_backend_onnx_matches_torch(tmp_path, capsys):

@@ -5,12 +5,13 @@
 
 Modules: `rundir` (the run directory's files; `load_run` rebuilds the model, never unpickles),
 `score` (`run_model`: the scoring loop, also used by training for validation), `inference`
-(the fast path under `Predictor`: memoised text -> ids, forked scoring workers), `predict`
-(`Predictor`), `batch` (`predict_file`, `predict_shards`: files of any size, in chunks;
-`writers`: JSONL, CSV/TSV, Parquet outputs), `partitions` (DataFrame partitions, the Dask
-recipe), `evaluate`, `explain` (attention heatmap / HTML), `export`
-(TorchScript / ONNX). Training may import this package (to save runs and score); nothing
-below it does.
+(the fast path under `Predictor`: memoised text -> ids, forked scoring workers), `onnxrt`
+(the RNN models on ONNX Runtime, no torch), `scorer` (the model in a helper process that
+loads while the caller cleans), `predict` (`Predictor`), `batch` (`predict_file`,
+`predict_shards`: files of any size, in chunks; `writers`: JSONL, CSV/TSV, Parquet outputs),
+`partitions` (DataFrame partitions, the Dask recipe), `evaluate`, `explain` (attention
+heatmap / HTML), `export` (TorchScript / ONNX). Training may import this package (to save runs
+and score); nothing below it does.
 """
 
 from tweetsent.runs.batch import predict_file, predict_shards

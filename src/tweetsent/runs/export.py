@@ -17,7 +17,8 @@ character CNN input is not a token id).
 
 TorchScript files are TorchScript archives (`torch.jit.load` reads them without Python
 pickling of arbitrary objects); ONNX files are protobuf, exported with opset 17 by PyTorch's
-TorchScript-based exporter; they need `pip install 'tweetsent[export]'` (onnx; onnxruntime is a dependency).
+TorchScript-based exporter; they need `pip install 'tweetsent[export]'` (onnx; onnxruntime is
+a dependency).
 """
 
 from __future__ import annotations

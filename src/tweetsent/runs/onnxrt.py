@@ -1,15 +1,16 @@
 """The RNN classifiers on ONNX Runtime, without torch: the fast path of `tweetsent predict`.
 
-    scorer = OnnxScorer.start("runs/default", threads=2)   # None if the run is not supported
-    future = scorer.submit(encoded)                         # EncodedSet -> Future of scores
+    model = OnnxModel("runs/default", read_run("runs/default").config)  # in a helper process
+    probs, counts = model.score(encoded)                               # EncodedSet -> scores
+    scorer = OnnxScorer.start(read_run("runs/default"), threads=2)     # or threads here
 
 Issue 15 measured where a `tweetsent predict` command spends its time: `import torch` alone is
-0.9-2.5 s (a third of the command), and on some CPUs oneDNN's LSTM is slower than ONNX Runtime's
-(docs/benchmarks.md). For the models it can express, this module scores with ONNX Runtime
-instead and never imports torch: the run's safetensors weights are read with numpy and written
-into an ONNX graph in memory (`model_bytes`), as protobuf bytes written here, so neither torch
-nor the `onnx` package (a 1.5 s import) is needed; the graph always matches the weights, and
-nothing is cached on disk.
+0.9-2.7 s (a fifth to a third of the command); ONNX Runtime's import takes 0.2 s, and its LSTM
+is about as fast as oneDNN's on an AVX2 CPU (0.65-0.73x on an AVX-512 one: docs/benchmarks.md).
+For the models it can express, this module scores with ONNX Runtime and never imports torch:
+the run's safetensors weights are read with numpy and written into an ONNX graph in memory
+(`model_bytes`), as protobuf bytes written here, so neither torch nor the `onnx` package (a
+1.5 s import) is needed; the graph always matches the weights, and nothing is cached on disk.
 
 Supported (`supports`): `model.kind = "rnn"` over plain word vectors (no lexicon columns,
 clusters or tweet features), LSTM or GRU, any number of layers, uni- or bidirectional, pooling
@@ -21,9 +22,11 @@ padding, head, softmax; an empty tweet is read as one padding token. Probabiliti
 the torch model's to float32 rounding (max |difference| ~4e-7 on 49,563 SemEval tweets, every
 label the same; tests/runs/test_onnxrt.py holds it to 1e-5 on fixture models).
 
-Scoring runs on `threads` threads, each calling one shared session with one intra-op thread
-(ONNX Runtime releases the GIL, so the caller keeps cleaning the next texts meanwhile), over
-the same length-grouped batches as `runs.score.run_model`.
+`OnnxModel.score` may be called from several threads at once (one shared pair of sessions, one
+intra-op thread a call; ONNX Runtime releases the GIL), over the same length-grouped batches as
+`runs.score.run_model`. The `predict` command runs it in its helper process
+(`runs.scorer`); `OnnxScorer` runs it on threads of the caller's process (the Python API,
+and platforms without fork).
 """
 
 from __future__ import annotations

@@ -225,8 +225,7 @@ def main() -> None:
 
     from tweetsent.runs.onnxrt import OnnxModel  # the product's onnx backend (issue 15)
 
-    run = predictor.run
-    product = OnnxModel(args.run, run.config, BATCH, (len(run.vocab), len(run.labels)))
+    product = OnnxModel(predictor.run, BATCH)
 
     backends = {
         "float": lambda *a: torch_probs(model, *a[:1]),

@@ -112,7 +112,7 @@ def child(run: str, path: str, out: str, freeze: bool, backend: str = "torch") -
         from tweetsent.runs.rundir import read_run
 
         loaded = read_run(run)
-        model = OnnxModel(run, loaded.config, 512, (len(loaded.vocab), len(loaded.labels)))
+        model = OnnxModel(loaded, 512)
         stop("load run: onnxruntime, graph, sessions")
         normalizer = Predictor(loaded, "cpu").normalizer
         labels, vocab = loaded.labels, loaded.vocab

@@ -28,16 +28,13 @@ import gc
 import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, as_completed
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numpy as np
 
 from tweetsent.data.prepare import EncodedSet
 from tweetsent.parallel import gc_paused, shared, worker_pool
 from tweetsent.text import Normalizer, Vocabulary
-
-if TYPE_CHECKING:
-    from tweetsent.runs.scorer import BackgroundScorer
 
 PARALLEL_MIN_TEXTS = 20_000  # fewer texts than this are scored in-process
 MEMO_SIZE = 200_000  # chunks memoised per encoder (cleared when full)
@@ -47,6 +44,19 @@ _SLICE_FIRST, _SLICE_MIN, _SLICE_MAX, _SLICE_DIV = 3_000, 2_000, 25_000, 4
 Scores = tuple[np.ndarray, np.ndarray]
 EncodeFn = Callable[[list[str]], EncodedSet]  # texts -> model inputs (runs in the parent)
 ScoreFn = Callable[[EncodedSet], Scores]  # the model (runs in a worker)
+
+
+class Scorer(Protocol):
+    """The model away from the caller's thread: `runs.scorer.BackgroundScorer` (a helper
+    process) or `runs.onnxrt.OnnxScorer` (threads of this process)."""
+
+    threads: int  # how many slices it scores at once
+
+    def submit(self, data: EncodedSet) -> Future: ...  # Future of Scores
+
+    def wait_ready(self) -> dict[str, Any]: ...  # the loaded model's facts: has_attention
+
+    def close(self) -> None: ...
 
 
 class IdEncoder:
@@ -92,7 +102,7 @@ def parallel_scores(
     texts: Sequence[str],
     workers: int,
     on_part: Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None = None,
-    scorer: BackgroundScorer | None = None,
+    scorer: Scorer | None = None,
 ) -> Scores:
     """Scores of `texts`, in order: this process encodes slices of them (`encode`: text -> ids,
     with its warm memo) while `workers` forked processes score them (`score`: the model), or,
@@ -120,7 +130,7 @@ def parallel_scores(
         return PendingScores(encode, submit, texts, order, bounds).result(on_part)
 
 
-def queue_scores(encode: EncodeFn, texts: Sequence[str], scorer: BackgroundScorer) -> PendingScores:
+def queue_scores(encode: EncodeFn, texts: Sequence[str], scorer: Scorer) -> PendingScores:
     """Encode `texts` here, slice by slice, and queue the slices to the background `scorer`;
     returns at once with their pending scores, so that the caller can go on (read and encode
     the next chunk, write the previous one) while they are scored."""

@@ -1,8 +1,8 @@
 """The RNN classifiers on ONNX Runtime, without torch: the fast path of `tweetsent predict`.
 
-    model = OnnxModel("runs/default", read_run("runs/default").config)  # in a helper process
-    probs, counts = model.score(encoded)                               # EncodedSet -> scores
-    scorer = OnnxScorer.start(read_run("runs/default"), threads=2)     # or threads here
+    model = OnnxModel(read_run("runs/default"))                 # in a helper process
+    probs, counts = model.score(encoded)                         # EncodedSet -> scores
+    scorer = OnnxScorer.start(read_run("runs/default"), threads=2)   # or threads here
 
 Issue 15 measured where a `tweetsent predict` command spends its time: `import torch` alone is
 0.9-2.7 s (a fifth to a third of the command); ONNX Runtime's import takes 0.2 s, and its LSTM
@@ -66,7 +66,7 @@ def supports(config: RunConfig, weight_names: set[str]) -> bool:
         return False
     if m.tweet_features or e.kind == "elmo" or e.lexicon or e.clusters:
         return False
-    return weight_names == set(expected_names(config))
+    return weight_names == set(expected_shapes(config, 0, 0))
 
 
 def can_score(run_dir: str | Path, device: str = "cpu") -> bool:
@@ -76,14 +76,24 @@ def can_score(run_dir: str | Path, device: str = "cpu") -> bool:
     from tweetsent.config import RunConfig
     from tweetsent.io import read_json
 
-    if device != "cpu" or not available():
+    if device != "cpu":
         return False
     try:
         config = RunConfig.from_saved(read_json(Path(run_dir) / "config.json"))
     except Exception:  # any damage: reported with its file and reason by `read_run`
         return False
-    names = _weight_names(Path(run_dir) / "model.safetensors")
-    return names is not None and supports(config, names)
+    return _scorable(config, Path(run_dir))
+
+
+def _scorable(config: RunConfig, run_dir: Path) -> bool:
+    """Whether onnxruntime is installed and supports the run (its weights file's names)."""
+    from tweetsent.runs.rundir import WEIGHTS, weight_shapes
+
+    try:
+        names = set(weight_shapes(run_dir / WEIGHTS))
+    except TweetsentError:
+        return False  # the torch path reports why
+    return supports(config, names) and available()
 
 
 def onnx_refusal(config: RunConfig, device: str = "cpu") -> str:
@@ -110,16 +120,24 @@ def onnx_refusal(config: RunConfig, device: str = "cpu") -> str:
     )
 
 
-def expected_names(config: RunConfig) -> list[str]:
-    """The tensor names of a supported run's weights file."""
+def expected_shapes(config: RunConfig, vocab: int, labels: int) -> dict[str, tuple[int, ...]]:
+    """The tensor names and shapes of a supported run's weights file, for `vocab` tokens and
+    `labels` labels (what `RNNClassifier.state_dict()` holds)."""
     m = config.model
-    names = ["embedder.embedding.weight", "head.1.weight", "head.1.bias"]
-    sides = ["forward_layers", "backward_layers"] if m.bidirectional else ["forward_layers"]
-    for side in sides:
+    dim, hidden = config.embed.dim, m.hidden_size
+    gates = 4 if m.cell == "lstm" else 3
+    dirs = 2 if m.bidirectional else 1
+    shapes = {"embedder.embedding.weight": (vocab, dim)}
+    for side in ["forward_layers", "backward_layers"][:dirs]:
         for k in range(m.num_layers):
-            for w in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
-                names.append(f"encoder.{side}.{k}.{w}")
-    return names
+            p = f"encoder.{side}.{k}"
+            shapes[f"{p}.weight_ih_l0"] = (gates * hidden, dim if k == 0 else dirs * hidden)
+            shapes[f"{p}.weight_hh_l0"] = (gates * hidden, hidden)
+            shapes[f"{p}.bias_ih_l0"] = (gates * hidden,)
+            shapes[f"{p}.bias_hh_l0"] = (gates * hidden,)
+    shapes["head.1.weight"] = (labels, dirs * hidden)
+    shapes["head.1.bias"] = (labels,)
+    return shapes
 
 
 def model_bytes(config: RunConfig, weights: dict[str, np.ndarray], padded: bool = True) -> bytes:
@@ -198,17 +216,16 @@ class OnnxModel:
     """A supported run's model on ONNX Runtime: `score(EncodedSet)`, callable from several
     threads at once (one shared pair of sessions, one intra-op thread each call)."""
 
-    def __init__(
-        self, run_dir: str | Path, config: RunConfig, batch_size: int = 512, shape: tuple = ()
-    ) -> None:
-        """`shape`: (vocabulary size, number of labels) from the run's vocab.json and meta.json,
-        checked against the weights (else read here)."""
+    def __init__(self, run: LoadedRun, batch_size: int = 512) -> None:
+        """`run`: the run directory as `runs.rundir.read_run` reads it (no weights)."""
         import onnxruntime as ort
         from safetensors import SafetensorError
         from safetensors.numpy import load_file
 
+        from tweetsent.runs.rundir import WEIGHTS, compare_shapes
+
         self.batch_size = batch_size
-        path = Path(run_dir) / "model.safetensors"
+        config, path = run.config, run.path / WEIGHTS
         try:
             weights = load_file(str(path))
         except (SafetensorError, OSError) as exc:
@@ -219,12 +236,8 @@ class OnnxModel:
             if array.dtype.kind == "f" and not np.isfinite(array).all():
                 raise TweetsentError(f"{path}: weights hold NaN or infinite values ({name})")
         weights = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in weights.items()}
-        if not shape:
-            from tweetsent.runs.rundir import read_run
-
-            run = read_run(run_dir)
-            shape = (len(run.vocab), len(run.labels))
-        _check_shapes(config, weights, path, *shape)
+        expected = expected_shapes(config, len(run.vocab), len(run.labels))
+        compare_shapes(expected, {k: v.shape for k, v in weights.items()}, path)
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1  # parallel calls, not parallel kernels
         options.inter_op_num_threads = 1
@@ -238,15 +251,17 @@ class OnnxModel:
 
     def score(self, data: EncodedSet) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities (n, C) float32 and token counts (n,) of `data`, in its order."""
-        from tweetsent.data.batching import length_batches  # imports no torch
+        from tweetsent.data.batching import length_batches, pad_ids  # import no torch
 
         probs: np.ndarray | None = None
         for index in length_batches(data.lengths, self.batch_size):
-            tokens, lengths, mask = _pad(data, index)
+            tokens, lengths = pad_ids(data, index)
             if int(lengths.min()) == tokens.shape[1]:  # no padding (most batches)
                 out = self._unpadded.run(["probs"], {"tokens": tokens})[0]
-            else:
-                feed = {"tokens": tokens, "lengths": lengths, "mask": mask}
+            else:  # mask (T, B, 1): 1 at real tokens
+                mask = np.arange(tokens.shape[1])[:, None] < lengths[None, :]
+                feed = {"tokens": tokens, "lengths": lengths.astype(np.int32)}
+                feed["mask"] = mask.astype(np.float32)[..., None]
                 out = self._padded.run(["probs"], feed)[0]
             if probs is None:
                 probs = np.zeros((len(data), out.shape[1]), dtype=np.float32)
@@ -264,22 +279,18 @@ class OnnxScorer:
     once); `submit` queues behind it. Weights that cannot be read fail the first `submit`'s
     future with a one-line `TweetsentError`."""
 
-    def __init__(
-        self, run_dir: Path, config: RunConfig, threads: int, batch_size: int, shape: tuple = ()
-    ) -> None:
+    def __init__(self, run: LoadedRun, threads: int, batch_size: int) -> None:
         self.threads = max(1, threads)
         self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="tweetsent-onnx")
-        self._model = self._pool.submit(OnnxModel, run_dir, config, batch_size, shape)
+        self._model = self._pool.submit(OnnxModel, run, batch_size)
 
     @classmethod
     def start(cls, run: LoadedRun, threads: int = 1, batch_size: int = 512) -> OnnxScorer | None:
         """A scorer of the run (read by `runs.rundir.read_run`), or None where it cannot score
         it (onnxruntime missing, a model it does not support: `supports`)."""
-        names = _weight_names(run.path / "model.safetensors")
-        if names is None or not supports(run.config, names) or not available():
+        if not _scorable(run.config, run.path):
             return None
-        shape = (len(run.vocab), len(run.labels))
-        return cls(run.path, run.config, threads, batch_size, shape)
+        return cls(run, threads, batch_size)
 
     def submit(self, data: EncodedSet) -> Future:
         return self._pool.submit(self._score, data)
@@ -293,61 +304,6 @@ class OnnxScorer:
 
     def _score(self, data: EncodedSet) -> tuple[np.ndarray, np.ndarray]:
         return self._model.result().score(data)  # raises what the load raised
-
-
-def _pad(data: EncodedSet, index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Tokens (B, T) int64, lengths (B,) int32 (an empty tweet is one padding token) and mask
-    (T, B, 1) float32 (1 at real tokens) of the rows in `index`."""
-    from tweetsent.data.batching import pad_ids
-
-    tokens, lengths = pad_ids(data, index)
-    steps = np.arange(tokens.shape[1])
-    mask = (steps[:, None] < lengths[None, :]).astype(np.float32)[..., None]
-    return tokens, lengths.astype(np.int32), mask
-
-
-def _weight_names(path: Path) -> set[str] | None:
-    """Tensor names in a safetensors file's header, None if unreadable (torch reports it)."""
-    try:
-        with open(path, "rb") as handle:
-            size = struct.unpack("<Q", handle.read(8))[0]
-            if size > 100_000_000:
-                return None
-            import json
-
-            header = json.loads(handle.read(size))
-    except (OSError, ValueError, struct.error):
-        return None
-    return {k for k in header if k != "__metadata__"} if isinstance(header, dict) else None
-
-
-def _check_shapes(
-    config: RunConfig, weights: dict[str, np.ndarray], path: Path, vocab: int, labels: int
-) -> None:
-    """One-line error unless the weights have the shapes config.json, vocab.json (`vocab`
-    tokens) and meta.json (`labels`) imply: what `runs.rundir.check_shapes` checks against the
-    torch model, in the same words."""
-    m = config.model
-    dim = config.embed.dim
-    gates = 4 if m.cell == "lstm" else 3
-    dirs = 2 if m.bidirectional else 1
-    expected = {"embedder.embedding.weight": (vocab, dim)}
-    for side in ["forward_layers", "backward_layers"][:dirs]:
-        for k in range(m.num_layers):
-            p = f"encoder.{side}.{k}"
-            size = dim if k == 0 else dirs * m.hidden_size
-            expected[f"{p}.weight_ih_l0"] = (gates * m.hidden_size, size)
-            expected[f"{p}.weight_hh_l0"] = (gates * m.hidden_size, m.hidden_size)
-            expected[f"{p}.bias_ih_l0"] = (gates * m.hidden_size,)
-            expected[f"{p}.bias_hh_l0"] = (gates * m.hidden_size,)
-    expected["head.1.weight"] = (labels, dirs * m.hidden_size)
-    expected["head.1.bias"] = (labels,)
-    for name, shape in expected.items():
-        if weights[name].shape != shape:
-            raise TweetsentError(
-                f"{path}: weights do not fit config.json / vocab.json / meta.json "
-                f"({name}: {list(weights[name].shape)} in the file, {list(shape)} expected)"
-            )
 
 
 # -- ONNX protobuf, written directly (wire format: varints and length-delimited fields) --------

@@ -26,6 +26,7 @@ from tweetsent.runs.inference import (
     PARALLEL_MIN_TEXTS,
     IdEncoder,
     PendingScores,
+    Scorer,
     distinct,
     parallel_scores,
     queue_scores,
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
     import torch
 
 BACKENDS = ("torch", "onnx", "auto")
-Scorer = BackgroundScorer | OnnxScorer  # scores EncodedSets away from the caller's thread
 
 
 @dataclass
@@ -180,28 +180,27 @@ class Predictor:
         that first call with the same one-line error."""
         if backend not in BACKENDS:
             raise ConfigError(f"backend {backend!r} is not one of {', '.join(BACKENDS)}")
+        threads = workers or usable_cpus()
         scorer: Scorer | None = background if isinstance(background, BackgroundScorer) else None
+        run: LoadedRun | None = None
         if backend != "torch" and scorer is None:
             run = read_run(path)
-            threads = workers or usable_cpus()
-            if device == "cpu":
-                scorer = OnnxScorer.start(run, threads, batch_size)
-            if scorer is not None:
-                return cls(run, device, batch_size, workers, scorer)
-            if backend == "onnx":
+            scorer = OnnxScorer.start(run, threads, batch_size) if device == "cpu" else None
+            if scorer is None and backend == "onnx":
                 raise TweetsentError(f"{path}: {onnx_refusal(run.config, device)}")
-        if background is True and BackgroundScorer.usable(device):
-            scorer = BackgroundScorer.start(path, device, batch_size, workers or usable_cpus())
+        if scorer is None and background is True and BackgroundScorer.usable(device):
+            scorer = BackgroundScorer.start(path, device, batch_size, threads)
         if scorer is None:
             from tweetsent.device import resolve_device
 
             dev = resolve_device(device)
             return cls(load_run(path, dev), dev, batch_size, workers)
-        try:
-            run = read_run(path)
-        except BaseException:
-            scorer.close()
-            raise
+        if run is None:
+            try:
+                run = read_run(path)
+            except BaseException:
+                scorer.close()
+                raise
         return cls(run, device, batch_size, workers, scorer)
 
     @property

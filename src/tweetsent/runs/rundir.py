@@ -77,9 +77,10 @@ def load_weights(module: torch.nn.Module, path: Path) -> None:
 
 
 def weight_shapes(path: Path) -> dict[str, tuple[int, ...]]:
-    """Tensor names and shapes from a safetensors file's header (no tensor is read)."""
+    """Tensor names and shapes from a safetensors file's header (no tensor is read, no torch
+    imported)."""
     try:
-        with safe_open(str(path), framework="pt") as handle:
+        with safe_open(str(path), framework="numpy") as handle:
             names = list(handle.keys())
             return {name: tuple(handle.get_slice(name).get_shape()) for name in names}
     except (SafetensorError, OSError, ValueError) as exc:
@@ -89,14 +90,21 @@ def weight_shapes(path: Path) -> dict[str, tuple[int, ...]]:
 def check_shapes(module: torch.nn.Module, shapes: dict[str, tuple[int, ...]], path: Path) -> None:
     """One-line `TweetsentError` unless `shapes` (a weights file) has exactly the module's
     tensors with the same shapes (the module may live on the meta device: nothing allocated)."""
-    expected = {name: tuple(t.shape) for name, t in module.state_dict().items()}
+    compare_shapes({name: tuple(t.shape) for name, t in module.state_dict().items()}, shapes, path)
+
+
+def compare_shapes(
+    expected: dict[str, tuple[int, ...]], shapes: dict[str, tuple[int, ...]], path: Path
+) -> None:
+    """One-line `TweetsentError` unless `shapes` (a weights file at `path`) has exactly the
+    tensors of `expected` (what config.json, vocab.json and meta.json imply) with their shapes."""
     missing = sorted(set(expected) - set(shapes))
     unexpected = sorted(set(shapes) - set(expected))
     if missing or unexpected:
         what = f"missing {missing[:3]}" if missing else f"unexpected {unexpected[:3]}"
         raise TweetsentError(f"{path}: weights do not fit the model in config.json ({what})")
     for name, shape in expected.items():
-        if shapes[name] != shape:
+        if tuple(shapes[name]) != shape:
             raise TweetsentError(
                 f"{path}: weights do not fit config.json / vocab.json / meta.json "
                 f"({name}: {list(shapes[name])} in the file, {list(shape)} expected)"

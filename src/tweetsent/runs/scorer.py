@@ -263,8 +263,7 @@ def _load(run_dir: str, device: str, batch_size: int, backend: str) -> tuple[Any
         from tweetsent.runs.onnxrt import OnnxModel
         from tweetsent.runs.rundir import read_run
 
-        run = read_run(run_dir)
-        model = OnnxModel(run_dir, run.config, batch_size, (len(run.vocab), len(run.labels)))
+        model = OnnxModel(read_run(run_dir), batch_size)
         return model.score, {"has_attention": False}
     import torch
 

@@ -203,6 +203,25 @@ def test_evaluate_reports_an_unknown_label_at_its_line(predictor, tmp_path):
         evaluate(predictor, [str(data)], chunk=7)
 
 
+def test_a_model_whose_labels_are_not_the_label_set_is_refused(batch_run, tmp_path):
+    """evaluate and score_files (tweetsent study) refuse a run whose meta.json labels are not
+    its label set's, in order: the predicted ids would name the wrong classes."""
+    import shutil
+
+    from tweetsent.runs.evaluate import score_files
+
+    run = tmp_path / "run"
+    shutil.copytree(batch_run, run)
+    meta = json.loads((run / "meta.json").read_text())
+    meta["labels"] = meta["labels"][::-1]
+    (run / "meta.json").write_text(json.dumps(meta))
+    predictor = Predictor.from_run(run)
+    data = str(write_tsv(tmp_path / "test.tsv", synthetic_tweets(20, seed=2)))
+    for call in (lambda: evaluate(predictor, [data]), lambda: score_files(predictor, [data])):
+        with pytest.raises(DataError, match="does not match the model's"):
+            call()
+
+
 def test_a_failed_run_leaves_the_old_output_or_none(predictor, tmp_path, monkeypatch):
     source = write_jsonl(tmp_path / "in.jsonl", texts())
     for suffix in (".jsonl", ".parquet"):

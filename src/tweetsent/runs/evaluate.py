@@ -51,6 +51,15 @@ class Scored:
     dropped_neutral: int
 
 
+def _label_names(predictor: Predictor) -> list[str]:
+    """The label names of the run's label set (`data.labels`); a DataError unless they are the
+    model's, in its order."""
+    names = list(LabelSet(predictor.run.config.data.labels).names)
+    if names != list(predictor.labels):
+        raise DataError(f"label set {names} does not match the model's {predictor.labels}")
+    return names
+
+
 def score_files(
     predictor: Predictor,
     paths: Sequence[str],
@@ -69,10 +78,8 @@ def score_files(
     examples, dropped = apply_labels(examples, mode)
     if not examples.texts:
         raise DataError(f"no labelled examples in {', '.join(map(str, paths))}")
-    names = LabelSet(mode).names
+    _label_names(predictor)
     index = {name: i for i, name in enumerate(predictor.labels)}
-    if list(names) != list(predictor.labels):
-        raise DataError(f"label set {list(names)} does not match the model's {predictor.labels}")
     truth = np.array([index[label] for label in examples.labels], dtype=np.int64)
     pred = predictor.predict_proba(examples.texts).argmax(axis=1).astype(np.int64)
     return Scored(truth, pred, list(predictor.labels), report.skipped, dropped)
@@ -91,10 +98,7 @@ def evaluate(
     """Metrics of `predictor` on labelled files, read and scored `chunk` rows at a time: what
     is kept per file is, for each raw label, its count, first line and the predicted-class
     counts, so memory does not grow with the files and the result equals a whole-file read."""
-    mode = predictor.run.config.data.labels
-    names = LabelSet(mode).names
-    if list(names) != list(predictor.labels):
-        raise DataError(f"label set {list(names)} does not match the model's {predictor.labels}")
+    names = _label_names(predictor)
     num = len(names)
     tallies: dict[str, dict[str | None, list]] = {}  # path -> raw -> [count, line, predicted]
 

@@ -109,9 +109,19 @@ class EmbedConfig:
     # token boundaries (raw, what the official models saw), the same lowercased (lower), or
     # the classifier's cleaned tokens (cleaned: runs saved before this field existed).
     elmo_input: str = "raw"
+    # kind = transformer: a pretrained encoder (BERT/RoBERTa family) from a Hugging Face model
+    # folder, read offline (`embed.transformer`). Frozen under the rnn/cnn/feedforward heads
+    # (its layers' per-token states cached like ELMo's, `elmo_cache` / `elmo_cache_dir`, and
+    # mixed like ELMo's), fine-tuned with model.kind = "transformer". The encoder reads the
+    # tweet's own text (mentions -> @user, URLs -> http) cut at the classifier's tokens.
+    transformer: str = ""  # the model folder (config.json, tokenizer files, *.safetensors)
+    transformer_layers: str = "all"  # hidden states to mix: all, or indices (0 = embeddings)
+    transformer_dropout: float = 0.1  # dropout on the mixed vectors (frozen mode)
+    transformer_emoji: str = "auto"  # words (emoji -> their names) | keep | auto (see below)
+    transformer_max_pieces: int = 64  # word pieces per tweet read by the encoder (with CLS/SEP)
 
     def __post_init__(self) -> None:
-        _check_choice("embed", "kind", self.kind, (*WORD_KINDS, "elmo"))
+        _check_choice("embed", "kind", self.kind, (*WORD_KINDS, "elmo", "transformer"))
         _check_range("embed", "dim", self.dim, 1)
         _check_range("embed", "dropout", self.dropout, 0.0, 0.95)
         _check_range("embed", "cluster_dim", self.cluster_dim, 1)
@@ -126,6 +136,22 @@ class EmbedConfig:
             raise ConfigError(f"embed.path: required when embed.{self._word_field} = 'vectors'")
         if self.kind == "elmo":
             self._check_elmo()
+        if self.kind == "transformer":
+            self._check_transformer()
+
+    def _check_transformer(self) -> None:
+        if not self.transformer:
+            raise ConfigError(
+                "embed.transformer: kind = 'transformer' needs the path of a Hugging Face "
+                "model folder (--transformer PATH)"
+            )
+        if self.lexicon or self.clusters:
+            what = "embed.lexicon" if self.lexicon else "embed.clusters"
+            raise ConfigError(f"{what}: not available with embed.kind = 'transformer'")
+        _check_choice("embed", "transformer_emoji", self.transformer_emoji, TRANSFORMER_EMOJI)
+        _check_range("embed", "transformer_dropout", self.transformer_dropout, 0.0, 0.95)
+        _check_range("embed", "transformer_max_pieces", self.transformer_max_pieces, 8, 4096)
+        self.layer_indices()
 
     def _check_elmo(self) -> None:
         _check_choice("embed", "elmo_concat", self.elmo_concat, ("none", *WORD_KINDS))
@@ -146,34 +172,44 @@ class EmbedConfig:
 
     @property
     def word_kind(self) -> str:
-        """The word vectors: random | glove-kumo | vectors, or none (ELMo alone)."""
+        """The word vectors: random | glove-kumo | vectors, or none (ELMo or a transformer)."""
+        if self.kind == "transformer":
+            return "none"
         return self.elmo_concat if self.kind == "elmo" else self.kind
 
     @property
     def needs_words(self) -> bool:
-        """Whether the embedder reads the token strings (ELMo) besides the token ids."""
-        return self.kind == "elmo"
+        """Whether the embedder reads the tweet's text (ELMo, a transformer) besides the ids."""
+        return self.kind in ("elmo", "transformer")
 
-    def elmo_layer_indices(self) -> list[int] | None:
-        """`elmo_layers` as a list of indices, None for all."""
-        if self.elmo_layers.strip() == "all":
+    def layer_indices(self) -> list[int] | None:
+        """The contextual layers to mix (`elmo_layers` or `transformer_layers`), None for all."""
+        name = "transformer_layers" if self.kind == "transformer" else "elmo_layers"
+        value = getattr(self, name)
+        if value.strip() == "all":
             return None
         try:
-            layers = [int(part) for part in self.elmo_layers.split(",")]
+            layers = [int(part) for part in value.split(",")]
         except ValueError:
             layers = []
         if not layers or min(layers) < 0 or len(set(layers)) != len(layers):
             raise ConfigError(
-                f"embed.elmo_layers: {self.elmo_layers!r} is not 'all' or distinct indices "
-                "like '1,2'"
+                f"embed.{name}: {value!r} is not 'all' or distinct indices like '1,2'"
             )
         return layers
+
+    def elmo_layer_indices(self) -> list[int] | None:
+        """`elmo_layers` as a list of indices, None for all."""
+        return self.layer_indices()
 
 
 WORD_KINDS = ("random", "glove-kumo", "vectors")
 ELMO_INPUTS = ("raw", "lower", "cleaned")  # embed.elmo_input (see text.align)
 LEGACY_ELMO_INPUT = "cleaned"  # what a saved ELMo run without embed.elmo_input fed its biLM
 ELMO_MODELS = ("small", "medium", "original", "original-5.5b")  # = embed.elmo.registry.MODELS
+# embed.transformer_emoji: emoji as their Unicode names ("words"), as they are ("keep"), or
+# "auto": words when the encoder's tokenizer lacks most common emoji (MiniLM, BERT), else keep
+TRANSFORMER_EMOJI = ("auto", "words", "keep")
 
 
 @dataclass(frozen=True)
@@ -181,7 +217,7 @@ class ModelConfig:
     """The classifier: an RNN encoder with pooling, the study's feed-forward baseline, or the
     sparse n-gram model (hashed word and character n-grams + lexicon features, fastText-style)."""
 
-    kind: str = "rnn"  # rnn | cnn | feedforward | ngram
+    kind: str = "rnn"  # rnn | cnn | feedforward | ngram | transformer (fine-tuned encoder)
     cell: str = "lstm"  # lstm | gru
     bidirectional: bool = True
     num_layers: int = 1
@@ -208,7 +244,8 @@ class ModelConfig:
     cnn_widths: list[int] = field(default_factory=lambda: [1, 2, 3, 4])
 
     def __post_init__(self) -> None:
-        _check_choice("model", "kind", self.kind, ("rnn", "cnn", "feedforward", "ngram"))
+        kinds = ("rnn", "cnn", "feedforward", "ngram", "transformer")
+        _check_choice("model", "kind", self.kind, kinds)
         _check_choice("model", "cell", self.cell, ("lstm", "gru"))
         _check_choice("model", "pooling", self.pooling, ("last", "mean", "max", "attention"))
         _check_range("model", "num_layers", self.num_layers, 1, 8)
@@ -269,6 +306,16 @@ class TrainConfig:
     patience: int = 3
     overfit_gap: float = 0.10  # flag when train - valid accuracy exceeds this
     threads: int = 0  # torch intra-op threads (0 = every CPU core)
+    # Schedule and fine-tuning (model.kind = transformer): the learning rate rises linearly
+    # over the first `warmup` fraction of the steps, then (schedule = linear) decays linearly
+    # to 0 at the last step; `encoder_lr` (0 = lr) is the top encoder layer's rate, each layer
+    # below it gets `layer_decay` times the rate of the one above (the embeddings last).
+    schedule: str = "constant"  # constant | linear
+    warmup: float = 0.0  # fraction of all optimizer steps
+    encoder_lr: float = 0.0
+    layer_decay: float = 1.0
+    accumulate: int = 1  # batches whose gradients add up to one optimizer step
+    bf16: bool = False  # bfloat16 autocast where the device has it (CUDA with bf16)
     progress: bool = True
     dry_run: bool = False  # a few batches of one epoch, to check that everything runs
 
@@ -281,6 +328,11 @@ class TrainConfig:
         _check_range("train", "clip_norm", self.clip_norm, 0.0)
         _check_range("train", "patience", self.patience, 1)
         _check_range("train", "threads", self.threads, 0)
+        _check_choice("train", "schedule", self.schedule, ("constant", "linear"))
+        _check_range("train", "warmup", self.warmup, 0.0, 0.5)
+        _check_range("train", "encoder_lr", self.encoder_lr, 0.0, 10.0)
+        _check_range("train", "layer_decay", self.layer_decay, 0.01, 1.0)
+        _check_range("train", "accumulate", self.accumulate, 1, 1024)
         metrics = ("", "avgrec", "f1_pn", "accuracy", "f1", "loss")
         _check_choice("train", "early_stopping", self.early_stopping, metrics)
         dev = self.device
@@ -340,6 +392,18 @@ class RunConfig:
             raise ConfigError("model.tweet_features: needs lexicons (embed.lexicon)")
         if model.tweet_features and embed.kind == "elmo":
             raise ConfigError("model.tweet_features: not available with ELMo embeddings")
+        if (model.kind == "transformer") != (embed.kind == "transformer") and (
+            model.kind in ("transformer", "ngram")
+        ):
+            raise ConfigError(
+                f"model.kind = {model.kind!r} needs embed.kind = 'transformer'"
+                if model.kind == "transformer"
+                else "model.kind = 'ngram' reads token ids only: embed.kind cannot be transformer"
+            )
+        if model.kind == "transformer" and model.pooling not in ("mean", "max"):
+            raise ConfigError(
+                "model.pooling: a fine-tuned transformer pools its word pieces with mean or max"
+            )
 
     @property
     def is_ensemble(self) -> bool:

@@ -143,7 +143,7 @@ def prepare(
     counts = Counter(token for tokens in train_tokens for token in tokens)
     train_set = encode(train_tokens, train_labels, vocab, label_names)
     valid_set = encode(valid_tokens, valid_labels, vocab, label_names)
-    if config.embed.needs_words:  # ELMo reads the tweets' text (embed.elmo_input)
+    if config.embed.needs_words:  # ELMo or a transformer reads the tweets' text
         train_set.words = elmo_words(train_texts, train_tokens, config)
         valid_set.words = elmo_words(valid_texts, valid_tokens, config)
     return Prepared(
@@ -164,17 +164,18 @@ def prepare(
 def elmo_words(
     texts: Sequence[str], token_lists: Sequence[Sequence[str]], config: RunConfig
 ) -> list:
-    """What the biLM reads for each tweet under `embed.elmo_input`, aligned with its tokens:
-    the tokens themselves (cleaned), else an `ElmoInput` per tweet (`Normalizer.aligned`)."""
-    mode = config.embed.elmo_input
-    if mode == "cleaned":
+    """What the contextual embedder reads for each tweet, aligned with its tokens: under
+    `embed.elmo_input` the tokens themselves (cleaned) or an `ElmoInput` per tweet
+    (`Normalizer.aligned`); a transformer's pieces (`Normalizer.contextual`)."""
+    embed = config.embed
+    if embed.kind == "elmo" and embed.elmo_input == "cleaned":
         return [list(tokens) for tokens in token_lists]
-    aligned = normalizer_for(config.text).aligned
+    normalizer = normalizer_for(config.text)
     words = []
     for text, tokens in zip(texts, token_lists, strict=True):
-        ours, elmo = aligned(text, mode)
+        ours, elmo = normalizer.contextual(text, embed)
         if ours != list(tokens):  # the token cache was made by another normalizer version
-            raise DataError(f"ELMo input does not align with the tokens of {text!r}")
+            raise DataError(f"contextual input does not align with the tokens of {text!r}")
         words.append(elmo)
     return words
 

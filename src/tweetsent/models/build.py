@@ -21,6 +21,7 @@ from tweetsent.models.tables import CHAR_WIDTH, CLUSTER_COLUMNS, VocabTables
 
 if TYPE_CHECKING:
     from tweetsent.embed.elmo import ElmoSource
+    from tweetsent.embed.transformer import TransformerSource
 
 
 def build_model(
@@ -32,6 +33,7 @@ def build_model(
     elmo: ElmoSource | None = None,
     tables: VocabTables | None = None,
     num_clusters: int = 0,
+    transformer: TransformerSource | None = None,
 ) -> nn.Module:
     """The classifier `config.model` describes, over the embedder `config.embed` describes.
 
@@ -43,6 +45,7 @@ def build_model(
     lexicon scores, character n-grams and cluster ids (`models.tables.vocab_tables`) of
     `config.embed.lexicon` / `clusters`; without them (rebuilding a saved run) zeros of the
     same shapes, `num_clusters` cluster ids (recorded in meta.json), for the weights to fill.
+    `transformer`: the encoder's files (default: the folder `config.embed` names).
     """
     if vocab_size < 1:
         raise ValueError(f"vocab_size must be positive, got {vocab_size}")
@@ -56,8 +59,10 @@ def build_model(
     lexicon = _tweet_features(config, vocab_size, tables)
     if model.kind == "ngram":
         return _ngram(config, vocab_size, num_labels, tables, num_clusters, lexicon, class_weights)
+    if model.kind == "transformer":
+        return _finetuned(config, num_labels, class_weights, transformer)
     embedder = build_embedder(
-        config.embed, vocab_size, embedding_matrix, elmo, tables, num_clusters
+        config.embed, vocab_size, embedding_matrix, elmo, tables, num_clusters, transformer
     )
     features = NormalizedTweetFeatures(lexicon) if model.tweet_features and lexicon else None
     extra = features.output_dim if features is not None else 0
@@ -129,6 +134,21 @@ def _ngram(config, vocab_size, num_labels, tables, num_clusters, lexicon, class_
     )
 
 
+def _finetuned(config, num_labels, class_weights, transformer) -> nn.Module:
+    from tweetsent.embed.transformer import transformer_source
+    from tweetsent.models.transformer import TransformerClassifier
+
+    source = transformer or transformer_source(config.embed)
+    return TransformerClassifier(
+        source.load(trainable=True),
+        num_labels,
+        pooling=config.model.pooling,
+        dropout=config.model.output_dropout,
+        class_weights=class_weights,
+        source=source,
+    )
+
+
 def build_embedder(
     config: EmbedConfig,
     vocab_size: int,
@@ -136,11 +156,23 @@ def build_embedder(
     elmo: ElmoSource | None = None,
     tables: VocabTables | None = None,
     num_clusters: int = 0,
+    transformer: TransformerSource | None = None,
 ) -> nn.Module:
     """A `WordEmbedder` (from the matrix when given, else random with config.dim columns), or
     for kind = elmo an `ElmoEmbedder` with such word vectors beside it if elmo_concat says so.
     With `config.lexicon` the word vectors carry lexicon columns, with `config.clusters` a
-    cluster embedding (from `tables`, or zeros for a saved model's state dict to fill)."""
+    cluster embedding (from `tables`, or zeros for a saved model's state dict to fill).
+    For kind = transformer a frozen `TransformerEmbedder` over the encoder's layers."""
+    if config.kind == "transformer":
+        from tweetsent.embed.transformer import TransformerEmbedder, transformer_source
+
+        source = transformer or transformer_source(config)
+        return TransformerEmbedder(
+            source.load(trainable=False),
+            layers=config.layer_indices(),
+            dropout=config.transformer_dropout,
+            source=source,
+        )
     if config.kind == "elmo":
         from tweetsent.embed.elmo import ElmoEmbedder, resolve_source
 

@@ -243,9 +243,9 @@ class Predictor:
 
     def encode(self, texts: Sequence[str]) -> tuple[list[list[str]], EncodedSet]:
         words = None
-        if self.run.config.embed.needs_words:  # ELMo reads the text (embed.elmo_input)
-            mode = self.run.config.embed.elmo_input
-            pairs = [self.normalizer.aligned(text, mode) for text in texts]
+        if self.run.config.embed.needs_words:  # ELMo or a transformer reads the text
+            embed = self.run.config.embed
+            pairs = [self.normalizer.contextual(text, embed) for text in texts]
             token_lists, words = [p[0] for p in pairs], [p[1] for p in pairs]
         else:
             token_lists = [self.normalizer.tokenize(text) for text in texts]

@@ -248,7 +248,8 @@ def _large(config: RunConfig, vocab_size: int) -> bool:
 def model_extras(run: LoadedRun) -> dict[str, Any]:
     """Keyword arguments build_model needs beyond the config: the number of word-cluster ids
     (recorded in meta.json) with embed.clusters; for ELMo, the biLM files, checked against the
-    checksums recorded in meta.json."""
+    checksums recorded in meta.json; for a transformer, the run's copy of its encoder
+    (`encoder/`), checked alike."""
     extras: dict[str, Any] = {}
     if run.config.embed.clusters:
         embeddings = run.meta.get("embeddings")
@@ -257,6 +258,11 @@ def model_extras(run: LoadedRun) -> dict[str, Any]:
         if not isinstance(ids, int) or ids < 0:
             raise TweetsentError(f"{run.path / META}: no cluster count (embeddings.clusters.ids)")
         extras["num_clusters"] = ids
+    if run.config.embed.kind == "transformer":  # the run's own copy, checked
+        from tweetsent.embed.transformer import transformer_source_for_run
+
+        recorded = run.meta.get("transformer")
+        return {**extras, "transformer": transformer_source_for_run(run.path, recorded)}
     if run.config.embed.kind != "elmo":
         return extras
     from tweetsent.embed.elmo import source_for_run  # lazy: ELMo imports h5py

@@ -25,11 +25,13 @@ before this setting existed).
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tweetsent.config import ELMO_INPUTS
 
-__all__ = ["ELMO_INPUTS", "ElmoInput"]
+__all__ = ["ELMO_INPUTS", "ElmoInput", "encoder_input"]
 
 
 @dataclass(frozen=True)
@@ -44,3 +46,45 @@ class ElmoInput:
 
     def __len__(self) -> int:
         return len(self.index)
+
+
+# What a pretrained transformer encoder reads (embed.kind = "transformer"): the raw pieces, with
+# the normalisation tweet encoders were trained with (BERTweet, twitter-RoBERTa): a user mention
+# is "@user", a URL "http" (HTML entities are already decoded in the pieces); with emoji =
+# "words" each emoji becomes its Unicode name in words ("😂" -> "face with tears of joy"),
+# skin tones, variation selectors and joiners dropped, for vocabularies without emoji.
+ENCODER_STANDINS = {"<user>": "@user", "<url>": "http"}
+
+
+def encoder_input(tokens: Sequence[str], raw: ElmoInput, emoji: str) -> ElmoInput:
+    """The encoder's pieces for a tweet, from its classifier `tokens` and their `raw` pieces
+    (`Normalizer.aligned(text, "raw")`); `mode` ("encoder-words" / "encoder-keep") keys the
+    feature cache."""
+    if emoji not in ("words", "keep"):
+        raise ValueError(f"encoder emoji mode {emoji!r} is not words or keep")
+    pieces = list(raw.pieces)
+    for token, piece in zip(tokens, raw.index, strict=True):
+        standin = ENCODER_STANDINS.get(token)
+        if standin is not None:
+            pieces[piece] = standin
+    if emoji == "words":
+        pieces = [emoji_words(p) if not p.isascii() else p for p in pieces]
+    return ElmoInput(tuple(pieces), raw.index, f"encoder-{emoji}")
+
+
+def emoji_words(text: str) -> str:
+    """Each pictographic symbol (Unicode category So) of `text` replaced by its lowercased name
+    between spaces; modifiers (skin tones, Sk), variation selectors and joiners dropped."""
+    out = []
+    for char in text:
+        category = unicodedata.category(char)
+        if category == "So":
+            name = unicodedata.name(char, "")
+            out.append(f" {name.lower()} " if name else char)
+        elif category == "Sk" and 0x1F3FB <= ord(char) <= 0x1F3FF:
+            continue  # skin tone
+        elif char in "\ufe0f\ufe0e\u200d":
+            continue
+        else:
+            out.append(char)
+    return " ".join("".join(out).split()) or text

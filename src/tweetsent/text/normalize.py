@@ -44,9 +44,9 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
-from tweetsent.config import TextConfig
+from tweetsent.config import EmbedConfig, TextConfig
 from tweetsent.text import patterns as P
-from tweetsent.text.align import ELMO_INPUTS, ElmoInput
+from tweetsent.text.align import ELMO_INPUTS, ElmoInput, encoder_input
 from tweetsent.text.stopwords import stopwords_for
 
 NORMALIZER_VERSION = "2"  # bumped when a rule or the stop-word list changes
@@ -179,6 +179,15 @@ class Normalizer:
         if mode == "lower":
             pieces = [piece.lower() for piece in pieces]
         return tokens, ElmoInput(tuple(pieces), tuple(index), mode)
+
+    def contextual(self, text: str, embed: EmbedConfig) -> tuple[list[str], ElmoInput | list[str]]:
+        """The classifier's tokens and what a contextual embedder reads for them: the biLM's
+        input under `embed.elmo_input`, or a transformer encoder's (`align.encoder_input`)."""
+        if embed.kind != "transformer":
+            return self.aligned(text, embed.elmo_input)
+        tokens, raw = self.aligned(text, "raw")
+        assert isinstance(raw, ElmoInput)
+        return tokens, encoder_input(tokens, raw, embed.transformer_emoji)
 
     def chunk_aligned(self, raw: str) -> tuple[list[str], list[str], list[int]]:
         """One whitespace-free chunk before case folding -> (its tokens as `chunk_tokens` gives

@@ -31,17 +31,20 @@ def attach_features(
         return {}
     from tweetsent.embed.elmo import cache_features, store_root, text_keys  # lazy: h5py
 
+    name = "transformer" if config.embed.kind == "transformer" else "elmo"
+    if config.model.kind == "transformer":  # fine-tuned: the encoder reads the pieces
+        return {name: {**model.to_meta(), "cache": None}}
     embedder = model.embedder
     info = embedder.to_meta()
     if not config.embed.elmo_cache or config.train.dry_run:
         why = "dry run" if config.embed.elmo_cache else "embed.elmo_cache = false"
-        log(f"elmo: features computed in every batch ({why})")
-        return {"elmo": {**info, "cache": None}}
+        log(f"{name}: features computed in every batch ({why})")
+        return {name: {**info, "cache": None}}
     words = prepared.train.words + prepared.valid.words
     progress = config.train.progress
     store, summary = cache_features(embedder, store_root(config), words, progress, log)
     for data in (prepared.train, prepared.valid):
         data.features = store.rows(text_keys(data.words))
         data.words = None  # batches read the cache from here on
-    log(f"elmo: {summary.computed:,} tweets computed in {summary.seconds:.1f}s ({store.folder})")
-    return {"elmo": {**info, "cache": str(store.folder)}}
+    log(f"{name}: {summary.computed:,} tweets computed in {summary.seconds:.1f}s ({store.folder})")
+    return {name: {**info, "cache": str(store.folder)}}

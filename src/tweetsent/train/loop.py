@@ -109,6 +109,9 @@ def train(
     saved = _check_resume(config, run_dir) if resume else None
     if saved is not None:
         config = _with_dim(config, saved.config.embed.dim)
+        config = dataclasses.replace(config, embed=saved.config.embed)  # e.g. emoji resolved
+    elif config.embed.kind == "transformer":
+        config = _resolve_transformer(config, log)
     inputs = None if saved else load_word_inputs(config)  # lexicons, clusters
     with rank_zero_first(env):  # rank 0 fills the token cache, the others read it
         prepared = prepare(
@@ -139,6 +142,7 @@ def train(
     optimizer = _optimizer(model, config)
     state = _State()
     if saved is None and env.is_main:
+        contextual = _copy_encoder(model, run_dir, contextual)
         meta = {
             "tweetsent": __version__,
             "torch": torch.__version__,
@@ -227,7 +231,7 @@ def _train_epoch(loop: _Loop, epoch: int) -> dict:
     if tc.dry_run:
         batches = batches[:DRY_RUN_BATCHES]
     matrix = np.zeros((len(prepared.labels),) * 2, dtype=np.int64)
-    total, seen, penalty = 0.0, 0, None
+    total_loss, seen, penalty = 0.0, 0, None
     bar = tqdm(
         batches,
         desc=f"epoch {epoch}/{tc.epochs}",
@@ -236,19 +240,30 @@ def _train_epoch(loop: _Loop, epoch: int) -> dict:
         leave=False,
         dynamic_ncols=True,
     )
-    for batch in bar:
+    full = math.ceil(_epoch_batches(data, tc) / tc.accumulate)
+    step0, total = (epoch - 1) * full, full * tc.epochs
+    optimizer.zero_grad(set_to_none=True)
+    for number, batch in enumerate(bar):
         index, share = _share(batch, loop)
         tokens, lengths, labels = pad_batch(data, index)
         labels = labels.to(device)
-        out = model(tokens.to(device), lengths, labels, **batch_inputs(data, index))
+        with _autocast(device, tc.bf16):
+            out = model(tokens.to(device), lengths, labels, **batch_inputs(data, index))
         term = out.loss if share is None else share.part(out)  # this rank's term of the loss
-        optimizer.zero_grad(set_to_none=True)
-        (term if share is None else term * share.world).backward()
-        if tc.clip_norm > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), tc.clip_norm)
-        optimizer.step()
+        scaled = term if share is None else term * share.world
+        group = min(tc.accumulate, len(batches) - number // tc.accumulate * tc.accumulate)
+        (scaled / group if tc.accumulate > 1 else scaled).backward()
+        if (number + 1) % tc.accumulate == 0 or number + 1 == len(batches):
+            if tc.schedule != "constant" or tc.warmup > 0:
+                factor = scheduled_lr(step0 + number // tc.accumulate, total, tc)
+                for param_group in optimizer.param_groups:
+                    param_group["lr"] = param_group.get("base_lr", tc.lr) * factor
+            if tc.clip_norm > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), tc.clip_norm)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
         loss = float(term.detach())
-        total += loss * len(batch)
+        total_loss += loss * len(batch)
         seen += len(batch)
         if out.penalty is not None:  # self-attention: coefficient * P, already in the loss
             part = 1.0 if share is None else share.rows_part
@@ -256,15 +271,29 @@ def _train_epoch(loop: _Loop, epoch: int) -> dict:
         if share is None or share.rows_part:
             pred = out.logits.detach().argmax(-1).cpu().numpy()
             matrix += confusion_matrix(labels.cpu().numpy(), pred, len(prepared.labels))
-        bar.set_postfix(loss=f"{total / seen:.4f}", refresh=False)
+        bar.set_postfix(loss=f"{total_loss / seen:.4f}", refresh=False)
     if env.launched:  # every rank summed its shares: add them up
-        sums = sum_over_ranks([total, penalty or 0.0, *matrix.ravel()], env, device)
-        total, penalty = sums[0], None if penalty is None else sums[1]
+        sums = sum_over_ranks([total_loss, penalty or 0.0, *matrix.ravel()], env, device)
+        total_loss, penalty = sums[0], None if penalty is None else sums[1]
         matrix = np.rint(sums[2:]).astype(np.int64).reshape(matrix.shape)
-    row = {"loss": total / max(seen, 1), **metrics_from_confusion(matrix, prepared.labels)}
+    row = {"loss": total_loss / max(seen, 1), **metrics_from_confusion(matrix, prepared.labels)}
     if penalty is not None:
         row["penalty"] = penalty / max(seen, 1)  # logged as train_penalty
     return row
+
+
+def _epoch_batches(data, tc) -> int:
+    """Batches in a full epoch (the schedule counts full epochs, also in a dry run)."""
+    return math.ceil(len(data) / tc.batch_size)
+
+
+def _autocast(device: torch.device, bf16: bool):
+    """bfloat16 autocast on a CUDA device that has it (`train.bf16`), else nothing."""
+    import contextlib
+
+    if bf16 and device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 @dataclass
@@ -323,7 +352,10 @@ def _check_resume(config: RunConfig, run_dir: Path):
     for section in ("data", "text", "embed", "model"):
         ours, theirs = getattr(config, section), getattr(saved.config, section)
         if section == "embed":
+            emoji = ours.transformer_emoji if ours.transformer_emoji != "auto" else None
+            emoji = emoji or theirs.transformer_emoji
             theirs = type(theirs)(**{**theirs.__dict__, "dim": ours.dim})
+            ours = type(ours)(**{**ours.__dict__, "transformer_emoji": emoji})
         if ours != theirs:
             fields = [f for f in ours.__dict__ if getattr(ours, f) != getattr(theirs, f)]
             name = fields[0] if fields else "?"
@@ -333,6 +365,32 @@ def _check_resume(config: RunConfig, run_dir: Path):
                 f"{run_dir} was trained with {was!r} (set it back to resume)"
             )
     return saved
+
+
+def _resolve_transformer(config: RunConfig, log) -> RunConfig:
+    """The config with `embed.transformer_emoji = "auto"` decided by the encoder's tokenizer."""
+    from tweetsent.embed.transformer import resolve_emoji, transformer_source
+
+    embed = config.embed
+    emoji = resolve_emoji(embed, transformer_source(embed))
+    if emoji != embed.transformer_emoji:
+        log(f"transformer: emoji read as {emoji} (embed.transformer_emoji = auto)")
+    return dataclasses.replace(config, embed=dataclasses.replace(embed, transformer_emoji=emoji))
+
+
+def _copy_encoder(model, run_dir: Path, contextual: dict[str, Any]) -> dict[str, Any]:
+    """A transformer run keeps its encoder's files in `encoder/` (a fine-tuned encoder's
+    weights are in model.safetensors): meta.json records the copy's checksums."""
+    if "transformer" not in contextual:
+        return contextual
+    from tweetsent.embed.transformer.source import RUN_FOLDER
+
+    source = getattr(model, "source", None)
+    if source is None or not hasattr(source, "copy_to"):
+        source = model.embedder.source
+    finetuned = bool(getattr(model.embedder, "trainable", False))
+    copy = source.copy_to(run_dir / RUN_FOLDER, weights=not finetuned)
+    return {"transformer": {**contextual["transformer"], **copy.to_meta()}}
 
 
 def _quiet(*_args: Any) -> None:
@@ -362,9 +420,60 @@ def _class_weights(prepared: Prepared) -> list[float]:
 
 
 def _optimizer(model: torch.nn.Module, config: RunConfig) -> torch.optim.Optimizer:
+    tc = config.train
+    kind = torch.optim.AdamW if tc.optimizer == "adamw" else torch.optim.Adam
+    encoder = getattr(model, "embedder", None)
+    if getattr(encoder, "trainable", False):  # a fine-tuned transformer: per-layer rates
+        return kind(param_groups(model, tc), lr=tc.lr, weight_decay=tc.weight_decay)
     params = [p for p in model.parameters() if p.requires_grad]
-    kind = torch.optim.AdamW if config.train.optimizer == "adamw" else torch.optim.Adam
-    return kind(params, lr=config.train.lr, weight_decay=config.train.weight_decay)
+    return kind(params, lr=tc.lr, weight_decay=tc.weight_decay)
+
+
+def param_groups(model: torch.nn.Module, tc) -> list[dict[str, Any]]:
+    """Layer-wise learning-rate decay for a fine-tuned encoder (`model.embedder.model`): the
+    head trains at `lr`, the top encoder layer at `encoder_lr` (0 = lr), each layer below at
+    `layer_decay` times the one above, the embeddings below the first layer; biases and
+    LayerNorm weights get no weight decay. Each group records its `base_lr` for the schedule."""
+    encoder = model.embedder.model
+    depth = int(encoder.config.num_hidden_layers)
+    top = tc.encoder_lr or tc.lr
+    groups: dict[tuple[float, bool], list[torch.nn.Parameter]] = {}
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        if name.startswith("embedder.model."):
+            level = _layer_of(name.removeprefix("embedder.model."), depth)
+            lr = top * tc.layer_decay ** (depth - level)
+        else:
+            lr = tc.lr
+        decay = not (name.endswith("bias") or "LayerNorm" in name or "layer_norm" in name)
+        groups.setdefault((lr, decay), []).append(param)
+    return [
+        {"params": params, "lr": lr, "base_lr": lr, "weight_decay": tc.weight_decay * decay}
+        for (lr, decay), params in groups.items()
+    ]
+
+
+def _layer_of(name: str, depth: int) -> int:
+    """0 for the embeddings, i + 1 for transformer layer i, depth for anything above."""
+    if "embeddings" in name.split(".")[0]:
+        return 0
+    parts = name.split(".")
+    for k, part in enumerate(parts[:-1]):
+        if part in ("layer", "layers") and parts[k + 1].isdigit():
+            return int(parts[k + 1]) + 1
+    return depth
+
+
+def scheduled_lr(step: int, total: int, tc) -> float:
+    """The learning rate's factor at optimizer step `step` (0-based) of `total`: linear
+    warm-up over the first `warmup` fraction, then constant or linear decay to 0."""
+    warm = int(round(tc.warmup * total))
+    if step < warm:
+        return (step + 1) / warm
+    if tc.schedule == "linear":
+        return max(0.0, (total - step) / max(total - warm, 1))
+    return 1.0
 
 
 def _epoch_line(row: dict) -> str:

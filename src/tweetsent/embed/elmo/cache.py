@@ -176,12 +176,20 @@ def _chunks(
     return out
 
 
+def encoder_features(encoder: Any, words: list) -> Any:
+    """A batch's features from a biLM (`bilm_features`) or from any encoder with its own
+    `features(words)` (a transformer's `PieceEncoder`): the cache stores either alike."""
+    if hasattr(encoder, "features"):
+        return encoder.features(words)
+    return bilm_features(encoder, words)
+
+
 def _compute(bilm: ElmoBiLm, words: list, batch_size: int, bar: tqdm) -> np.ndarray:
     """Every token's layers, tweet after tweet: (total tokens, L, D) float16."""
     parts = []
     with torch.inference_mode():
         for start in range(0, len(words), batch_size):
-            batch = bilm_features(bilm, words[start : start + batch_size])
+            batch = encoder_features(bilm, words[start : start + batch_size])
             rows = batch.layers.permute(1, 2, 0, 3)[batch.mask]  # (tokens, L, D), row order
             parts.append(rows.cpu().numpy())
             bar.update(min(batch_size, len(words) - start))

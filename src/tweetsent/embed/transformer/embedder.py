@@ -1,0 +1,54 @@
+"""A frozen transformer encoder as a classifier's embedder: ELMo's design, a transformer's layers.
+
+    h_{k,j}  = layer j's state of classifier token k (the mean of its piece's word pieces)
+    e_k      = dropout(gamma * sum_j softmax(w)_j h_{k,j})      over the chosen layers j
+
+The encoder is frozen and not in the classifier's state dict (the run directory keeps a copy
+of its files under `encoder/`, checked by SHA-256); its layers reach the embedder from the
+feature cache (training) or are computed on the fly from the pieces (prediction), rounded to
+float16 either way, exactly as `ElmoEmbedder` does for a biLM, whose code this reuses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tweetsent.data.features import FeatureBatch
+from tweetsent.embed.elmo.embedder import ElmoEmbedder
+from tweetsent.embed.transformer.encoder import PieceEncoder
+from tweetsent.embed.transformer.source import TransformerSource
+from tweetsent.errors import ConfigError
+from tweetsent.text.align import ElmoInput
+
+
+class TransformerEmbedder(ElmoEmbedder):
+    """tokens (B, T) + words (`ElmoInput`s of the encoder, or a cached `FeatureBatch`)
+    -> (B, T, hidden size)."""
+
+    def __init__(
+        self,
+        encoder: PieceEncoder,
+        layers: Sequence[int] | None = None,
+        dropout: float = 0.1,
+        source: TransformerSource | None = None,
+    ) -> None:
+        num = encoder.num_output_layers
+        if layers is not None and any(not 0 <= i < num for i in layers):
+            raise ConfigError(
+                f"embed.transformer_layers: {list(layers)} must lie in 0..{num - 1} (this "
+                f"encoder has {num} hidden states: the embeddings and {num - 1} layers)"
+            )
+        super().__init__(encoder, layers, dropout, None, source)  # type: ignore[arg-type]
+
+    @property
+    def encoder(self) -> PieceEncoder:
+        return self._frozen[0]  # type: ignore[return-value]
+
+    def features(self, words: Sequence[Sequence[str] | ElmoInput]) -> FeatureBatch:
+        return self.encoder.features(words)  # type: ignore[arg-type]
+
+    def to_meta(self) -> dict:
+        source = self.source.to_meta() if self.source is not None else {}
+        encoder = self.encoder
+        sizes = {"layers": encoder.num_output_layers, "dim": encoder.output_dim}
+        return {**source, **sizes, "mixed_layers": self.mix.layers}

@@ -1,0 +1,81 @@
+"""A fine-tuned transformer encoder with a pooled linear head (`model.kind = "transformer"`).
+
+    h      = encoder(word pieces of the tweet's pieces)          (B, S, D), last layer
+    x      = mean (or max) of h over the real word pieces ([CLS] and [SEP] included)
+    logits = W dropout(x) + b
+
+The encoder is a submodule: its weights train with the head and are saved in the run's
+model.safetensors (the run keeps the encoder's config and tokenizer under `encoder/`). It reads
+the same pieces as a frozen transformer embedder (`text.align.encoder_input`), passed as
+`words=`, and ignores the token ids beyond their count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from tweetsent.models.outputs import ClassifierOutput, classifier_output
+from tweetsent.models.precision import _float64_inputs
+
+if TYPE_CHECKING:
+    from tweetsent.embed.transformer import PieceEncoder, TransformerSource
+    from tweetsent.text.align import ElmoInput
+
+
+class TransformerClassifier(nn.Module):
+    """The encoder (as `embedder`, so that callers find `needs_words`) + pooling + head."""
+
+    has_attention = False
+
+    def __init__(
+        self,
+        encoder: PieceEncoder,
+        num_labels: int,
+        pooling: str = "mean",
+        dropout: float = 0.1,
+        class_weights: Sequence[float] | torch.Tensor | None = None,
+        source: TransformerSource | None = None,
+    ) -> None:
+        super().__init__()
+        if pooling not in ("mean", "max"):
+            raise ValueError(f"pooling {pooling!r}: a transformer pools with mean or max")
+        self.embedder = encoder
+        self.pooling = pooling
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(encoder.output_dim, num_labels))
+        self.source = source
+        weights = None if class_weights is None else torch.as_tensor(class_weights).float()
+        self.register_buffer("class_weights", weights, persistent=False)
+
+    def to_meta(self) -> dict:
+        encoder = self.embedder
+        source = self.source.to_meta() if self.source is not None else {}
+        return {**source, "layers": encoder.num_output_layers, "dim": encoder.output_dim}
+
+    def float64_head(self) -> None:
+        """Serving's mixed precision: the head in float64 (the encoder stays float32)."""
+        self.head.double()
+        self.head.register_forward_pre_hook(_float64_inputs)
+
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        lengths: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        *,
+        words: Sequence[ElmoInput] | None = None,
+    ) -> ClassifierOutput:
+        if words is None:
+            raise ValueError("TransformerClassifier needs words=: the encoder's pieces")
+        if len(words) != tokens.shape[0]:
+            raise ValueError(f"{len(words)} tweets of pieces for a batch of {tokens.shape[0]}")
+        states, mask, _ = self.embedder.hidden_states(words, all_layers=False)  # (B, S, D)
+        real = mask.bool()[:, :, None]  # (B, S, 1)
+        if self.pooling == "mean":
+            pooled = (states * real).sum(1) / real.sum(1).clamp_min(1)  # (B, D)
+        else:
+            pooled = states.masked_fill(~real, float("-inf")).amax(1)  # (B, D)
+        return classifier_output(self.head(pooled), labels, self.class_weights)

@@ -1,0 +1,220 @@
+"""Transformer runs end to end on a tiny random BERT: frozen features (cached once) under the
+existing heads, fine-tuning with its schedule, resume, self-contained run directories."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from synthetic import TINY_TRAIN_FLAGS
+from tweetsent.cli import main
+from tweetsent.errors import TweetsentError
+from tweetsent.runs.evaluate import evaluate
+from tweetsent.runs.predict import Predictor
+from tweetsent.train import train
+from tweetsent.train.loop import param_groups, scheduled_lr
+
+TEXTS = ["love this :)", "@bob worst day http://t.co/x 😂", "", "#happy tuesday meeting"]
+
+
+def frozen(model, **more):
+    return {"embed.kind": "transformer", "embed.transformer": str(model), **more}
+
+
+def finetuned(model, **more):
+    return frozen(
+        model,
+        **{
+            "model.kind": "transformer",
+            "model.pooling": "mean",
+            "train.optimizer": "adamw",
+            "train.lr": 1e-2,
+            "train.encoder_lr": 5e-3,
+            "train.weight_decay": 0.01,
+            "train.layer_decay": 0.8,
+            "train.schedule": "linear",
+            "train.warmup": 0.1,
+            **more,
+        },
+    )
+
+
+@pytest.fixture
+def bert(tiny_bert, tmp_path):
+    """A private copy of the tiny model (tests delete or damage it)."""
+    return shutil.copytree(tiny_bert, tmp_path / "bert")
+
+
+def test_frozen_features_are_cached_once(bert, tiny_tsv, tmp_path, make_config):
+    logs: list[str] = []
+    config = make_config(tiny_tsv, tmp_path / "a", **frozen(bert, **{"train.epochs": 2}))
+    first = train(config, log=logs.append)
+    assert any("240 tweets computed" in line for line in logs)  # train + valid, once
+    logs.clear()
+    config = make_config(tiny_tsv, tmp_path / "b", **frozen(bert, **{"train.epochs": 2}))
+    second = train(config, log=logs.append)
+    assert any("0 tweets computed" in line for line in logs)  # the second run reads the cache
+    assert second.history[-1]["valid_loss"] == pytest.approx(first.history[-1]["valid_loss"])
+    meta = json.loads((first.run_dir / "meta.json").read_text())
+    assert meta["transformer"]["cache"] and meta["transformer"]["layers"] == 3
+    saved = json.loads((first.run_dir / "config.json").read_text())
+    assert saved["embed"]["transformer_emoji"] == "words"  # "auto" resolved and recorded
+
+
+def test_cached_and_on_the_fly_features_train_alike(bert, tiny_tsv, tmp_path, make_config):
+    """Features from the cache and computed in every batch are the same float16 numbers."""
+    runs = []
+    for name, cache in (("cached", True), ("live", False)):
+        overrides = frozen(bert, **{"train.epochs": 2, "embed.elmo_cache": cache})
+        runs.append(train(make_config(tiny_tsv, tmp_path / name, **overrides), log=lambda _: 0))
+    a, b = (r.history for r in runs)
+    assert [r["valid_loss"] for r in a] == pytest.approx([r["valid_loss"] for r in b], abs=1e-3)
+
+
+@pytest.mark.parametrize("head", ["rnn-attention", "feedforward", "cnn"])
+def test_frozen_heads_predict_from_their_own_copy(head, bert, tiny_tsv, tmp_path, make_config):
+    """The run keeps the encoder's files: it predicts with the model folder gone."""
+    kind, _, pooling = head.partition("-")
+    overrides = frozen(bert, **{"model.kind": kind, "train.epochs": 1})
+    if pooling:
+        overrides["model.pooling"] = pooling
+    run = train(make_config(tiny_tsv, tmp_path / "run", **overrides), log=lambda _: 0).run_dir
+    before = Predictor.from_run(run).predict_proba(TEXTS)
+    shutil.rmtree(bert)
+    moved = shutil.copytree(run, tmp_path / "moved")
+    after = Predictor.from_run(moved).predict_proba(TEXTS)
+    np.testing.assert_allclose(after, before, atol=1e-6)
+    assert np.allclose(after.sum(1), 1.0)
+    if pooling == "attention":
+        explained = Predictor.from_run(moved).predict(TEXTS[:1], attention=True)[0]
+        assert explained.tokens == ["love", "this", ":)"] and len(explained.attention) == 3
+
+
+def test_finetune_learns_and_reloads(bert, tiny_tsv, tiny_valid_tsv, tmp_path, make_config):
+    overrides = finetuned(bert, **{"train.epochs": 3, "data.valid": [str(tiny_valid_tsv)]})
+    result = train(make_config(tiny_tsv, tmp_path / "ft", **overrides), log=lambda _: 0)
+    run = result.run_dir
+    assert not (run / "encoder" / "model.safetensors").exists()  # its weights: model.safetensors
+    assert result.metrics["avgrec"] > 0.5  # the learnable toy task (chance: 1/3)
+    again = evaluate(Predictor.from_run(run), [str(tiny_valid_tsv)])
+    assert again.metrics["avgrec"] == pytest.approx(result.metrics["avgrec"])
+    shutil.rmtree(bert)
+    assert Predictor.from_run(run).predict_labels(TEXTS)  # no source folder needed
+
+
+class Killed(Exception):
+    pass
+
+
+def test_finetune_resume_matches_an_uninterrupted_run(bert, tiny_tsv, tmp_path, make_config):
+    overrides = finetuned(bert, **{"train.epochs": 2, "train.accumulate": 2})
+    whole = train(make_config(tiny_tsv, tmp_path / "whole", **overrides), log=lambda _: 0)
+
+    def kill(row):
+        raise Killed
+
+    config = make_config(tiny_tsv, tmp_path / "cut", **overrides)
+    with pytest.raises(Killed):
+        train(config, log=lambda _: 0, on_epoch=kill)
+    resumed = train(config, resume=True, log=lambda _: 0)
+    assert [r["valid_loss"] for r in resumed.history] == pytest.approx(
+        [r["valid_loss"] for r in whole.history], abs=1e-5
+    )
+    a = Predictor.from_run(whole.run_dir).predict_proba(TEXTS)
+    b = Predictor.from_run(resumed.run_dir).predict_proba(TEXTS)
+    np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_damaged_encoder_file_is_one_line(bert, tiny_tsv, tmp_path, make_config, capsys):
+    overrides = frozen(bert, **{"train.epochs": 1})
+    run = train(make_config(tiny_tsv, tmp_path / "run", **overrides), log=lambda _: 0).run_dir
+    with open(run / "encoder" / "model.safetensors", "r+b") as handle:
+        handle.seek(-4, 2)
+        handle.write(b"\x00\x01\x02\x03")
+    with pytest.raises(TweetsentError, match="differs from the one it was trained with"):
+        Predictor.from_run(run)
+    capsys.readouterr()
+    assert main(["predict", str(run), "good day"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "encoder" in err
+    (run / "encoder" / "vocab.txt").unlink()
+    with pytest.raises(TweetsentError, match="encoder file is missing"):
+        Predictor.from_run(run)
+
+
+def test_layer_decay_groups_and_schedule(bert, tiny_tsv, tmp_path, make_config):
+    from tweetsent.models import build_model
+
+    config = make_config(tiny_tsv, tmp_path / "x", **finetuned(bert))
+    model = build_model(config, 10, 3)
+    groups = param_groups(model, config.train)
+    names = {id(p): n for n, p in model.named_parameters()}
+    rate = {names[id(p)]: g["lr"] for g in groups for p in g["params"]}
+    assert rate["head.1.weight"] == pytest.approx(1e-2)
+    assert rate["embedder.model.encoder.layer.1.output.dense.weight"] == pytest.approx(5e-3)
+    assert rate["embedder.model.encoder.layer.0.output.dense.weight"] == pytest.approx(4e-3)
+    assert rate["embedder.model.embeddings.word_embeddings.weight"] == pytest.approx(3.2e-3)
+    no_decay = {names[id(p)] for g in groups if g["weight_decay"] == 0 for p in g["params"]}
+    assert "embedder.model.embeddings.LayerNorm.weight" in no_decay
+    assert "head.1.bias" in no_decay and "head.1.weight" not in no_decay
+    tc = config.train  # warm-up 10% of 20 steps, then linear decay to 0
+    factors = [scheduled_lr(step, 20, tc) for step in range(20)]
+    assert factors[0] == pytest.approx(0.5) and factors[1] == pytest.approx(1.0)
+    assert factors[2] == 1.0 and factors[-1] == pytest.approx(1 / 18)
+    assert all(np.diff(factors[2:]) < 0)
+
+
+def test_cli_train_predict_evaluate(bert, tiny_tsv, tmp_path, capsys):
+    out = tmp_path / "run"
+    flags = [*TINY_TRAIN_FLAGS, "--epochs", "1", "--batch-size", "16"]
+    flags += ["--embed", "transformer", "--transformer", str(bert), "--model", "transformer"]
+    flags += ["--pooling", "mean", "--encoder-lr", "1e-3", "--warmup", "0.1", "--accumulate", "2"]
+    assert main(["train", "--data", str(tiny_tsv), "--out", str(out), *flags]) == 0
+    assert main(["predict", str(out), "love it", "hate it"]) == 0
+    assert main(["evaluate", str(out), "--data", str(tiny_tsv)]) == 0
+    capsys.readouterr()
+    hub = ["--embed", "transformer", "--transformer", "someone/some-model"]
+    code = main(["train", "--data", str(tiny_tsv), "--out", str(tmp_path / "x"), *hub])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "never downloads" in err
+
+
+NO_TRANSFORMERS = """
+import json, sys
+import tweetsent
+from tweetsent.cli import main
+code = main(sys.argv[1:])
+print(json.dumps({"code": code, "transformers": "transformers" in sys.modules}), file=sys.stderr)
+"""
+
+
+def test_other_runs_never_import_transformers(tiny_tsv, tmp_path, make_config):
+    """`import tweetsent` and a word-vector run's commands leave `transformers` unimported."""
+    run = train(make_config(tiny_tsv, tmp_path / "run", **{"train.epochs": 1}), log=lambda _: 0)
+    for argv in (
+        ["predict", str(run.run_dir), "good day", "--backend", "torch"],
+        ["evaluate", str(run.run_dir), "--data", str(tiny_tsv)],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-c", NO_TRANSFORMERS, *argv],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        report = json.loads(done.stderr.strip().splitlines()[-1])
+        assert report == {"code": 0, "transformers": False}, done.stderr
+
+
+def test_model_output_does_not_depend_on_its_batch(bert, tiny_tsv, tmp_path, make_config):
+    overrides = finetuned(bert, **{"train.epochs": 1})
+    run = train(make_config(tiny_tsv, tmp_path / "ft", **overrides), log=lambda _: 0).run_dir
+    predictor = Predictor.from_run(run)
+    together = predictor.predict_proba(TEXTS)
+    alone = np.concatenate([predictor.predict_proba([t]) for t in TEXTS])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+    assert torch.get_num_threads() >= 1

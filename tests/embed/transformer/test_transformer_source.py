@@ -1,0 +1,97 @@
+"""Model folders: offline only, safetensors only, checksummed; one-line errors for the rest."""
+
+import shutil
+
+import pytest
+import torch
+
+from tweetsent.config import EmbedConfig, TextConfig
+from tweetsent.embed.transformer import (
+    TransformerEmbedder,
+    TransformerSource,
+    resolve_emoji,
+    transformer_source,
+)
+from tweetsent.errors import DataError
+from tweetsent.text import Normalizer
+
+
+def test_missing_folder_and_hub_name(tmp_path):
+    with pytest.raises(DataError, match="no such transformer model folder"):
+        TransformerSource.from_folder(tmp_path / "nope")
+    with pytest.raises(DataError, match="never downloads.*huggingface-cli download cardiffnlp"):
+        TransformerSource.from_folder("cardiffnlp/twitter-roberta-base")
+
+
+def test_folder_without_safetensors_is_refused(tiny_bert, tmp_path):
+    folder = tmp_path / "pickled"
+    shutil.copytree(tiny_bert, folder)
+    (folder / "model.safetensors").rename(folder / "pytorch_model.bin")
+    with pytest.raises(DataError, match="not in safetensors format.*pickle"):
+        TransformerSource.from_folder(folder)
+    (folder / "config.json").unlink()
+    with pytest.raises(DataError, match="no config.json"):
+        TransformerSource.from_folder(folder)
+
+
+def test_key_names_files_and_max_pieces(tiny_bert, tmp_path):
+    a = TransformerSource.from_folder(tiny_bert, 64)
+    assert a.key == TransformerSource.from_folder(tiny_bert, 64).key
+    assert a.key != TransformerSource.from_folder(tiny_bert, 32).key
+    copy = a.copy_to(tmp_path / "copy", weights=True)
+    assert copy.key == a.key and copy.folder != a.folder
+    no_weights = a.copy_to(tmp_path / "light", weights=False)
+    assert not no_weights.has_weights and not (tmp_path / "light" / "model.safetensors").exists()
+
+
+def test_config_needs_a_folder():
+    with pytest.raises(Exception, match="embed.transformer: kind = 'transformer' needs"):
+        EmbedConfig(kind="transformer")
+    with pytest.raises(Exception, match="embed.transformer_layers"):
+        EmbedConfig(kind="transformer", transformer="x", transformer_layers="1,x")
+
+
+def test_auto_emoji_follows_the_vocabulary(tiny_bert, tmp_path):
+    embed = EmbedConfig(kind="transformer", transformer=str(tiny_bert))
+    assert resolve_emoji(embed, transformer_source(embed)) == "words"  # no emoji in its vocab
+    folder = tmp_path / "emoji"
+    shutil.copytree(tiny_bert, folder)
+    (folder / "tokenizer.json").unlink()  # rebuilt from vocab.txt, now with emoji
+    from tweetsent.embed.transformer.source import COMMON_EMOJI
+
+    with open(folder / "vocab.txt", "a", encoding="utf-8") as handle:
+        handle.write("".join(f"{c}\n" for c in COMMON_EMOJI))
+    embed = EmbedConfig(kind="transformer", transformer=str(folder))
+    assert resolve_emoji(embed, transformer_source(embed)) == "keep"
+
+
+def test_features_align_pieces_to_tokens(tiny_bert):
+    """Each classifier token takes its piece's mean word-piece state; `<repeat>` and a
+    hashtag's two tokens read their pieces; padding rows are zeros."""
+    source = TransformerSource.from_folder(tiny_bert)
+    encoder = source.load()
+    embed = EmbedConfig(kind="transformer", transformer=str(tiny_bert), transformer_emoji="words")
+    norm = Normalizer(TextConfig())
+    pairs = [norm.contextual(t, embed) for t in ["#happy love", "bad bad bad day", ""]]
+    batch = encoder.features([w for _, w in pairs])
+    assert batch.layers.dtype == torch.float16
+    assert batch.layers.shape[:3] == (3, 3, max(len(t) for t, _ in pairs))
+    tokens, words = pairs[0]
+    assert tokens == ["<hashtag>", "happy", "love"]
+    layers = batch.layers.float()
+    assert torch.equal(layers[:, 0, 0], layers[:, 0, 1])  # both from the piece "#happy"
+    assert not torch.equal(layers[:, 0, 1], layers[:, 0, 2])
+    assert batch.mask[2].sum() == 0 and layers[:, 2].abs().sum() == 0
+    # a tweet's features do not depend on its batch (to float16 rounding)
+    alone = encoder.features([pairs[1][1]]).layers.float()[:, 0]
+    width = alone.shape[1]
+    assert (alone - layers[:, 1, :width]).abs().max() < 2e-2
+
+
+def test_embedder_layer_check(tiny_bert):
+    encoder = TransformerSource.from_folder(tiny_bert).load()
+    with pytest.raises(Exception, match=r"must lie in 0..2"):
+        TransformerEmbedder(encoder, layers=[3])
+    embedder = TransformerEmbedder(encoder, layers=[2])
+    assert embedder.output_dim == 32
+    assert not any(k.startswith("_frozen") or "model." in k for k in embedder.state_dict())

@@ -68,10 +68,20 @@ def _output_errors(path: Path) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        ours = exc.filename is None or Path(exc.filename).parent in (path, path.parent)
-        if exc.errno not in _OUTPUT_ERRNOS or not ours:  # not about this output: as it is
-            raise
+        if exc.errno not in _OUTPUT_ERRNOS or not _about(exc.filename, path):
+            raise  # not about this output: as it is
         raise TweetsentError(f"{path}: cannot write ({exc.strerror})") from None
+
+
+def _about(filename: Any, path: Path) -> bool:
+    """Whether an error's file name is the output `path`, a folder above it, or a temporary
+    file beside it (compared as absolute paths: a relative output's temporary file is named
+    absolutely)."""
+    if filename is None:
+        return True
+    target = Path(os.path.abspath(path))
+    name = Path(os.path.abspath(os.fsdecode(filename)))
+    return name == target or name in target.parents or name.parent == target.parent
 
 
 @contextlib.contextmanager
@@ -118,18 +128,20 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         with _output_errors(path):
             yield path
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale(path.parent, f".{path.stem}.*.tmp{path.suffix}")
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent
-    )
-    os.close(fd)
+    with _output_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale(path.parent, f".{path.stem}.*.tmp{path.suffix}")
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent
+        )
+        os.close(fd)
     try:
-        yield Path(tmp)
-        _fsync_file(tmp)
-        os.chmod(tmp, _MODE)
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        with _output_errors(path):  # a full disk under a writer (Parquet, safetensors) too
+            yield Path(tmp)
+            _fsync_file(tmp)
+            os.chmod(tmp, _MODE)
+            os.replace(tmp, path)
+            _fsync_dir(path.parent)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

@@ -188,9 +188,29 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
         handle.write("\n")
 
 
-def read_json(path: str | os.PathLike) -> Any:
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+MAX_READ_BYTES = 256 << 20  # the largest JSON or text file read whole (a run's vocab.json: MBs)
+
+
+def read_json(path: str | os.PathLike, max_bytes: int = MAX_READ_BYTES) -> Any:
+    """A JSON file, read whole: only a regular file of at most `max_bytes` (`read_capped`)."""
+    return json.loads(read_capped(path, max_bytes).decode("utf-8"))
+
+
+def read_capped(path: str | os.PathLike, max_bytes: int = MAX_READ_BYTES) -> bytes:
+    """The bytes of a regular file of at most `max_bytes`. Anything else (a link to /dev/zero,
+    a FIFO, a huge file) is a one-line `TweetsentError` before a byte is read: a tampered
+    directory never exhausts memory or blocks. A missing file raises FileNotFoundError."""
+    st = os.stat(path)  # FileNotFoundError as open() would raise it
+    if not stat.S_ISREG(st.st_mode):
+        raise TweetsentError(f"{path}: not a regular file")
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        data = handle.read(max_bytes + 1) if size <= max_bytes else b""
+    if size > max_bytes or len(data) > max_bytes:
+        raise TweetsentError(
+            f"{path}: {max(size, len(data)):,} bytes, over the {max_bytes:,}-byte limit"
+        )
+    return data
 
 
 def read_toml(path: str | os.PathLike, what: str = "config file") -> dict[str, Any]:

@@ -8,6 +8,7 @@ alone (`tweetsent study STUDY.toml --report-only`).
 from __future__ import annotations
 
 import csv
+import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ import numpy as np
 from tweetsent.data.labels import apply_labels
 from tweetsent.data.readers import read_examples
 from tweetsent.errors import DataError, TweetsentError
-from tweetsent.io import read_json, sha256_file, write_json
+from tweetsent.io import read_capped, read_json, sha256_file, write_json
 from tweetsent.metrics import compute_metrics, confusion_matrix
 from tweetsent.runs.evaluate import score_files
 from tweetsent.runs.predict import Predictor
@@ -114,8 +115,8 @@ def score_runs(spec: StudySpec, log=print, workers: int = 1) -> int:
 
 
 def _history(path: Path) -> list[dict[str, float]]:
-    with open(path / "history.csv", encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    text = read_capped(path / "history.csv").decode("utf-8")  # a regular file, size capped
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
     return [{k: _number(v) for k, v in row.items()} for row in rows]
 
 

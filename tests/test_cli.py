@@ -1,6 +1,8 @@
 """The command line: a thin layer whose user mistakes end in one line and exit status 2."""
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 
@@ -279,3 +281,34 @@ def test_command_exits_with_the_collector_frozen():
         timeout=120,
     )
     assert library.stdout.splitlines()[-1] == "frozen False"
+
+
+def test_train_overwrite_replaces_the_run_wholly_and_never_writes_outside(
+    trained, tiny_tsv, tmp_path, capsys
+):
+    """Issue 26 item 10: `--overwrite` with RUN/checkpoint a link to another folder wrote into
+    it and deleted its epoch files; the old run's extra files (members/, test_metrics.json)
+    stayed; a non-empty folder that is not a run was written over."""
+    flags = ["train", "--data", str(tiny_tsv), *TINY, "--epochs", "1"]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "epoch-9.model.safetensors").write_bytes(b"keep me")
+    shutil.rmtree(trained / "checkpoint", ignore_errors=True)
+    (trained / "checkpoint").symlink_to(elsewhere)
+    assert main([*flags, "--out", str(trained), "--overwrite"]) == 2
+    assert "checkpoint: a link out of the run directory" in capsys.readouterr().err
+    assert os.listdir(elsewhere) == ["epoch-9.model.safetensors"]
+    (trained / "checkpoint").unlink()
+    (trained / "members").mkdir()
+    (trained / "test_metrics.json").write_text("{}")
+    assert main([*flags, "--out", str(trained), "--overwrite"]) == 0
+    assert not (trained / "members").exists() and not (trained / "test_metrics.json").exists()
+    assert (trained / "model.safetensors").is_file()
+    assert not [p for p in trained.parent.iterdir() if p.name.startswith(f".{trained.name}")]
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "history.csv").write_text("mine\n")
+    for extra in ([], ["--overwrite"]):
+        assert main([*flags, "--out", str(other), *extra]) == 2
+        assert "not empty and not a run directory" in capsys.readouterr().err
+    assert (other / "history.csv").read_text() == "mine\n"

@@ -1,5 +1,6 @@
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -87,3 +88,43 @@ def test_temporary_files_of_killed_writes_are_removed_later(tmp_path):
     with atomic_path(tmp_path / "weights.bin") as tmp:
         tmp.write_bytes(b"1")
     assert sorted(os.listdir(tmp_path)) == sorted([fresh.name, "out.txt", "weights.bin"])
+
+
+def test_an_unwritable_folder_is_one_line_for_a_relative_output(tmp_path, monkeypatch):
+    """Issue 26 item 5: `cd ro && predict ... --output o.csv` (the temporary file is named
+    absolutely, the output relatively) is one line, as is a folder that cannot be made."""
+    import errno
+    import tempfile
+
+    def denied(prefix="", suffix="", dir=None):
+        name = os.path.join(os.path.abspath(dir), f"{prefix}x{suffix}")
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), name)
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(tempfile, "mkstemp", denied)
+    denied_line = r"^o.csv: cannot write \(Permission denied\)$"
+    with pytest.raises(TweetsentError, match=denied_line), atomic_write("o.csv") as handle:
+        handle.write("x")
+    with pytest.raises(TweetsentError, match=r"^o.pq: cannot write"), atomic_path("o.pq"):
+        pass
+    (tmp_path / "ro").mkdir()
+    monkeypatch.chdir(tmp_path / "ro")
+
+    def no_mkdir(self, *args, **kwargs):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+
+    monkeypatch.setattr(Path, "mkdir", no_mkdir)
+    refused = pytest.raises(TweetsentError, match=r"^new/o.json: cannot write")
+    with refused, atomic_write("new/o.json") as handle:
+        handle.write("x")
+
+
+def test_a_full_disk_under_a_writer_that_wants_a_path_is_one_line(tmp_path):
+    """Issue 26 item 5: Parquet (pyarrow) raises ENOSPC without a file name inside
+    `atomic_path`: one line, and no file left."""
+    import errno
+
+    out = tmp_path / "out.parquet"
+    with pytest.raises(TweetsentError, match="out.parquet: cannot write"), atomic_path(out):
+        raise OSError(errno.ENOSPC, "Error writing bytes to file")
+    assert os.listdir(tmp_path) == []

@@ -68,10 +68,20 @@ def _output_errors(path: Path) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        ours = exc.filename is None or Path(exc.filename).parent in (path, path.parent)
-        if exc.errno not in _OUTPUT_ERRNOS or not ours:  # not about this output: as it is
-            raise
+        if exc.errno not in _OUTPUT_ERRNOS or not _about(exc.filename, path):
+            raise  # not about this output: as it is
         raise TweetsentError(f"{path}: cannot write ({exc.strerror})") from None
+
+
+def _about(filename: Any, path: Path) -> bool:
+    """Whether an error's file name is the output `path`, a folder above it, or a temporary
+    file beside it (compared as absolute paths: a relative output's temporary file is named
+    absolutely)."""
+    if filename is None:
+        return True
+    target = Path(os.path.abspath(path))
+    name = Path(os.path.abspath(os.fsdecode(filename)))
+    return name == target or name in target.parents or name.parent == target.parent
 
 
 @contextlib.contextmanager
@@ -118,18 +128,20 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         with _output_errors(path):
             yield path
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale(path.parent, f".{path.stem}.*.tmp{path.suffix}")
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent
-    )
-    os.close(fd)
+    with _output_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale(path.parent, f".{path.stem}.*.tmp{path.suffix}")
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent
+        )
+        os.close(fd)
     try:
-        yield Path(tmp)
-        _fsync_file(tmp)
-        os.chmod(tmp, _MODE)
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        with _output_errors(path):  # a full disk under a writer (Parquet, safetensors) too
+            yield Path(tmp)
+            _fsync_file(tmp)
+            os.chmod(tmp, _MODE)
+            os.replace(tmp, path)
+            _fsync_dir(path.parent)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -176,9 +188,29 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
         handle.write("\n")
 
 
-def read_json(path: str | os.PathLike) -> Any:
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+MAX_READ_BYTES = 256 << 20  # the largest JSON or text file read whole (a run's vocab.json: MBs)
+
+
+def read_json(path: str | os.PathLike, max_bytes: int = MAX_READ_BYTES) -> Any:
+    """A JSON file, read whole: only a regular file of at most `max_bytes` (`read_capped`)."""
+    return json.loads(read_capped(path, max_bytes).decode("utf-8"))
+
+
+def read_capped(path: str | os.PathLike, max_bytes: int = MAX_READ_BYTES) -> bytes:
+    """The bytes of a regular file of at most `max_bytes`. Anything else (a link to /dev/zero,
+    a FIFO, a huge file) is a one-line `TweetsentError` before a byte is read: a tampered
+    directory never exhausts memory or blocks. A missing file raises FileNotFoundError."""
+    st = os.stat(path)  # FileNotFoundError as open() would raise it
+    if not stat.S_ISREG(st.st_mode):
+        raise TweetsentError(f"{path}: not a regular file")
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        data = handle.read(max_bytes + 1) if size <= max_bytes else b""
+    if size > max_bytes or len(data) > max_bytes:
+        raise TweetsentError(
+            f"{path}: {max(size, len(data)):,} bytes, over the {max_bytes:,}-byte limit"
+        )
+    return data
 
 
 def read_toml(path: str | os.PathLike, what: str = "config file") -> dict[str, Any]:

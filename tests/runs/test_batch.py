@@ -343,3 +343,25 @@ def test_queued_chunks_keep_the_order_and_the_output(batch_run, tmp_path, suffix
         assert labels == onnx.predict_labels(expected)
         torch_labels = Predictor.from_run(batch_run).predict_labels(expected)
         assert sum(a == b for a, b in zip(labels, torch_labels, strict=True)) == len(expected)
+
+
+def test_an_output_that_is_the_input_is_refused(predictor, tmp_path):
+    """Issue 26 item 1: `--output` naming the input (itself, a symlink or a hard link to it;
+    a shard folder equal to or inside the input folder) is one line, and the input is kept."""
+    source = write_jsonl(tmp_path / "same.jsonl", texts(8))
+    before = source.read_bytes()
+    (tmp_path / "link.jsonl").symlink_to(source)
+    os.link(source, tmp_path / "hard.jsonl")
+    for output in (source, tmp_path / "link.jsonl", tmp_path / "hard.jsonl"):
+        with pytest.raises(TweetsentError, match="would destroy the input"):
+            predict_file(predictor, source, output, progress=False)
+    with pytest.raises(TweetsentError, match="would destroy the input"):
+        predict_file(predictor, tmp_path / "*.jsonl", source, progress=False)
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    write_jsonl(shards / "a.jsonl", texts(4))
+    for output in (shards, shards / "inner", tmp_path / "shards" / ".." / "shards"):
+        with pytest.raises(TweetsentError, match="inside the input folder"):
+            predict_shards(predictor, shards, output, progress=False)
+    assert source.read_bytes() == before
+    assert sorted(p.name for p in shards.iterdir()) == ["a.jsonl"]

@@ -4,6 +4,7 @@ a huge allocation or wrong output (NaN weights, integer or repeated labels)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from safetensors.torch import load_file, save_file
 from synthetic import TINY_TRAIN_FLAGS, synthetic_tweets, write_tsv
 from tweetsent.cli import main
 from tweetsent.errors import TweetsentError
+from tweetsent.io import MAX_READ_BYTES
 from tweetsent.runs.rundir import load_run
 
 TINY = [*TINY_TRAIN_FLAGS, "--epochs", "1", "--batch-size", "16"]
@@ -32,6 +34,11 @@ def trained(tmp_path_factory) -> tuple[Path, list[str]]:
 def _json(path: Path, change) -> None:
     raw = json.loads(path.read_text())
     path.write_text(json.dumps(change(raw)))
+
+
+def _replace_link(path: Path, target: str) -> None:
+    path.unlink()
+    path.symlink_to(target)
 
 
 def _weights(path: Path, change) -> None:
@@ -61,6 +68,15 @@ DAMAGE = {
     "config list": ("config.json", "config.json", lambda p: p.write_text("[]")),
     "meta list": ("meta.json", "meta.json", lambda p: p.write_text("[1, 2]")),
     "config utf-8": ("config.json", "config.json", lambda p: p.write_bytes(b'{"x": "\xff\xfe"}')),
+    # Issue 26 item 7: a link to /dev/zero, a FIFO or a huge file is refused before reading.
+    "config /dev/zero": ("config.json", "config.json", lambda p: _replace_link(p, "/dev/zero")),
+    "vocab /dev/zero": ("vocab.json", "vocab.json", lambda p: _replace_link(p, "/dev/zero")),
+    "config fifo": ("config.json", "config.json", lambda p: (p.unlink(), os.mkfifo(p))),
+    "vocab huge": (
+        "vocab.json",
+        f"vocab.json: {MAX_READ_BYTES + 1:,} bytes, over the",
+        lambda p: os.truncate(p, MAX_READ_BYTES + 1),
+    ),
     "nan weights": ("model.safetensors", "model.safetensors", lambda p: _weights(p, _nan)),
     "integer labels": (
         "meta.json",
@@ -90,6 +106,32 @@ def test_a_damaged_run_is_one_line_naming_the_file(case, trained, tmp_path, caps
     assert main(["predict", str(copy), "good day"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and named in err[0]
+
+
+@pytest.mark.parametrize("kind", ["/dev/zero", "fifo", "huge"])
+def test_run_files_are_read_only_when_regular_and_small(kind, trained, tmp_path):
+    """Issue 26 item 7: `ln -sf /dev/zero RUN/config.json` used to fill memory (the onnx check
+    of `predict` read it whole); a FIFO blocked. Refused before reading, in one line."""
+    from tweetsent.io import read_json
+    from tweetsent.runs.onnxrt import can_score
+
+    copy = tmp_path / "run"
+    shutil.copytree(trained[0], copy)
+    config = copy / "config.json"
+    config.unlink()
+    if kind == "/dev/zero":
+        config.symlink_to(kind)
+    elif kind == "fifo":
+        os.mkfifo(config)
+    else:
+        config.write_bytes(b" " * 64)
+        os.truncate(config, MAX_READ_BYTES + 1)
+    reason = "over the 268,435,456-byte limit" if kind == "huge" else "not a regular file"
+    with pytest.raises(TweetsentError, match=f"config.json: .*{reason}|config.json: {reason}"):
+        read_json(config)
+    assert not can_score(copy)
+    with pytest.raises(TweetsentError, match="config.json"):
+        load_run(copy)
 
 
 def _garbage_state(folder: Path) -> None:

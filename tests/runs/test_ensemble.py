@@ -196,3 +196,40 @@ def test_fit_weights_finds_the_better_member():
     assert weights == [0.0, 1.0] and fit["grid"]["points"] == 21
     assert simplex_grid(3, 20).shape == (231, 3)
     assert np.allclose(simplex_grid(5, 10).sum(axis=1), 1.0)
+
+
+def test_an_ensemble_is_never_written_into_a_member_nor_of_one_run_twice(members, tmp_path, capsys):
+    """Issue 26 items 5 and 13: `--out` inside a member is one line (it used to copy the member
+    into itself until the path was too long); the same run twice, or a link to it, too."""
+    a, b = members
+    before = sorted(p.name for p in a.iterdir())
+    assert main(["ensemble", str(a), str(b), "--out", str(a / "inner")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is inside the member run" in err, err[:500]
+    assert sorted(p.name for p in a.iterdir()) == before
+    with pytest.raises(TweetsentError, match="is inside the member run"):
+        build_ensemble([a, b], b, **QUIET)
+    (tmp_path / "link").symlink_to(a)
+    for twice in ([a, a], [a, tmp_path / "link"]):
+        with pytest.raises(TweetsentError, match="are the same run"):
+            build_ensemble(twice, tmp_path / "twice", **QUIET)
+    assert not (tmp_path / "twice").exists()
+
+
+@pytest.mark.parametrize("name", ["../../a", "ABS", "b/../../../a", "link"])
+def test_members_must_live_inside_the_ensemble_run(fitted, members, tmp_path, name):
+    """Issue 26 item 9: an edited `ensemble.members` (or a member folder that is a link out of
+    the run) never loads a run from outside the ensemble."""
+    run = _copy_run(fitted, tmp_path / "ens")
+    if name == "ABS":
+        name = str(members[0])
+    elif name == "link":
+        shutil.rmtree(run / "members" / "a")
+        (run / "members" / "a").symlink_to(members[0])
+        name = "a"
+    (tmp_path / "a").mkdir(exist_ok=True)  # what ../../a would name
+    raw = read_json(run / "config.json")
+    raw["ensemble"]["members"][0] = name
+    write_json(run / "config.json", raw)
+    with pytest.raises(TweetsentError, match="members must live inside the ensemble run"):
+        load_run(run)

@@ -126,3 +126,47 @@ def test_beyond_max_connections_the_longest_idle_one_is_closed(bilstm_run, start
     finally:
         for sock in sockets:
             sock.close()
+
+
+def _read_reply(sock: socket.socket) -> bytes:
+    reply = b""
+    try:
+        while chunk := sock.recv(65536):
+            reply += chunk
+    except ConnectionResetError:
+        pass
+    return reply
+
+
+def test_oversized_headers_get_a_431_and_healthz_still_answers(timeout_server):
+    """Issue 26 item 2: headers over --max-header-bytes (64 KiB) are refused, not buffered."""
+    with socket.create_connection(("127.0.0.1", timeout_server.port), timeout=5) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ")
+        sent = 0
+        try:
+            while sent < 8 << 20:  # 8 MB of one header (read and discarded after the 431)
+                sock.sendall(b"a" * 65536)
+                sent += 65536
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        reply = _read_reply(sock)
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431"), reply[:200]
+    assert json.loads(body)["error"]["code"] == "headers_too_large"
+    assert timeout_server.call("GET", "/healthz").status == 200
+
+
+def test_a_body_over_the_limit_gets_a_json_413_not_a_broken_pipe(timeout_server):
+    """Issue 26 item 3: a 2 MB body (the limit is 1 MiB) is answered 413 with the limit."""
+    body = json.dumps({"texts": ["a" * 2_000_000]}).encode()
+    head = b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    with socket.create_connection(("127.0.0.1", timeout_server.port), timeout=5) as sock:
+        sock.sendall(head + b"Content-Length: %d\r\n\r\n" % len(body))
+        for start in range(0, len(body), 1 << 16):  # as a client on a real network sends it
+            sock.sendall(body[start : start + (1 << 16)])  # the whole body: no broken pipe
+            time.sleep(0.005)
+        reply = _read_reply(sock)
+    head, _, answer = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413"), reply[:200]
+    error = json.loads(answer)["error"]
+    assert error["code"] == "body_too_large" and "1,048,576-byte limit" in error["message"]

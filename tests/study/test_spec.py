@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tweetsent.cli import main
@@ -103,3 +105,48 @@ def test_a_missing_study_file_or_a_folder(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'none.toml'}: no such study file"
     assert main(["study", str(tmp_path)]) == 2
     assert capsys.readouterr().err.strip() == f"error: {tmp_path}: is a folder, not a study file"
+
+
+BAD_TEST_FILES = [
+    ("list", "data.test: no test file"),
+    ("empty", "test.tsv: no usable rows read"),
+    ("labels", r"test.tsv:\d+: unknown label\(s\) 'great'"),
+    ("nul", "test.tsv: binary file"),
+    ("folder", "data.test: .*: is a folder"),
+    ("valid", r"valid.tsv:\d+: unknown label\(s\) 'bad'"),
+]
+
+
+@pytest.mark.parametrize(("damage", "message"), BAD_TEST_FILES)
+def test_bad_data_files_are_one_line_before_anything_trains(study_toml, capsys, damage, message):
+    """Issue 26 item 4: every data file (train, valid, test) is checked before the first run."""
+    path = study_toml()
+    root = path.parent
+    test = root / "test.tsv"
+    if damage == "list":
+        path.write_text(path.read_text().replace(f'test = ["{test}"]', "test = []"))
+    elif damage == "empty":
+        test.write_text("")
+    elif damage == "labels":
+        lines = test.read_text().splitlines(keepends=True)
+        lines[-1] = (
+            lines[-1].replace("\tpositive\t", "\tgreat\t").replace("\tneutral\t", "\tgreat\t")
+        )
+        lines[-1] = lines[-1].replace("\tnegative\t", "\tgreat\t")
+        test.write_text("".join(lines))
+    elif damage == "nul":
+        lines = test.read_text().splitlines(keepends=True)
+        test.write_text(lines[0] + lines[1].replace("\t", "\t\x00", 2) + "".join(lines[2:]))
+    elif damage == "folder":
+        (root / "tests").mkdir()
+        path.write_text(path.read_text().replace(f'test = ["{test}"]', f'test = ["{root}/tests"]'))
+    else:
+        valid = root / "valid.tsv"
+        lines = valid.read_text().splitlines(keepends=True)
+        lines[-1] = lines[-1].replace("\tpositive\t", "\tbad\t").replace("\tneutral\t", "\tbad\t")
+        valid.write_text("".join(lines[:-1] + [lines[-1].replace("\tnegative\t", "\tbad\t")]))
+    status = main(["study", str(path), "--quiet"])
+    assert not (root / "out" / "tiny" / "runs").exists()  # nothing trained
+    err = capsys.readouterr().err
+    assert status == 2 and err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
+    assert re.search(message, err), err

@@ -159,14 +159,16 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 @command("train")
 def _train(args: argparse.Namespace) -> int:
     from tweetsent.distributed import launch_env
-    from tweetsent.runs.rundir import check_out_dir
+    from tweetsent.runs.rundir import check_out_dir, replacing_run
     from tweetsent.train import train
 
     config = config_from_args(args)
     main_rank = launch_env().is_main  # under torchrun rank 0 checks --out and reports
     if config.out and main_rank:
         check_out_dir(config.out, resume=args.resume, overwrite=args.overwrite)
-    result = train(config, resume=args.resume)
+    replace = config.out and main_rank and args.overwrite
+    with replacing_run(config.out) if replace else contextlib.nullcontext():
+        result = train(config, resume=args.resume)
     if not main_rank:
         return 0
     print(

@@ -20,6 +20,7 @@ SERVE_FLAGS = [
     ("--max-texts", "max_texts", int, "texts per request (default 64)"),
     ("--max-chars", "max_chars", int, "characters per text (default 1000)"),
     ("--max-body-bytes", "max_body_bytes", int, "request body size (default 1 MiB)"),
+    ("--max-header-bytes", "max_header_bytes", int, "request headers size (default 64 KiB)"),
     ("--max-batch", "max_batch", int, "texts per model call (default 64)"),
     ("--max-wait-ms", "max_wait_ms", float, "wait for a batch to fill (default 5 ms)"),
     ("--max-pending", "max_pending", int, "queued requests before 503 busy (default 1024)"),

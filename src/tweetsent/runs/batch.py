@@ -14,7 +14,9 @@ Malformed input rows are skipped, counted and reported on stderr with file and l
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 import sys
 from collections import deque
 from pathlib import Path
@@ -49,6 +51,8 @@ def predict_file(
     """Label every tweet of a file (or of every file a folder or glob names, into one output);
     write JSONL (or CSV/TSV/Parquet keeping the input columns; `output_format` or the suffix).
     Returns the number of predictions."""
+    if output_path is not None:
+        refuse_input_as_output(resolve_paths(input_path), Path(output_path))
     bar = _progress_bar(input_path, progress and output_path is not None)
     try:
         count, report = _predict_into(
@@ -89,6 +93,7 @@ def predict_shards(
     out_dir = Path(output_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise TweetsentError(f"{out_dir}: not a folder (one output shard per input shard)")
+    _refuse_output_inside_input(input_dir, out_dir)
     names: dict[str, tuple[Path, str]] = {}  # output name -> (input shard, output format)
     for path in files:
         kind = output_format or _SHARD_FORMATS.get(path.suffix.lower(), "jsonl")
@@ -96,6 +101,7 @@ def predict_shards(
         if name in names:
             raise TweetsentError(f"{path} and {names[name][0]} would both write {out_dir / name}")
         names[name] = (path, kind)
+        refuse_input_as_output(files, out_dir / name)
     out_dir.mkdir(parents=True, exist_ok=True)
     bar = _progress_bar(files, progress)
     counts: dict[str, int] = {}
@@ -113,6 +119,37 @@ def predict_shards(
     if report.skipped:
         print(report.summary(), file=sys.stderr)
     return counts
+
+
+def refuse_input_as_output(inputs: list[Path], output: Path) -> None:
+    """A one-line error when `output` is one of the `inputs` (the same file after symlinks
+    and hard links): writing it would destroy the input it is read from."""
+    try:
+        out = output.stat()
+    except OSError:  # not there yet (or unreadable: the writer says so)
+        return
+    if not stat.S_ISREG(out.st_mode):  # a FIFO or device is written into, never replaced
+        return
+    for path in inputs:
+        with contextlib.suppress(OSError):
+            st = path.stat()
+            if (st.st_dev, st.st_ino) == (out.st_dev, out.st_ino):
+                raise TweetsentError(
+                    f"{output}: is the input {path}; writing it would destroy the input "
+                    "(give another output)"
+                )
+
+
+def _refuse_output_inside_input(inputs, out_dir: Path) -> None:
+    """A shard output folder equal to or inside an input folder is refused: its shards would
+    replace the input's or be read as input by the next run."""
+    out = Path(os.path.realpath(out_dir))
+    for raw in [inputs] if isinstance(inputs, str | os.PathLike) else inputs:
+        folder = Path(os.path.realpath(Path(raw).expanduser()))
+        if folder.is_dir() and (out == folder or folder in out.parents):
+            raise TweetsentError(
+                f"{out_dir}: is inside the input folder {raw}; give an output folder outside it"
+            )
 
 
 def _predict_into(

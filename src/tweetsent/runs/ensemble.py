@@ -83,6 +83,7 @@ def build_ensemble(
         raise TweetsentError(f"ensemble: weights {weights!r} is not one of uniform, fit")
     out = Path(out)
     runs = _read_members(run_dirs)
+    _check_out(out, runs)
     names = _member_names(runs)
     vocab = union_vocabulary([run.vocab for run in runs])
     start = time.perf_counter()
@@ -123,13 +124,30 @@ def _read_members(run_dirs: Sequence[str | Path]) -> list[LoadedRun]:
     if len(run_dirs) < 2:
         raise TweetsentError(f"ensemble: needs at least 2 member runs, got {len(run_dirs)}")
     runs = [read_run(path) for path in run_dirs]
+    seen: dict[Path, Path] = {}
     for run in runs:
+        key = run.path.resolve()
+        if key in seen:
+            raise TweetsentError(f"ensemble: {seen[key]} and {run.path} are the same run")
+        seen[key] = run.path
         if run.config.is_ensemble:
             raise TweetsentError(f"{run.path}: is an ensemble run; give its members instead")
         if not (run.path / WEIGHTS).is_file():
             raise TweetsentError(f"{run.path}: no {WEIGHTS} (training did not finish an epoch)")
         check_compatible(runs[0], run)
     return runs
+
+
+def _check_out(out: Path, runs: Sequence[LoadedRun]) -> None:
+    """The ensemble is never written into one of its members (copying the member into
+    itself would never end)."""
+    where = out.resolve()
+    for run in runs:
+        member = run.path.resolve()
+        if where == member or member in where.parents:
+            raise TweetsentError(
+                f"ensemble: --out {out} is inside the member run {run.path}; give a new folder"
+            )
 
 
 def _member_names(runs: Sequence[LoadedRun]) -> list[str]:

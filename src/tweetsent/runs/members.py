@@ -32,11 +32,20 @@ WEIGHTS = "model.safetensors"  # = rundir.WEIGHTS
 
 
 def member_dirs(run_dir: Path, names: Sequence[str]) -> list[Path]:
-    """The members' run directories, `run_dir/members/NAME`; a missing one is an error."""
-    paths = [Path(run_dir) / MEMBERS / name for name in names]
-    for path in paths:
+    """The members' run directories, `run_dir/members/NAME`; a missing one is an error, and so
+    is one that is not a folder right under `members/` once symlinks are resolved (a name
+    like `../../gru`, an absolute path, a link out of the run): an edited config.json never
+    loads runs from elsewhere."""
+    folder = Path(run_dir) / MEMBERS
+    paths = [folder / name for name in names]
+    for name, path in zip(names, paths, strict=True):
         if not path.is_dir():
             raise TweetsentError(f"{run_dir}: ensemble member {path.name!r} is missing ({path})")
+        if Path(name).name != name or path.resolve().parent != folder.resolve():
+            raise TweetsentError(
+                f"{run_dir}: ensemble member {name!r} is not a folder in {folder} "
+                "(members must live inside the ensemble run)"
+            )
     return paths
 
 

@@ -18,7 +18,11 @@ weights); the functions that touch weights import it when called.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -122,10 +126,18 @@ def save_run_files(
 
 def check_out_dir(path: str | Path, resume: bool = False, overwrite: bool = False) -> None:
     """Refuse to train into an existing run directory unless told how: `resume` (continue an
-    unfinished run) or `overwrite` (train a new run over it)."""
+    unfinished run) or `overwrite` (train a new run over it, `replacing_run`); refuse a
+    non-empty folder that is not a run, and a run with a link out of itself (training would
+    write, and delete old checkpoints, through it)."""
     path = Path(path)
     if resume and overwrite:
         raise ConfigError("--resume and --overwrite: give one of them")
+    if path.is_dir():
+        _check_no_link_out(path)
+        if not resume and not (path / CONFIG).is_file() and any(path.iterdir()):
+            raise ConfigError(
+                f"{path}: not empty and not a run directory; give a new or empty --out"
+            )
     if resume or overwrite or not (path / CONFIG).is_file():
         return
     if (path / "metrics.json").is_file() and (path / WEIGHTS).is_file():
@@ -137,6 +149,40 @@ def check_out_dir(path: str | Path, resume: bool = False, overwrite: bool = Fals
         f"{path}: an unfinished run is there; give --resume to continue it, "
         "or --overwrite to start again"
     )
+
+
+def _check_no_link_out(run_dir: Path) -> None:
+    root = run_dir.resolve()
+    for entry in [*run_dir.iterdir(), *_entries(run_dir / CHECKPOINT)]:
+        if entry.is_symlink() and not entry.resolve().is_relative_to(root):
+            raise ConfigError(
+                f"{entry}: a link out of the run directory (to {entry.resolve()}); remove it"
+            )
+
+
+def _entries(folder: Path) -> list[Path]:
+    return list(folder.iterdir()) if folder.is_dir() and not folder.is_symlink() else []
+
+
+@contextlib.contextmanager
+def replacing_run(path: str | Path) -> Iterator[None]:
+    """`train --overwrite`: the old run is moved aside (`.NAME.old-PID` beside it) while the
+    new one trains into an empty folder, then deleted, so nothing of it (members/, extra
+    files, checkpoints) survives in the new run; if training fails or is interrupted, the
+    partial new run is removed and the old one put back."""
+    path = Path(path)
+    if not (path / CONFIG).is_file():
+        yield
+        return
+    aside = path.with_name(f".{path.name}.old-{os.getpid()}")
+    os.replace(path, aside)
+    try:
+        yield
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)
+        os.replace(aside, path)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def read_run(path: str | Path) -> LoadedRun:

@@ -57,6 +57,7 @@ def model_card(run: LoadedRun, settings: ServeSettings, attention: bool) -> dict
                 "max_texts": settings.max_texts,
                 "max_chars": settings.max_chars,
                 "max_body_bytes": settings.max_body_bytes,
+                "max_header_bytes": settings.max_header_bytes,
                 "max_pending": settings.max_pending,
                 "max_connections": settings.max_connections,
                 "request_timeout_s": settings.request_timeout_s,

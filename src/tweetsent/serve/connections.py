@@ -11,7 +11,13 @@ protocol plus three rules:
 - an idle keep-alive connection is closed after `keep_alive_s` (uvicorn's own timer);
 - beyond `max_connections` open connections, a new one closes the connection that has waited
   longest for a request (never one with a request in progress), so a new client is always
-  answered. Work in progress is bounded by `max_pending` (503 "busy"), not by sockets.
+  answered. Work in progress is bounded by `max_pending` (503 "busy"), not by sockets;
+- request headers over `max_header_bytes` get a JSON 431 (`headers_too_large`): the parser
+  never holds more than that plus one read;
+- a response that closes the connection while the client is still sending (a 413 for a body
+  over the limit, a 431) is followed by a lingering close: the response is sent and the
+  writing side shut, then up to `LINGER_BYTES` more are read and discarded (for at most
+  `LINGER_S`), so the client finishes sending and reads the answer instead of a broken pipe.
 
 A request uvicorn cannot parse gets a JSON 400 (`bad_request`), like every other error.
 """
@@ -24,16 +30,28 @@ import json
 import resource
 from typing import Any
 
+LINGER_BYTES = 16 << 20  # read and discarded after a response that closes mid-request
+LINGER_S = 5.0
 
-def guarded_protocol(base: type, request_timeout_s: float, max_connections: int) -> type:
+
+def guarded_protocol(
+    base: type, request_timeout_s: float, max_connections: int, max_header_bytes: int = 65536
+) -> type:
     """A subclass of uvicorn's HTTP protocol class `base` (httptools or h11), with the rules
-    above."""
+    above. The header limit needs the httptools parser's callbacks; h11 has its own."""
 
     order = itertools.count()  # when each connection began to wait (loop.time() is coarse)
+    count_heads = hasattr(base, "on_headers_complete")
 
     class GuardedProtocol(base):  # type: ignore[misc, valid-type]
         def connection_made(self, transport: asyncio.Transport) -> None:
-            super().connection_made(transport)
+            self._raw = transport
+            self._lingering = False
+            self._discard_left = LINGER_BYTES
+            self._head_bytes = 0  # bytes of the request head being received
+            self._in_body = False  # between a request's headers and its end
+            self._head_done = False  # a request head completed during this read
+            super().connection_made(_LingeringTransport(transport, self))
             self._deadline: asyncio.TimerHandle | None = None
             self._armed_cycle: Any = None
             self._waiting_since = next(order)
@@ -42,10 +60,56 @@ def guarded_protocol(base: type, request_timeout_s: float, max_connections: int)
                 self._evict_one()
 
         def data_received(self, data: bytes) -> None:
+            if self._lingering:  # the answer is sent: discard what the client still sends
+                self._discard_left -= len(data)
+                if self._discard_left <= 0:
+                    self._raw.close()
+                return
             # A new request starts: give it request_timeout_s to arrive in full.
             if self._waiting() and (self._deadline is None or self._armed_cycle is not self.cycle):
                 self._arm()
+            heading, self._head_done = not self._in_body, False
             super().data_received(data)
+            if not count_heads or self._raw.is_closing() or self._lingering:
+                return
+            if heading and not self._head_done:  # all of `data` belongs to one request head
+                self._head_bytes += len(data)
+                if self._head_bytes > max_header_bytes:
+                    self._raw.write(_error_response(431, "headers_too_large", _head_message))
+                    self._linger()
+            else:
+                self._head_bytes = 0
+
+        def on_headers_complete(self) -> None:
+            self._in_body = self._head_done = True
+            super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            self._in_body = False
+            super().on_message_complete()
+
+        def close_or_linger(self) -> None:
+            """uvicorn closes the connection: linger if the request is still arriving."""
+            cycle = self.cycle
+            if cycle is not None and cycle.more_body and not self._raw.is_closing():
+                self._linger()
+            else:
+                self._raw.close()
+
+        def _linger(self) -> None:
+            if self._lingering:
+                return
+            self._lingering = True
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+            try:
+                self._raw.write_eof()  # after the answer: the client reads it, then EOF
+                self._raw.resume_reading()
+            except (OSError, RuntimeError, NotImplementedError):
+                self._raw.close()
+                return
+            self.loop.call_later(LINGER_S, self._raw.close)
 
         def connection_lost(self, exc: Exception | None) -> None:
             if getattr(self, "_deadline", None) is not None:
@@ -89,28 +153,49 @@ def guarded_protocol(base: type, request_timeout_s: float, max_connections: int)
             cycle = self.cycle
             no_headers = cycle is self._armed_cycle and self._waiting()
             no_body = cycle is not None and cycle.more_body and not cycle.response_complete
-            if (no_headers or no_body) and not self.transport.is_closing():
-                self.transport.close()
+            if (no_headers or no_body) and not self._raw.is_closing():
+                self._raw.close()
 
         def _evict_one(self) -> None:
             idle = [c for c in self.connections if c is not self and _idle(c)]
             if idle:
                 oldest = min(idle, key=lambda c: c._waiting_since)
-                oldest.transport.close()
+                oldest._raw.close()
             else:  # every connection is busy: refuse the new one
-                self.transport.close()
+                self._raw.close()
 
+    _head_message = f"the request headers are over the {max_header_bytes:,}-byte limit"
     GuardedProtocol.__name__ = f"Guarded{base.__name__}"
     return GuardedProtocol
 
 
-_BODY = json.dumps(
-    {"error": {"code": "bad_request", "message": "not a valid HTTP request"}}
-).encode()
-_BAD_REQUEST = (
-    b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n"
-    b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(_BODY), _BODY)
-)
+class _LingeringTransport:
+    """A connection's transport as uvicorn sees it: `close()` asks the protocol, which lingers
+    while the request is still arriving; `is_closing()` is true from then on."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: Any) -> None:
+        self._transport = transport
+        self._protocol = protocol
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+    def close(self) -> None:
+        self._protocol.close_or_linger()
+
+    def is_closing(self) -> bool:
+        return self._protocol._lingering or self._transport.is_closing()
+
+
+def _error_response(status: int, code: str, message: str) -> bytes:
+    """A JSON error answered by the protocol itself (the app never sees the request)."""
+    reason = {400: b"Bad Request", 431: b"Request Header Fields Too Large"}[status]
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    head = b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\n" % (status, reason)
+    return head + b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body)
+
+
+_BAD_REQUEST = _error_response(400, "bad_request", "not a valid HTTP request")
 
 
 def _idle(connection: Any) -> bool:

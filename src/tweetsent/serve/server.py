@@ -39,7 +39,10 @@ def serve(run_dir: str | Path, settings: ServeSettings, access_log: bool = False
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
     # No limit_concurrency: uvicorn would count idle sockets (serve/connections.py).
     protocol = guarded_protocol(
-        AutoHTTPProtocol, settings.request_timeout_s, settings.max_connections
+        AutoHTTPProtocol,
+        settings.request_timeout_s,
+        settings.max_connections,
+        settings.max_header_bytes,
     )
     uvicorn.run(
         create_app(run.path, settings),

@@ -22,6 +22,7 @@ class ServeSettings:
     max_texts: int = 64  # texts per request
     max_chars: int = 1000  # characters per text (a tweet has at most 280)
     max_body_bytes: int = 1 << 20  # request body
+    max_header_bytes: int = 64 << 10  # request line and headers (beyond: 431)
     max_batch: int = 64  # texts per model call (a larger request runs alone)
     max_wait_ms: float = 5.0  # how long the first request of a batch waits for company
     max_pending: int = 1024  # queued requests; beyond this, 503 "busy"
@@ -38,6 +39,7 @@ class ServeSettings:
             ("max_texts", 1),
             ("max_chars", 1),
             ("max_body_bytes", 64),
+            ("max_header_bytes", 1024),
             ("max_batch", 1),
             ("max_pending", 1),
             ("max_connections", 1),

@@ -8,6 +8,7 @@ alone (`tweetsent study STUDY.toml --report-only`).
 from __future__ import annotations
 
 import csv
+import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,8 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from tweetsent.errors import TweetsentError
-from tweetsent.io import read_json, sha256_file, write_json
+from tweetsent.data.labels import apply_labels
+from tweetsent.data.readers import read_examples
+from tweetsent.errors import DataError, TweetsentError
+from tweetsent.io import read_capped, read_json, sha256_file, write_json
 from tweetsent.metrics import compute_metrics, confusion_matrix
 from tweetsent.runs.evaluate import score_files
 from tweetsent.runs.predict import Predictor
@@ -48,6 +51,34 @@ class RunRecord:
 def trained(path: Path) -> bool:
     """A run that finished training (not merely started)."""
     return (path / "metrics.json").is_file() and (path / WEIGHTS).is_file()
+
+
+def check_data_files(spec: StudySpec) -> None:
+    """Read every data file of the study (each active arm's train and valid files, the test
+    files) as its runs and the test scoring will, labels mapped: a file that cannot be read,
+    holds no labelled row or an unknown label is a one-line `DataError` before anything
+    trains (not after every run has)."""
+    seen: set[tuple] = set()
+    for arm in spec.active:
+        data = spec.config(arm.name, spec.settings.seeds[0]).data
+        reads = [(tuple(data.train), data.format, data.text_col, data.label_col, data.strict)]
+        if data.valid:
+            reads.append(
+                (tuple(data.valid), data.format, data.text_col, data.label_col, data.strict)
+            )
+        reads.append((tuple(spec.test), "auto", "text", "label", False))  # as score_files reads
+        for key in reads:
+            if (key, data.labels) not in seen:
+                seen.add((key, data.labels))
+                _check_labelled(key, data.labels)
+
+
+def _check_labelled(read: tuple, mode: str) -> None:
+    paths, fmt, text_col, label_col, strict = read
+    examples, _ = read_examples(list(paths), fmt, text_col, label_col, strict)
+    examples, _ = apply_labels(examples, mode)
+    if not examples.texts:
+        raise DataError(f"no labelled examples in {', '.join(paths)}")
 
 
 def _test_sources(spec: StudySpec) -> list[dict[str, str]]:
@@ -84,8 +115,8 @@ def score_runs(spec: StudySpec, log=print, workers: int = 1) -> int:
 
 
 def _history(path: Path) -> list[dict[str, float]]:
-    with open(path / "history.csv", encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    text = read_capped(path / "history.csv").decode("utf-8")  # a regular file, size capped
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
     return [{k: _number(v) for k, v in row.items()} for row in rows]
 
 

@@ -37,7 +37,7 @@ from tweetsent.search.storage import (
 )
 from tweetsent.search.worker import run_workers
 from tweetsent.study.report import StudyReport, write_report
-from tweetsent.study.results import score_runs, trained
+from tweetsent.study.results import check_data_files, score_runs, trained
 from tweetsent.study.spec import StudySpec, fingerprint_of, run_name
 
 ORIGIN = "study"
@@ -68,6 +68,7 @@ def run_study(spec: StudySpec, resume: bool = False, log=print, quiet: bool = Fa
     quiet_optuna()
     space = search_space(spec)
     s = space.settings
+    check_data_files(spec)  # before the first run: a bad test file is not found after training
     s.study_dir.mkdir(parents=True, exist_ok=True)
     for arm in spec.arms:
         if arm.skipped:

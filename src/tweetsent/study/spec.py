@@ -289,7 +289,12 @@ def _data(table: dict[str, Any], source: str) -> tuple[dict[str, Any], list[str]
         fields["data.train"] = _paths(table["train"], f"{where}.train")
         fields["data.valid"] = _paths(table.get("valid", []) or [], f"{where}.valid")
         test = _paths(table["test"], f"{where}.test")
+    for key, files in (("train", fields["data.train"]), ("test", test)):
+        if not files:
+            raise ConfigError(f"{where}.{key}: no {key} file")
     for path in test:
+        if Path(path).is_dir():
+            raise ConfigError(f"{where}.test: {path}: is a folder; list the test files")
         if not Path(path).is_file():
             raise ConfigError(f"{where}.test: {path}: no such file")
     for key in ("train", "valid"):

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tweetsent.errors import DataError
-from tweetsent.io import write_json
+from tweetsent.io import read_json, write_json
 
 PAD = "<pad>"
 UNK = "<unk>"
@@ -124,8 +124,7 @@ class Vocabulary:
     def load(cls, path: str | os.PathLike) -> Vocabulary:
         path = Path(path)
         try:
-            with open(path, encoding="utf-8") as handle:
-                raw = json.load(handle)
+            raw = read_json(path)
         except FileNotFoundError:
             raise DataError("no such vocabulary file", path) from None
         except json.JSONDecodeError as exc:

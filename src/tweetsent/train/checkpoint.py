@@ -31,6 +31,8 @@ def save(
     run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict[str, Any]
 ) -> None:
     folder = Path(run_dir) / CHECKPOINT
+    if folder.is_symlink():  # never write (or delete old epochs) through a link
+        raise TweetsentError(f"{folder}: a link; a run's checkpoint folder must be its own")
     tag = f"epoch-{state['epoch']}"
     save_weights(model, folder / f"{tag}.model.safetensors")
     raw = optimizer.state_dict()

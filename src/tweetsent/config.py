@@ -182,6 +182,14 @@ class EmbedConfig:
         """Whether the embedder reads the tweet's text (ELMo, a transformer) besides the ids."""
         return self.kind in ("elmo", "transformer")
 
+    @property
+    def contextual_input(self) -> str:
+        """What the contextual embedder reads, as the feature cache keys it: `elmo_input` for
+        ELMo, "encoder-<emoji>" for a transformer, "" for word vectors."""
+        if self.kind == "transformer":
+            return f"encoder-{self.transformer_emoji}"
+        return self.elmo_input if self.kind == "elmo" else ""
+
     def layer_indices(self) -> list[int] | None:
         """The contextual layers to mix (`elmo_layers` or `transformer_layers`), None for all."""
         name = "transformer_layers" if self.kind == "transformer" else "elmo_layers"

@@ -19,7 +19,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from tweetsent.cli import elmo, runs, tools
+from tweetsent.cli import elmo, runs, tools, transformer
 from tweetsent.cli.registry import COMMANDS, command
 from tweetsent.cli.runs import config_from_args
 from tweetsent.errors import TweetsentError
@@ -28,7 +28,7 @@ from tweetsent.version import __version__
 __all__ = ["COMMANDS", "build_parser", "command", "config_from_args", "main"]
 
 # Subcommands in the order `tweetsent --help` lists them.
-ADDERS = [*runs.ADDERS, *tools.ADDERS, *elmo.ADDERS]
+ADDERS = [*runs.ADDERS, *tools.ADDERS, *elmo.ADDERS, *transformer.ADDERS]
 
 
 def build_parser() -> argparse.ArgumentParser:

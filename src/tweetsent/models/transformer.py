@@ -72,10 +72,18 @@ class TransformerClassifier(nn.Module):
             raise ValueError("TransformerClassifier needs words=: the encoder's pieces")
         if len(words) != tokens.shape[0]:
             raise ValueError(f"{len(words)} tweets of pieces for a batch of {tokens.shape[0]}")
-        states, mask, _ = self.embedder.hidden_states(words, all_layers=False)  # (B, S, D)
+        ids, mask, _ = self.embedder.encode(words)  # (B, S) word pieces, on the CPU
+        device = self.head[1].weight.device
+        logits = self.piece_logits(ids.to(device), mask.to(device))
+        return classifier_output(logits, labels, self.class_weights)
+
+    def piece_logits(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Word-piece ids (B, S) and attention mask (B, S) -> logits (B, C): the part of the
+        model that `runs.export` writes to ONNX (tokenizing stays with the consumer)."""
+        states = self.embedder.model(input_ids=ids, attention_mask=mask).last_hidden_state
         real = mask.bool()[:, :, None]  # (B, S, 1)
         if self.pooling == "mean":
             pooled = (states * real).sum(1) / real.sum(1).clamp_min(1)  # (B, D)
         else:
             pooled = states.masked_fill(~real, float("-inf")).amax(1)  # (B, D)
-        return classifier_output(self.head(pooled), labels, self.class_weights)
+        return self.head(pooled)

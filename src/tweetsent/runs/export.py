@@ -13,7 +13,12 @@ the same function for any batch size and width. Weights become constants of the 
 parity check runs the exported file (TorchScript via `torch.jit.load`, ONNX via onnxruntime)
 and the PyTorch model on sample batches of several shapes, empty tweets included, and writes
 nothing unless max |p_exported - p_pytorch| <= 1e-5. ELMo models are not exported (their
-character CNN input is not a token id).
+character CNN input is not a token id), nor heads over a frozen transformer's features.
+
+A fine-tuned transformer (`model.kind = "transformer"`) exports the encoder, pooling and head:
+`input_ids` (B, S) int64 and `attention_mask` (B, S) int64 (the run's tokenizer, in
+`encoder/`, over the pieces `Normalizer.contextual` gives) -> `probs` (B, C); its parity
+batches are random word-piece ids between the tokenizer's own start and end tokens.
 
 TorchScript files are TorchScript archives (`torch.jit.load` reads them without Python
 pickling of arbitrary objects); ONNX files are protobuf, exported with opset 17 by PyTorch's
@@ -38,6 +43,7 @@ from tweetsent.models.ensemble import EnsembleClassifier
 from tweetsent.models.feedforward import FeedForwardClassifier
 from tweetsent.models.ngram import NGramClassifier
 from tweetsent.models.rnn import RNNClassifier
+from tweetsent.models.transformer import TransformerClassifier
 from tweetsent.runs.rundir import LoadedRun, load_run
 
 FORMATS = {"torchscript": ".pt", "onnx": ".onnx"}
@@ -95,12 +101,6 @@ def sample_batches(vocab_size: int, seed: int = 0) -> list[tuple[torch.Tensor, t
     return batches
 
 
-@torch.inference_mode()
-def reference_probs(model: nn.Module, tokens: torch.Tensor, lengths: torch.Tensor) -> np.ndarray:
-    """The PyTorch model's own probabilities (packed sequences), as `Predictor` computes them."""
-    return torch.softmax(model(tokens, lengths).logits.float(), dim=-1).numpy()
-
-
 def export_run(run_dir: str | Path, fmt: str, out: str | Path | None = None) -> ExportResult:
     """Export the run's best model; write `out` (default RUN/model.pt or RUN/model.onnx) and a
     JSON sidecar describing inputs, outputs and labels, only if the parity check passes."""
@@ -108,16 +108,24 @@ def export_run(run_dir: str | Path, fmt: str, out: str | Path | None = None) -> 
         raise TweetsentError(f"export: format {fmt!r} is not one of {', '.join(FORMATS)}")
     run = load_run(run_dir, "cpu")
     model = run.model.float().eval()
-    wrapper = ExportableClassifier(model)
     path = Path(out) if out else run.path / f"model{FORMATS[fmt]}"
-    batches = sample_batches(len(run.vocab))
+    if isinstance(model, TransformerClassifier):
+        wrapper: nn.Module = ExportableTransformer(model)
+        batches = piece_batches(model)
+        names = ("input_ids", "attention_mask")
+    else:
+        wrapper = ExportableClassifier(model)
+        batches = sample_batches(len(run.vocab))
+        names = ("tokens", "lengths")
     with atomic_path(path) as tmp:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # tracer and exporter notes; parity decides
-                export = _torchscript if fmt == "torchscript" else _onnx
-                run_exported = export(wrapper, batches[1], tmp)
-                max_diff = parity(model, run_exported, batches)
+                if fmt == "torchscript":
+                    run_exported = _torchscript(wrapper, batches[1], tmp)
+                else:
+                    run_exported = _onnx(wrapper, batches[1], tmp, names)
+                max_diff = parity(wrapper, run_exported, batches)
         except TweetsentError:
             raise
         except Exception as exc:
@@ -128,23 +136,66 @@ def export_run(run_dir: str | Path, fmt: str, out: str | Path | None = None) -> 
                 f"export: {fmt} model differs from PyTorch by {max_diff:.2e} > {TOLERANCE:g} "
                 "(nothing written)"
             )
-    write_json(path.with_name(path.name + ".json"), _sidecar(run, fmt, path, max_diff))
+    sidecar = _sidecar(run, fmt, path, max_diff)
+    if isinstance(model, TransformerClassifier):
+        sidecar["inputs"] = {
+            "input_ids": "int64 (batch, pieces): the tokenizer in encoder/ over the pieces of "
+            "tweetsent.text.Normalizer.contextual, with its start and end tokens",
+            "attention_mask": "int64 (batch, pieces): 1 at word pieces, 0 at padding",
+        }
+        sidecar["vocab"] = "encoder/"
+    write_json(path.with_name(path.name + ".json"), sidecar)
     return ExportResult(path, fmt, max_diff)
 
 
-def parity(model: nn.Module, run_exported, batches) -> float:
+class ExportableTransformer(nn.Module):
+    """(input_ids (B, S), attention_mask (B, S)) -> probs (B, C) of a fine-tuned transformer."""
+
+    def __init__(self, model: TransformerClassifier) -> None:
+        super().__init__()
+        for param in model.parameters():
+            param.requires_grad_(False)
+        self._model = (model.eval(),)
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self._model[0].piece_logits(ids, mask), dim=-1)  # (B, C)
+
+
+def piece_batches(model: TransformerClassifier, seed: int = 0) -> list[tuple[torch.Tensor, ...]]:
+    """Word-piece batches of several shapes: [start] random pieces [end], then padding."""
+    tokenizer = model.embedder.tokenizer
+    rng = np.random.default_rng(seed)
+    marked = tokenizer("")["input_ids"]  # [start, end]
+    start, end = marked[0], marked[-1]
+    pad = tokenizer.pad_token_id or 0
+    vocab = int(model.embedder.model.config.vocab_size)
+    batches = []
+    for batch, width in ((1, 3), (3, 9), (8, 33), (4, 64)):
+        lengths = rng.integers(3, width + 1, size=batch)
+        lengths[0] = width
+        ids = np.full((batch, width), pad, dtype=np.int64)
+        mask = np.zeros((batch, width), dtype=np.int64)
+        for row, n in enumerate(lengths):
+            ids[row, :n] = [start, *rng.integers(5, vocab, size=n - 2), end]
+            mask[row, :n] = 1
+        batches.append((torch.from_numpy(ids), torch.from_numpy(mask)))
+    return batches
+
+
+def parity(wrapper: nn.Module, run_exported, batches) -> float:
     """max |p_exported - p_pytorch| over the sample batches."""
     worst = 0.0
     for tokens, lengths in batches:
         ours = np.asarray(run_exported(tokens, lengths), dtype=np.float64)
-        theirs = reference_probs(model, tokens, lengths).astype(np.float64)
+        with torch.inference_mode():
+            theirs = wrapper(tokens, lengths).float().numpy().astype(np.float64)
         if ours.shape != theirs.shape:
             raise TweetsentError(f"export: output shape {ours.shape}, expected {theirs.shape}")
         worst = max(worst, float(np.abs(ours - theirs).max()))
     return worst
 
 
-def _torchscript(wrapper: ExportableClassifier, example, path: Path):
+def _torchscript(wrapper: nn.Module, example, path: Path):
     with torch.inference_mode(False), torch.no_grad():
         traced = torch.jit.trace(wrapper, example, check_trace=False)
     torch.jit.save(traced, str(path))
@@ -157,20 +208,23 @@ def _torchscript(wrapper: ExportableClassifier, example, path: Path):
     return run_exported
 
 
-def _onnx(wrapper: ExportableClassifier, example, path: Path):
+def _onnx(wrapper: nn.Module, example, path: Path, names=("tokens", "lengths")):
     try:
         import onnxruntime
     except ImportError:
         raise TweetsentError(
             "export: ONNX needs onnx and onnxruntime (pip install 'tweetsent[export]')"
         ) from None
-    dynamic = {"tokens": {0: "batch", 1: "time"}, "lengths": {0: "batch"}, "probs": {0: "batch"}}
+    first, second = names
+    dynamic = {first: {0: "batch", 1: "time"}, second: {0: "batch"}, "probs": {0: "batch"}}
+    if second == "attention_mask":
+        dynamic[second] = {0: "batch", 1: "time"}
     with torch.no_grad():
         torch.onnx.export(
             wrapper,
             example,
             str(path),
-            input_names=["tokens", "lengths"],
+            input_names=list(names),
             output_names=["probs"],
             dynamic_axes=dynamic,
             opset_version=17,
@@ -179,7 +233,7 @@ def _onnx(wrapper: ExportableClassifier, example, path: Path):
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
     def run_exported(tokens: torch.Tensor, lengths: torch.Tensor) -> np.ndarray:
-        feed = {"tokens": tokens.numpy(), "lengths": lengths.numpy()}
+        feed = {first: tokens.numpy(), second: lengths.numpy()}
         return session.run(["probs"], feed)[0]
 
     return run_exported

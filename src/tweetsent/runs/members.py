@@ -117,8 +117,19 @@ def check_compatible(first: Any, other: Any) -> None:
             "ensemble members must share their text config"
         )
     ours, theirs = first.config.embed, other.config.embed
+    if ours.needs_words and theirs.needs_words and ours.kind != theirs.kind:
+        raise TweetsentError(
+            f"{other.path} reads {theirs.kind} features, {first.path} {ours.kind} features: "
+            "an ensemble has at most one kind of contextual member (ELMo or transformer)"
+        )
     if ours.needs_words and theirs.needs_words and ours.elmo_input != theirs.elmo_input:
         raise TweetsentError(
             f"{other.path} and {first.path} feed their biLMs differently (embed.elmo_input "
             f"{theirs.elmo_input} vs {ours.elmo_input}): ELMo members must share it"
+        )
+    if ours.needs_words and theirs.needs_words and ours.contextual_input != theirs.contextual_input:
+        raise TweetsentError(
+            f"{other.path} and {first.path} feed their encoders differently "
+            f"(embed.transformer_emoji {theirs.transformer_emoji} vs {ours.transformer_emoji}): "
+            "transformer members must share it"
         )

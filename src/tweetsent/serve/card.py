@@ -23,6 +23,7 @@ PATH_FIELDS = {
     ("embed", "elmo_options"),
     ("embed", "elmo_weights"),
     ("embed", "elmo_cache_dir"),
+    ("embed", "transformer"),
 }
 
 
@@ -50,6 +51,7 @@ def model_card(run: LoadedRun, settings: ServeSettings, attention: bool) -> dict
                 "report": _without(meta.get("data", {}), "skipped_examples"),
             },
             "settings": {k: config[k] for k in ("text", "embed", "model", "train")},
+            "encoder": _encoder(meta.get("transformer")),
             "scores": meta.get("scores"),
             "parameters": meta.get("parameters"),
             "versions": {"tweetsent": meta.get("tweetsent"), "torch": meta.get("torch")},
@@ -78,6 +80,8 @@ def summary(run: LoadedRun) -> str:
     m, e = run.config.model, run.config.embed
     if run.config.is_ensemble:
         return f"ensemble of {len(run.config.ensemble.members)} models"
+    if m.kind == "transformer":
+        return f"fine-tuned transformer encoder ({_name(e.transformer)}), {m.pooling} pooling"
     if m.kind == "feedforward":
         body = f"feed-forward MLP({m.mlp_hidden}) over mean embeddings"
     elif m.kind == "ngram":
@@ -92,7 +96,19 @@ def summary(run: LoadedRun) -> str:
     clusters = f" + word clusters ({_short(e.clusters)})" if e.clusters else ""
     if m.kind == "ngram":
         return f"{body}{lexicon}{clusters}"
+    if e.kind == "transformer":
+        encoder = _name(e.transformer)
+        return f"{body}, frozen transformer encoder ({encoder}), layers {e.transformer_layers}"
     return f"{body}, {e.kind} embeddings ({e.dim}-d){lexicon}{clusters}"
+
+
+def _encoder(recorded: Any) -> dict[str, Any] | None:
+    """A transformer run's encoder: its folder's name, sizes and files' SHA-256."""
+    if not isinstance(recorded, dict):
+        return None
+    keys = ("layers", "dim", "max_pieces", "mixed_layers", "files")
+    name = recorded.get("name") or _name(recorded.get("folder", ""))
+    return {"name": name, **{k: recorded.get(k) for k in keys}}
 
 
 def _short(spec: str) -> str:

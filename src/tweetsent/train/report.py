@@ -19,6 +19,13 @@ from tweetsent.train.plots import plot_learning_curves
 def describe(config: RunConfig) -> str:
     """A one-line summary of the model settings, used in figure titles and the card."""
     m, e, t = config.model, config.embed, config.train
+    if m.kind == "transformer":
+        rates = f"lr={t.lr:g} encoder_lr={t.encoder_lr or t.lr:g} layer_decay={t.layer_decay:g}"
+        return (
+            f"fine-tuned {Path(e.transformer).name}, {m.pooling} pooling | {t.optimizer} "
+            f"{rates} {t.schedule} warmup={t.warmup:g} bs={t.batch_size}x{t.accumulate} "
+            f"clip={t.clip_norm:g} dropout={m.output_dropout:g}"
+        )
     if m.kind == "feedforward":
         body = f"feed-forward MLP({m.mlp_hidden}) over mean embeddings"
     elif m.kind == "ngram":
@@ -28,8 +35,11 @@ def describe(config: RunConfig) -> str:
             f"{'Bi' if m.bidirectional else ''}{m.cell.upper()}({m.hidden_size})"
             f" x{m.num_layers} pooling={m.pooling}"
         )
+    embed = f"{e.kind}({e.dim}, {'frozen' if e.freeze else 'tuned'})"
+    if e.kind == "transformer":
+        embed = f"transformer({Path(e.transformer).name}, frozen, layers={e.transformer_layers})"
     return (
-        f"{body} | embed={e.kind}({e.dim}, {'frozen' if e.freeze else 'tuned'})"
+        f"{body} | embed={embed}"
         f"{''.join(f'+lexicon({Path(spec).name})' for spec in e.lexicon)}"
         f"{f'+clusters({Path(e.clusters).name})' if e.clusters else ''} | "
         f"{t.optimizer} lr={t.lr:g} bs={t.batch_size} clip={t.clip_norm:g} "

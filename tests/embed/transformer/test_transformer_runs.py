@@ -218,3 +218,72 @@ def test_model_output_does_not_depend_on_its_batch(bert, tiny_tsv, tmp_path, mak
     alone = np.concatenate([predictor.predict_proba([t]) for t in TEXTS])
     np.testing.assert_allclose(together, alone, atol=1e-5)
     assert torch.get_num_threads() >= 1
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
+def test_finetuned_run_exports_with_parity(fmt, bert, tiny_tsv, tmp_path, make_config):
+    pytest.importorskip("onnx")
+    from tweetsent.embed.transformer import transformer_source_for_run
+    from tweetsent.runs.export import export_run
+
+    overrides = finetuned(bert, **{"train.epochs": 1})
+    run = train(make_config(tiny_tsv, tmp_path / "ft", **overrides), log=lambda _: 0).run_dir
+    result = export_run(run, fmt)
+    assert result.max_diff <= 1e-5 and result.path.is_file()
+    sidecar = json.loads(result.path.with_name(result.path.name + ".json").read_text())
+    assert set(sidecar["inputs"]) == {"input_ids", "attention_mask"}
+    if fmt == "onnx":  # a consumer: the run's tokenizer + ONNX Runtime = the predictor
+        import onnxruntime
+
+        from tweetsent.config import RunConfig
+        from tweetsent.text import Normalizer
+
+        config = RunConfig.from_dict(json.loads((run / "config.json").read_text()))
+        meta = json.loads((run / "meta.json").read_text())
+        encoder = transformer_source_for_run(run, meta["transformer"]).load()
+        norm = Normalizer(config.text)
+        ids, mask, _ = encoder.encode([norm.contextual(t, config.embed)[1] for t in TEXTS])
+        session = onnxruntime.InferenceSession(str(result.path))
+        probs = session.run(["probs"], {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})
+        expected = Predictor.from_run(run).predict_proba(TEXTS)
+        np.testing.assert_allclose(probs[0], expected, atol=1e-5)
+
+
+def test_frozen_run_export_is_refused_in_one_line(bert, tiny_tsv, tmp_path, make_config):
+    from tweetsent.runs.export import export_run
+
+    run = train(make_config(tiny_tsv, tmp_path / "r", **frozen(bert)), log=lambda _: 0).run_dir
+    with pytest.raises(TweetsentError, match="TransformerEmbedder embeddings are not supported"):
+        export_run(run, "onnx")
+
+
+def test_cache_command_fills_what_training_reads(bert, tiny_tsv, tmp_path, capsys):
+    cache = tmp_path / "cache"
+    argv = ["transformer", "cache", "--data", str(tiny_tsv), "--transformer", str(bert)]
+    argv += ["--cache-dir", str(cache), "--no-progress", "--threads", "1"]
+    assert main(argv) == 0
+    assert "computed 240 tweets" in capsys.readouterr().out
+    assert main(argv) == 0  # everything cached: nothing to compute
+    assert "computed 0 tweets" in capsys.readouterr().out
+    out = tmp_path / "run"
+    flags = [*TINY_TRAIN_FLAGS, "--epochs", "1", "--embed", "transformer", "--transformer"]
+    flags += [str(bert), "--elmo-cache-dir", str(cache)]
+    assert main(["train", "--data", str(tiny_tsv), "--out", str(out), *flags]) == 0
+    assert "transformer: 0 tweets computed" in capsys.readouterr().out
+    assert main(["transformer", "info", str(bert)]) == 0
+    assert "emoji (embed.transformer_emoji = auto): words" in capsys.readouterr().out
+
+
+def test_ensemble_of_a_transformer_and_a_word_vector_run(bert, tiny_tsv, tmp_path, make_config):
+    from tweetsent.runs.ensemble import build_ensemble
+
+    a = train(make_config(tiny_tsv, tmp_path / "ft", **finetuned(bert)), log=lambda _: 0)
+    b = train(make_config(tiny_tsv, tmp_path / "rnn"), log=lambda _: 0)
+    out = tmp_path / "both"
+    build_ensemble([a.run_dir, b.run_dir], out, weights="fit")
+    shutil.rmtree(bert)  # the members keep their own encoder copy
+    probs = Predictor.from_run(out).predict_proba(TEXTS)
+    members = [Predictor.from_run(r.run_dir).predict_proba(TEXTS) for r in (a, b)]
+    weights = json.loads((out / "meta.json").read_text())["ensemble"]["weights"]
+    mixed = sum(w * p for w, p in zip(weights, members, strict=True))
+    np.testing.assert_allclose(probs, mixed, atol=1e-5)

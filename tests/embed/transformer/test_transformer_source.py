@@ -95,3 +95,15 @@ def test_embedder_layer_check(tiny_bert):
     embedder = TransformerEmbedder(encoder, layers=[2])
     assert embedder.output_dim == 32
     assert not any(k.startswith("_frozen") or "model." in k for k in embedder.state_dict())
+
+
+def test_slow_path_encodes_like_the_fast_one(tiny_bert):
+    """Tokenizers without word alignment (BERTweet's) go piece by piece: same ids, owners."""
+    encoder = TransformerSource.from_folder(tiny_bert, max_pieces=12).load()
+    embed = EmbedConfig(kind="transformer", transformer=str(tiny_bert), transformer_emoji="words")
+    norm = Normalizer(TextConfig())
+    texts = ["#happy love @bob", "don't hate the bus :( http://x.co", "", "😂 " * 9]
+    words = [norm.contextual(t, embed)[1] for t in texts]
+    pieces = [list(w.pieces) for w in words]
+    for fast, slow in zip(encoder._encode_fast(pieces), encoder._encode_slow(pieces), strict=True):
+        assert torch.equal(fast, slow)

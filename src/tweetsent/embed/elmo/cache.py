@@ -77,10 +77,15 @@ class CachePlan:
     def todo_bytes(self) -> int:
         return self.todo_tokens * self.bytes_per_token
 
+    @property
+    def name(self) -> str:
+        """ "transformer cache" for a transformer's folder (`tf-` key), else "elmo cache"."""
+        return "transformer cache" if self.folder.name.startswith("tf-") else "elmo cache"
+
     def describe(self) -> str:
         part = f" (shard {self.shard[0]}/{self.shard[1]})" if self.shard[1] > 1 else ""
         return (
-            f"elmo cache{part}: {self.tweets:,} distinct tweets, {self.cached:,} already "
+            f"{self.name}{part}: {self.tweets:,} distinct tweets, {self.cached:,} already "
             f"cached, {self.todo:,} to compute ({self.todo_tokens:,} tokens): about "
             f"{_size(self.todo_bytes)} of float16 in {self.folder}"
         )
@@ -134,7 +139,7 @@ def build_cache(
     plan, todo = plan_cache(store, token_lists, shard)
     log(plan.describe())
     chunks = _chunks(todo, token_lists, max(chunk_bytes // store.bytes_per_token, 1))
-    bar = tqdm(total=len(todo), unit="tweet", desc="elmo cache", disable=not progress)
+    bar = tqdm(total=len(todo), unit="tweet", desc=plan.name, disable=not progress)
     with bar:
         for rows in chunks:
             words = [token_lists[i] for i in rows]

@@ -87,6 +87,8 @@ def _first_line(exc: BaseException) -> str:
 class PieceEncoder(nn.Module):
     """A Hugging Face encoder and its tokenizer, reading tweets as pieces (`ElmoInput`s)."""
 
+    needs_words = True  # callers pass the pieces as words= (ensembles, serving)
+
     def __init__(self, model: nn.Module, tokenizer: Any, max_pieces: int, trainable: bool):
         super().__init__()
         self.model = model
@@ -139,7 +141,9 @@ class PieceEncoder(nn.Module):
         """Tokenizers without word alignment (BERTweet's): one piece at a time."""
         tok = self.tokenizer
         rows, owners = [], []
-        room = self.max_pieces - tok.num_special_tokens_to_add()
+        marked = tok("")["input_ids"]  # the tokenizer's own [start, end] (CLS SEP, <s> </s>)
+        start, end = marked[:1], marked[1:]
+        room = self.max_pieces - len(marked)
         for tweet in pieces:
             ids: list[int] = []
             owner: list[int] = []
@@ -148,10 +152,8 @@ class PieceEncoder(nn.Module):
                 ids += part
                 owner += [k] * len(part)
             ids, owner = ids[:room], owner[:room]
-            full = tok.build_inputs_with_special_tokens(ids)
-            lead = full.index(ids[0]) if ids else 1
-            rows.append(full)
-            owners.append([-1] * lead + owner + [-1] * (len(full) - lead - len(owner)))
+            rows.append([*start, *ids, *end])
+            owners.append([-1] * len(start) + owner + [-1] * len(end))
         width = max(map(len, rows))
         pad = tok.pad_token_id or 0
         input_ids = torch.full((len(rows), width), pad, dtype=torch.long)

@@ -53,6 +53,7 @@ class TransformerSource:
     folder: Path
     files: dict[str, str] = field(default_factory=dict)  # file name -> sha256
     max_pieces: int = 64
+    name: str = ""  # the model's folder name where it came from (kept in a run's copy)
 
     @classmethod
     def from_folder(cls, path: str | os.PathLike, max_pieces: int = 64) -> TransformerSource:
@@ -80,7 +81,7 @@ class TransformerSource:
         if len(names) == 1:
             raise DataError("no tokenizer files (tokenizer.json, vocab.txt, ...)", folder)
         files = {name: file_sha256(folder / name) for name in names}
-        return cls(folder.resolve(), files, max_pieces)
+        return cls(folder.resolve(), files, max_pieces, folder.resolve().name)
 
     @property
     def has_weights(self) -> bool:
@@ -96,6 +97,7 @@ class TransformerSource:
 
     def to_meta(self) -> dict[str, Any]:
         return {
+            "name": self.name or self.folder.name,
             "folder": str(self.folder),
             "files": dict(self.files),
             "max_pieces": self.max_pieces,
@@ -116,7 +118,7 @@ class TransformerSource:
         for name in files:
             with atomic_path(dest / name) as tmp:
                 shutil.copyfile(self.folder / name, tmp)
-        return TransformerSource(dest.resolve(), files, self.max_pieces)
+        return TransformerSource(dest.resolve(), files, self.max_pieces, self.name)
 
 
 def _missing_folder(name: str) -> str:
@@ -155,7 +157,9 @@ def transformer_source_for_run(run_dir: Path, recorded: Any) -> TransformerSourc
                 "restore it or retrain",
                 path,
             )
-    return TransformerSource(folder.resolve(), {str(k): v for k, v in files.items()}, max_pieces)
+    name = str(recorded.get("name", ""))
+    files = {str(k): v for k, v in files.items()}
+    return TransformerSource(folder.resolve(), files, max_pieces, name)
 
 
 def resolve_emoji(config: EmbedConfig, source: TransformerSource) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -115,7 +116,10 @@ def prepare(
     data = config.data
     if not data.train:
         raise DataError("no training data given (data.train / --data)")
-    train_ex, train_report = load_labelled(data.train, config, "training")
+    train_files, excluded = training_files(data.train, data.valid)
+    train_ex, train_report = load_labelled(train_files, config, "training")
+    if excluded:
+        train_report["excluded_files"] = excluded
     label_names = LabelSet(data.labels).names
     if data.valid:
         valid_ex, valid_report = load_labelled(data.valid, config, "validation")
@@ -159,6 +163,37 @@ def prepare(
             "class_counts": _class_counts(train_labels, label_names),
         },
     )
+
+
+def training_files(train: Sequence[str], valid: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The files `data.train` names, less (1) any file also named by `data.valid` (validation
+    tweets are never trained on) and (2) the test files of a registered dataset whose release
+    folder was given whole (`--data ../shared/data/semeval2017-task4a` trains on its `train`
+    split, never on twitter-2016test-A). Returns the files and the reasons for each left out."""
+    from tweetsent.data.formats import resolve_paths
+    from tweetsent.data.registry import DATASETS
+
+    held = {p.resolve() for p in resolve_paths(valid)} if valid else set()
+    files: list[str] = []
+    excluded: list[str] = []
+    for raw in train:
+        found = resolve_paths([raw])
+        tests: set[str] = set()
+        if Path(raw).expanduser().is_dir():
+            names = {p.name for p in found}
+            for dataset in DATASETS.values():
+                if set(dataset.splits.get("train", ())) <= names:
+                    tests |= set(dataset.splits.get("test", ())) & names
+        for path in found:
+            if path.resolve() in held:
+                excluded.append(f"{path} (a validation file)")
+            elif path.name in tests:
+                excluded.append(f"{path} (the dataset's test split)")
+            else:
+                files.append(str(path))
+    if not files:
+        raise DataError("every training file is also a validation or test file", train[0])
+    return list(dict.fromkeys(files)), excluded
 
 
 def elmo_words(

@@ -16,7 +16,9 @@
 A parameter with `when` is only sampled when every named field has one of the given values
 (a field sampled earlier, or a fixed one). Attention settings (`model.attention_*`) are only
 sampled when `model.pooling = "attention"`, ELMo settings (`embed.elmo_*`, section `elmo`)
-only when `embed.kind = "elmo"`, without saying so. A bad file raises `ConfigError` naming
+only when `embed.kind = "elmo"`, transformer settings (`embed.transformer_*`) only when
+`embed.kind = "transformer"` and the fine-tuning rates (`train.encoder_lr`, `layer_decay`)
+only when `model.kind = "transformer"`, without saying so. A bad file raises `ConfigError` naming
 the file and the field.
 """
 
@@ -48,6 +50,10 @@ def implicit_condition(name: str) -> dict[str, tuple] | None:
         return {"model.pooling": ("attention",)}
     if section == "elmo" or (section == "embed" and fname.startswith("elmo_")):
         return {"embed.kind": ("elmo",)}
+    if section == "embed" and fname.startswith("transformer_"):
+        return {"embed.kind": ("transformer",)}
+    if section == "train" and fname in ("encoder_lr", "layer_decay"):
+        return {"model.kind": ("transformer",)}
     return None
 
 

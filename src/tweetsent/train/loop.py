@@ -399,6 +399,8 @@ def _quiet(*_args: Any) -> None:
 
 def _log_skipped(report: dict[str, Any], log) -> None:
     """Malformed rows skipped while reading, on the terminal too (meta.json keeps 20)."""
+    for note in (report.get("train") or {}).get("excluded_files", []):
+        log(f"train: left out {note}")
     for split in ("train", "valid"):
         part = report.get(split) or {}
         if part.get("skipped"):

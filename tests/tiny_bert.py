@@ -15,7 +15,9 @@ PIECES = ["!", "#", "'", ".", ",", ":", ")", "(", "@", "user", "http", "t", "##s
 PIECES += ["face", "with", "tears", "of", "joy", "##ing", "##ly", "not", "do", "happy"]
 
 
-def write_tiny_bert(folder: Path, seed: int = 0, layers: int = 2, hidden: int = 32) -> Path:
+def write_tiny_bert(
+    folder: Path, seed: int = 0, layers: int = 2, hidden: int = 32, dropout: float = 0.1
+) -> Path:
     """The folder, with a BertModel of random weights (safetensors) and its tokenizer."""
     import torch
     from transformers import BertConfig, BertModel, BertTokenizerFast
@@ -33,6 +35,8 @@ def write_tiny_bert(folder: Path, seed: int = 0, layers: int = 2, hidden: int = 
         num_attention_heads=2,
         intermediate_size=37,
         max_position_embeddings=128,
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
     )
     torch.manual_seed(seed)
     BertModel(config).save_pretrained(folder, safe_serialization=True)

@@ -287,3 +287,43 @@ def test_ensemble_of_a_transformer_and_a_word_vector_run(bert, tiny_tsv, tmp_pat
     weights = json.loads((out / "meta.json").read_text())["ensemble"]["weights"]
     mixed = sum(w * p for w, p in zip(weights, members, strict=True))
     np.testing.assert_allclose(probs, mixed, atol=1e-5)
+
+
+def test_finetuning_under_torchrun_equals_one_process(tiny_tsv, tmp_path, monkeypatch):
+    """2 gloo ranks take the steps of one process with the same global batch (the schedule
+    and the layer-wise rates included); dropout off, as every rank draws its own masks."""
+    from safetensors.numpy import load_file
+
+    from tiny_bert import write_tiny_bert
+    from torchrun_cli import run_torchrun
+
+    monkeypatch.setenv("TWEETSENT_CACHE", str(tmp_path / "cache"))
+    model = write_tiny_bert(tmp_path / "bert0", dropout=0.0)
+    ranks = tmp_path / "ranks"
+    args = ["train", "--data", str(tiny_tsv), "--out", str(ranks), *TINY_TRAIN_FLAGS]
+    args += ["--embed", "transformer", "--transformer", str(model), "--model", "transformer"]
+    args += ["--pooling", "mean", "--dropout", "0", "--optimizer", "adamw", "--lr", "0.01"]
+    args += ["--encoder-lr", "0.005", "--layer-decay", "0.8", "--schedule", "linear"]
+    args += ["--warmup", "0.1", "--epochs", "2", "--batch-size", "16", "--device", "cpu"]
+    job = run_torchrun(2, args, guard=ranks)
+    assert job.returncode == 0, job.stderr[-3000:]
+    overrides = finetuned(model, **{"model.output_dropout": 0.0, "train.epochs": 2})
+    overrides["train.weight_decay"] = 0.0
+    one = train(make_one(tiny_tsv, tmp_path / "one", overrides), log=lambda _: None)
+    a, b = load_file(str(one.run_dir / "model.safetensors")), load_file(str(ranks / WEIGHTS))
+    assert a.keys() == b.keys()
+    for name in a:
+        if name.endswith("attention.self.key.bias"):
+            # softmax cancels a key bias: its gradient is zero up to rounding, which Adam's
+            # normalised step turns into noise of full step size (in one process too)
+            continue
+        np.testing.assert_allclose(a[name], b[name], atol=2e-5, rtol=0, err_msg=name)
+
+
+WEIGHTS = "model.safetensors"
+
+
+def make_one(data, out, overrides):
+    from synthetic import tiny_config
+
+    return tiny_config(data, out, **overrides)

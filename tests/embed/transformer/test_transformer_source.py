@@ -1,6 +1,7 @@
 """Model folders: offline only, safetensors only, checksummed; one-line errors for the rest."""
 
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -107,3 +108,20 @@ def test_slow_path_encodes_like_the_fast_one(tiny_bert):
     pieces = [list(w.pieces) for w in words]
     for fast, slow in zip(encoder._encode_fast(pieces), encoder._encode_slow(pieces), strict=True):
         assert torch.equal(fast, slow)
+
+
+def test_search_space_samples_transformer_fields_only_where_they_apply():
+    from tweetsent.search.space import implicit_condition, load_space
+
+    assert implicit_condition("embed.transformer_layers") == {"embed.kind": ("transformer",)}
+    assert implicit_condition("train.encoder_lr") == {"model.kind": ("transformer",)}
+    assert implicit_condition("train.lr") is None
+    root = Path(__file__).resolve().parents[3]
+    space = load_space(root / "configs" / "search" / "semeval16-transformer.toml")
+    for index in range(12):
+        point = space.random_point(3, index)
+        config = space.config(point)
+        assert config.embed.kind == "transformer"
+        tuned = config.model.kind == "transformer"
+        assert tuned == ("train.encoder_lr" in point) == ("train.layer_decay" in point)
+        assert tuned != ("embed.transformer_layers" in point)

@@ -1,0 +1,88 @@
+"""The transformer recipe end to end (configs/semeval-transformer.toml), as a user runs it:
+
+    tweetsent train --config configs/semeval-transformer.toml \
+        --data ../shared/data/semeval2017-task4a --out RUN --seed S
+
+in a child process (wall time and the peak RSS of the process tree's largest member, from
+getrusage of the children), then the ensemble and each member scored on twitter-2016test-A
+(never seen by training or by the weight fit). One JSON row per seed, appended to
+OUT/recipe.jsonl as soon as it is measured.
+
+    python bench/transformer/recipe.py --seeds 1 [--threads 2] [--out bench/out/transformer]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tweetsent.runs.evaluate import evaluate
+from tweetsent.runs.predict import Predictor
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT.parent / "shared" / "data" / "semeval2017-task4a"
+TEST = DATA / "twitter-2016test-A.tsv"
+KEYS = ("avgrec", "f1_pn", "accuracy")
+
+
+def run_seed(seed: int, out: Path, threads: int) -> dict:
+    run = out / f"recipe-s{seed}"
+    command = [sys.executable, "-m", "tweetsent.cli", "train"]
+    command += ["--config", "configs/semeval-transformer.toml", "--data", str(DATA)]
+    command += ["--out", str(run), "--seed", str(seed), "--no-progress", "--overwrite"]
+    if threads:
+        command += ["--threads", str(threads)]
+    start = time.perf_counter()
+    log = open(out / f"recipe-s{seed}.log", "w", encoding="utf-8")  # noqa: SIM115
+    with log:
+        done = subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    wall = time.perf_counter() - start
+    if done.returncode:
+        raise SystemExit(f"seed {seed}: train exited {done.returncode} (see {log.name})")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    scores = {"ensemble": _test(run)}
+    for member in sorted((run / "members").iterdir()):
+        scores[member.name] = _test(member)
+    meta = json.loads((run / "meta.json").read_text())
+    size = sum(
+        p.stat().st_size for p in run.rglob("*") if p.is_file() and "checkpoint" not in p.parts
+    )
+    return {
+        "seed": seed,
+        "train_wall_s": round(wall, 1),
+        "peak_rss_mb": round(peak),
+        "run_mb": round(size / 1e6, 1),
+        "weights": meta.get("ensemble", {}).get("weights"),
+        "valid": meta.get("scores"),
+        "valid_members": (meta["ensemble"].get("validation") or {}).get("members"),
+        "test": scores,
+        "threads": threads,
+    }
+
+
+def _test(run: Path) -> dict:
+    metrics = evaluate(Predictor.from_run(run), [str(TEST)]).metrics
+    return {k: round(float(metrics[k]), 4) for k in KEYS}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1])
+    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "transformer")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    for seed in args.seeds:
+        row = run_seed(seed, args.out, args.threads)
+        with open(args.out / "recipe.jsonl", "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(row) + "\n")
+        print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -101,9 +101,8 @@ class ElmoEmbedder(nn.Module):
             raise ValueError("ElmoEmbedder needs words=: the biLM's inputs or cached features")
         batch = words if isinstance(words, FeatureBatch) else self.features(words)
         width = tokens.shape[1]
-        dtype = self.mix.scalars.dtype
         layers = _fit_width(batch.layers, width, dim=2).to(tokens.device)  # float16 across
-        layers = layers.to(dtype)  # (L, B, T, D)
+        # (L, B, T, D) float16: the mix converts only the layers it reads to its dtype
         mask = _fit_width(batch.mask, width, dim=1).to(tokens.device)  # (B, T)
         if layers.shape[:3] != (self.mix.num_layers, tokens.shape[0], width):
             raise ValueError(

@@ -295,6 +295,36 @@ def test_cli_parquet_shards_and_bad_flags(batch_run, tmp_path):
         COMMANDS["predict"](build_parser().parse_args([*args, "--chunk-size", "0"]))
 
 
+def test_output_dash_is_standard_output_and_a_trailing_slash_a_folder(
+    batch_run, tmp_path, monkeypatch, capsys
+):
+    """`--output -` writes to standard output (JSONL, or CSV with --output-format), never a
+    file named `-`; `--output newdir/` with a file input or tweets as arguments is one line
+    (a folder gets shards only from --input FOLDER), never a file named `newdir`."""
+    from tweetsent.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    source = write_jsonl(tmp_path / "in.jsonl", texts(8))
+    args = ["predict", str(batch_run), "--no-progress", "--output"]
+    assert main([*args, "-", "--input", str(source)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(texts(8)) - 2 and all("probs" in json.loads(x) for x in lines)
+    assert main([*args, "-", "--input", str(source), "--output-format", "csv"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith("id,text,lang,label,prob_")
+    assert main([*args, "-", "good day", "--output-format", "tsv"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].startswith("good day\t")
+    assert main([*args, "-", "--input", str(source), "--output-format", "parquet"]) == 2
+    assert "Parquet output needs --output FILE" in capsys.readouterr().err
+    assert not (tmp_path / "-").exists()
+    for given in (["--input", str(source)], ["good day"]):
+        assert main([*args, "newdir/", *given]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: newdir/: ends in '/', a folder") and err.count("\n") == 1
+    assert not (tmp_path / "newdir").exists()
+    assert main([*args, "o.csv", "good day", "bad day"]) == 0  # tweets as arguments, to a file
+    assert len((tmp_path / "o.csv").read_text().splitlines()) == 3
+
+
 def test_jsonl_lines_are_json_dumps_of_the_predictions(predictor):
     import io
 

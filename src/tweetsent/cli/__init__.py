@@ -40,6 +40,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """`parser.parse_args`, except that a command whose defaults name a list of positionals
+    (`set_defaults(positionals="texts")`) takes them anywhere, options between them included:
+    `predict RUN --backend onnx "good day"` (argparse alone takes them right after RUN only)."""
+    args, extra = parser.parse_known_args(argv)
+    name = getattr(args, "positionals", None)
+    if extra and name and not any(e.startswith("-") and e != "-" for e in extra):
+        getattr(args, name).extend(extra)
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def _version() -> str:
     return f"tweetsent {__version__}"
 
@@ -55,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.argv and also makes the interpreter's exit fast (`_fast_exit`)."""
     if argv is None:
         _fast_exit()
-    args = build_parser().parse_args(argv)
+    args = parse_args(build_parser(), argv)
     try:
         return COMMANDS[args.command](args)
     except TweetsentError as exc:

@@ -178,13 +178,16 @@ def open_writer(
     hops: bool = False,
     source: str = "input",
 ) -> Iterator[JsonlWriter | TableWriter | ParquetWriter]:
-    """A writer of predictions to `path` (None: JSONL on stdout), renamed into place on
-    success only; `fmt` overrides the format the suffix implies."""
+    """A writer of predictions to `path` (None: standard output, JSONL, CSV or TSV), renamed
+    into place on success only; `fmt` overrides the format the suffix implies."""
     kind = output_format(path, fmt)
     if path is None:
-        if kind != "jsonl":
-            raise TweetsentError(f"{kind} output needs --output FILE")
-        yield JsonlWriter(sys.stdout, labels, hops)
+        if kind == "parquet":
+            raise TweetsentError("Parquet output needs --output FILE (not standard output)")
+        if kind == "jsonl":
+            yield JsonlWriter(sys.stdout, labels, hops)
+        else:
+            yield TableWriter(sys.stdout, labels, "\t" if kind == "tsv" else ",")
         return
     if kind == "parquet":
         with atomic_path(path) as tmp:

@@ -168,6 +168,44 @@ def test_a_shard_folder_gives_one_output_shard_per_input_shard(predictor, tmp_pa
     assert len(pq.read_table(tmp_path / "pq" / "part-1.parquet")) == 14
 
 
+def test_empty_shards_give_empty_outputs_with_their_columns_and_the_run_goes_on(
+    predictor, tmp_path, capsys
+):
+    """Empty shards are normal in partitioned data: a 0-row Parquet file, a CSV header alone
+    and an empty JSONL file each get an output shard with the right columns and no row, the
+    shards after them are written, with a warning; an empty single file gives an empty output
+    with a warning. A shard whose rows are all malformed is still an error."""
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    write_parquet(shards / "a.parquet", texts(4))
+    write_parquet(shards / "b.parquet", [])
+    (shards / "c.csv").write_text("id,text\n", encoding="utf-8")
+    (shards / "d.jsonl").write_bytes(b"")
+    (shards / "e.csv").write_text("id,text\n1,love it :)\n", encoding="utf-8")
+    out = tmp_path / "out"
+    counts = predict_shards(predictor, shards, out, progress=False)
+    assert list(counts.values()) == [8, 0, 0, 0, 1]
+    labels = list(predictor.labels)
+    ours = ["label", *(f"prob_{label}" for label in labels), "empty"]
+    empty = pq.read_table(out / "b.parquet")
+    assert empty.num_rows == 0
+    assert empty.schema.names == ["id", "created", "text", "score", *ours]
+    assert empty.schema.equals(pq.read_table(out / "a.parquet").schema)
+    assert (out / "c.csv").read_text().splitlines() == [",".join(["id", "text", *ours])]
+    assert (out / "d.jsonl").read_bytes() == b""
+    assert len((out / "e.csv").read_text().splitlines()) == 2
+    err = capsys.readouterr().err
+    assert err.count("warning:") == 3 and f"{shards / 'b.parquet'}: no rows to label" in err
+    for name, output in (("c.csv", "one.parquet"), ("d.jsonl", "one.csv")):
+        assert predict_file(predictor, shards / name, tmp_path / output, progress=False) == 0
+        assert "no rows to label" in capsys.readouterr().err
+    assert pq.read_table(tmp_path / "one.parquet").schema.names == ["id", "text", *ours]
+    assert (tmp_path / "one.csv").read_text().splitlines() == [",".join(["text", *ours])]
+    (shards / "f.csv").write_text("id,text\n1,\n", encoding="utf-8")
+    with pytest.raises(DataError, match="no usable rows"):
+        predict_shards(predictor, shards, tmp_path / "again", progress=False)
+
+
 def test_csv_input_columns_named_like_the_outputs_are_replaced(predictor, tmp_path):
     """A CSV that already has a `label` column gets one `label` column (the prediction), as
     Parquet does, not a duplicated header."""

@@ -29,6 +29,7 @@ def parse_parquet(path: Path, sink: Sink, opts: Options) -> None:
         raise DataError(f"not a readable Parquet file ({_short(exc)})", path) from None
     schema = pfile.schema_arrow
     label_col = _check_columns(schema, path, opts)
+    sink.columns = list(schema.names)
     keep = sink.rows is not None
     if keep:
         sink.schema = schema

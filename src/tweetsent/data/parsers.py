@@ -208,6 +208,7 @@ def parse_tsv(path: Path, sink: Sink, opts: Options) -> None:
         if header is None:
             header = [clean_text(f) for f in fields]
             cols = _columns(header, path, opts)
+            sink.columns = header
             continue
         _add_table_row(sink, lineno, fields, header, cols, opts)
 
@@ -279,6 +280,7 @@ def parse_csv(path: Path, sink: Sink, opts: Options) -> None:
         if header is None:
             header = [f.strip() for f in fields]
             cols = _columns(header, path, opts)
+            sink.columns = header
             continue
         _add_table_row(sink, lineno, fields, header, cols, opts)
     if sink.count == 0 and sink.report.rows_skipped and header is not None:

@@ -74,6 +74,10 @@ class Scored:
             preds,
         )
 
+    @classmethod
+    def nothing(cls) -> Scored:
+        return cls([], [], [], [])
+
     def __len__(self) -> int:
         return len(self.texts)
 
@@ -111,22 +115,36 @@ class TableWriter:
     def __init__(self, handle: IO[str], labels: Sequence[str], delimiter: str) -> None:
         self.handle, self.labels, self.delimiter = handle, list(labels), delimiter
         self.writer: csv.DictWriter | None = None
+        self.empty: Chunk | None = None  # an empty input's chunk: its columns, if no row comes
 
     def write(self, chunk: Chunk, scored: Scored) -> None:
+        if not len(scored):
+            self.empty = self.empty or chunk
+            return
         rows = chunk.rows or [{"text": text} for text in scored.texts]
         prob_cols = [f"prob_{label}" for label in self.labels]
-        if self.writer is None:  # input columns named like ours are replaced, as in Parquet
-            ours = ["label", *prob_cols, "empty"]
-            fields = [*(c for c in rows[0] if c not in ours), *ours]
-            self.writer = csv.DictWriter(
-                self.handle, fieldnames=fields, extrasaction="ignore", delimiter=self.delimiter
-            )
-            self.writer.writeheader()
+        if self.writer is None:
+            self._start(list(rows[0]))
         for row, label, probs, empty in zip(
             rows, scored.labels, scored.probs, scored.empty, strict=True
         ):
             cols = dict(zip(prob_cols, probs, strict=True))
             self.writer.writerow({**row, "label": label, **cols, "empty": empty})
+
+    def _start(self, columns: list[str]) -> None:
+        """The header: the input's columns, then ours (an input column named like one of ours
+        is replaced, as in Parquet)."""
+        ours = ["label", *(f"prob_{label}" for label in self.labels), "empty"]
+        fields = [*(c for c in columns if c not in ours), *ours]
+        self.writer = csv.DictWriter(
+            self.handle, fieldnames=fields, extrasaction="ignore", delimiter=self.delimiter
+        )
+        self.writer.writeheader()
+
+    def close(self) -> None:
+        """Without a row, the header of an empty input's columns."""
+        if self.writer is None and self.empty is not None:
+            self._start(self.empty.columns or ["text"])
 
 
 class ParquetWriter:
@@ -139,8 +157,15 @@ class ParquetWriter:
         self.prob_cols = [f"prob_{label}" for label in self.labels]
         self.writer: Any = None
         self.inputs: Any = None  # schema of the input columns kept
+        self.empty: Chunk | None = None  # an empty input's chunk: its columns, if no row comes
 
     def write(self, chunk: Chunk, scored: Scored) -> None:
+        if not len(scored):
+            self.empty = self.empty or chunk
+        else:
+            self._write(chunk, scored)
+
+    def _write(self, chunk: Chunk, scored: Scored) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -148,7 +173,11 @@ class ParquetWriter:
         ours = {"label", *self.prob_cols, "empty"}
         try:
             if self.inputs is None:
-                schema = chunk.schema or pa.Table.from_pylist(rows[:1000]).schema
+                schema = chunk.schema or (
+                    pa.Table.from_pylist(rows[:1000]).schema
+                    if rows
+                    else pa.schema([(name, pa.string()) for name in chunk.columns or ["text"]])
+                )
                 self.inputs = pa.schema([f for f in schema if f.name not in ours])
             table = pa.Table.from_pylist(rows, schema=self.inputs)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
@@ -156,16 +185,20 @@ class ParquetWriter:
                 f"{self.path}: cannot keep the columns of {self.source} in Parquet "
                 f"({str(exc).splitlines()[0][:200]}); write JSONL or CSV instead"
             ) from None
-        table = table.append_column(pa.field("label", pa.string()), [scored.labels])
+        table = table.append_column("label", pa.array(scored.labels, pa.string()))
         probs = list(zip(*scored.probs, strict=True)) or [()] * len(self.prob_cols)
         for col, values in zip(self.prob_cols, probs, strict=True):
-            table = table.append_column(pa.field(col, pa.float64()), [list(values)])
-        table = table.append_column(pa.field("empty", pa.bool_()), [scored.empty])
+            table = table.append_column(col, pa.array(values, pa.float64()))
+        table = table.append_column("empty", pa.array(scored.empty, pa.bool_()))
         if self.writer is None:
             self.writer = pq.ParquetWriter(self.path, table.schema)
         self.writer.write_table(table)
 
     def close(self) -> None:
+        """Without a row, the schema of an empty input's columns (`_empty_parquet` without
+        one)."""
+        if self.writer is None and self.empty is not None:
+            self._write(self.empty, Scored.nothing())
         if self.writer is not None:
             self.writer.close()
 
@@ -187,7 +220,9 @@ def open_writer(
         if kind == "jsonl":
             yield JsonlWriter(sys.stdout, labels, hops)
         else:
-            yield TableWriter(sys.stdout, labels, "\t" if kind == "tsv" else ",")
+            table = TableWriter(sys.stdout, labels, "\t" if kind == "tsv" else ",")
+            yield table
+            table.close()
         return
     if kind == "parquet":
         with atomic_path(path) as tmp:
@@ -203,7 +238,9 @@ def open_writer(
         if kind == "jsonl":
             yield JsonlWriter(handle, labels, hops)
         else:
-            yield TableWriter(handle, labels, "\t" if kind == "tsv" else ",")
+            table = TableWriter(handle, labels, "\t" if kind == "tsv" else ",")
+            yield table
+            table.close()
 
 
 def _empty_parquet(path: Path, labels: Sequence[str]) -> None:

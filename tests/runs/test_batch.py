@@ -206,6 +206,26 @@ def test_empty_shards_give_empty_outputs_with_their_columns_and_the_run_goes_on(
         predict_shards(predictor, shards, tmp_path / "again", progress=False)
 
 
+def test_parquet_output_of_odd_inputs(predictor, tmp_path):
+    """A categorical (dictionary) text column is labelled and kept as it is; a column whose
+    type changes between chunks is one line naming the output, never its temporary file."""
+    source = tmp_path / "cat.parquet"
+    column = pa.array(["love it :)", "worst day", "love it :)"]).dictionary_encode()
+    pq.write_table(pa.table({"text": column}), source)
+    out = tmp_path / "cat-out.parquet"
+    assert predict_file(predictor, source, out, progress=False) == 3
+    table = pq.read_table(out)
+    assert table.schema.field("text").type == column.type
+    assert table.column("label").to_pylist() == predictor.predict_labels(column.to_pylist())
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text('{"id": 1, "text": "good"}\n{"id": "x", "text": "bad"}\n', encoding="utf-8")
+    out = tmp_path / "mixed.parquet"
+    with pytest.raises(TweetsentError, match=r"^\S*mixed\.parquet: cannot keep the columns") as exc:
+        predict_file(predictor, mixed, out, chunk=1, progress=False)
+    assert str(exc.value).startswith(f"{out}: ") and ".tmp" not in str(exc.value)
+    assert not out.exists() and list(tmp_path.glob(".mixed*")) == []
+
+
 def test_csv_input_columns_named_like_the_outputs_are_replaced(predictor, tmp_path):
     """A CSV that already has a `label` column gets one `label` column (the prediction), as
     Parquet does, not a duplicated header."""

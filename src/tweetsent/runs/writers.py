@@ -152,8 +152,11 @@ class ParquetWriter:
 
     needs_rows = True
 
-    def __init__(self, path: Path, labels: Sequence[str], source: str = "input") -> None:
+    def __init__(
+        self, path: Path, labels: Sequence[str], source: str = "input", name: Path | None = None
+    ) -> None:
         self.path, self.labels, self.source = path, list(labels), source
+        self.name = name or path  # what errors call the output (`path` may be a temporary file)
         self.prob_cols = [f"prob_{label}" for label in self.labels]
         self.writer: Any = None
         self.inputs: Any = None  # schema of the input columns kept
@@ -182,7 +185,7 @@ class ParquetWriter:
             table = pa.Table.from_pylist(rows, schema=self.inputs)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
             raise TweetsentError(
-                f"{self.path}: cannot keep the columns of {self.source} in Parquet "
+                f"{self.name}: cannot keep the columns of {self.source} in Parquet "
                 f"({str(exc).splitlines()[0][:200]}); write JSONL or CSV instead"
             ) from None
         table = table.append_column("label", pa.array(scored.labels, pa.string()))
@@ -226,7 +229,7 @@ def open_writer(
         return
     if kind == "parquet":
         with atomic_path(path) as tmp:
-            writer = ParquetWriter(Path(tmp), labels, source)
+            writer = ParquetWriter(Path(tmp), labels, source, name=Path(path))
             try:
                 yield writer
             finally:

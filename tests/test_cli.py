@@ -323,6 +323,8 @@ def test_predict_takes_its_tweets_anywhere_among_the_options(capsys):
     argv = ["predict", "RUN", "first", "--backend", "onnx", "good day", "--device", "cpu", "-"]
     args = parse_args(build_parser(), argv)
     assert (args.run, args.texts, args.backend) == ("RUN", ["first", "good day", "-"], "onnx")
+    args = parse_args(build_parser(), ["predict", "RUN", "--device", "cpu", "--", "-5 lol", "ok"])
+    assert args.texts == ["-5 lol", "ok"]
     unknown = ["predict", "RUN", "good day", "--bogus"]
     for bad in (unknown, ["export", "RUN", "--format", "onnx", "x"]):
         with pytest.raises(SystemExit) as exc:

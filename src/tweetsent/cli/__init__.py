@@ -43,13 +43,17 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
     """`parser.parse_args`, except that a command whose defaults name a list of positionals
     (`set_defaults(positionals="texts")`) takes them anywhere, options between them included:
-    `predict RUN --backend onnx "good day"` (argparse alone takes them right after RUN only)."""
+    `predict RUN --backend onnx "good day"` (argparse alone takes them right after RUN only);
+    after `--` even those that start with a dash."""
     args, extra = parser.parse_known_args(argv)
+    if not extra:
+        return args
     name = getattr(args, "positionals", None)
-    if extra and name and not any(e.startswith("-") and e != "-" for e in extra):
-        getattr(args, name).extend(extra)
-    elif extra:
+    cut = extra.index("--") if "--" in extra else len(extra)
+    head, tail = extra[:cut], extra[cut + 1 :]
+    if name is None or any(e.startswith("-") and e != "-" for e in head):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    getattr(args, name).extend(head + tail)
     return args
 
 

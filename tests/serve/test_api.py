@@ -72,11 +72,13 @@ def test_openapi_docs(server):
 @pytest.mark.parametrize(("page", "assets"), [("/docs", 3), ("/redoc", 2)])
 def test_the_api_docs_work_offline(server, page, assets):
     """/docs (Swagger UI) and /redoc name no other host: their scripts, styles and icon come
-    from this server (before issue 26 /docs loaded Swagger UI from a CDN), and the online
-    validator badge is off."""
+    from this server (before issue 26 /docs loaded Swagger UI from a CDN), a policy lets the
+    browser load nothing from elsewhere, and the online validator badge is off."""
     import re
 
-    html = server.call("GET", page).body.decode()
+    reply = server.call("GET", page)
+    assert "default-src 'self'" in reply.headers["content-security-policy"]
+    html = reply.body.decode()
     assert not re.search(r"https?:|['\"(]//", html), "a URL to another host"
     urls = re.findall(r'(?:src|href)="([^"]+)"', html)
     assert len(urls) == assets and all(url.startswith("/docs/assets/") for url in urls)

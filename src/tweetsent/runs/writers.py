@@ -10,7 +10,9 @@ columns (those of the first row), then `label`, `prob_<label>` for each label, `
 Parquet: the input's columns with their types (a Parquet input's own schema; other inputs'
 types as pyarrow infers them from the first chunk), then `label` (string), `prob_<label>`
 (float64, rounded to 6 decimals like the other formats), `empty` (bool). In CSV/TSV and
-Parquet an input column with one of these names is replaced by the prediction.
+Parquet an input column with one of these names is replaced by the prediction. An empty chunk
+(an input file without a row, `read_chunks(allow_empty=True)`) only gives its columns to an
+output that gets no row at all: a CSV/TSV header, a 0-row Parquet file with the input's schema.
 
 The file appears under its name only when the writer closes without an error
 (`io.atomic_write` / `atomic_path`); a FIFO or device is written into directly.

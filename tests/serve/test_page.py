@@ -1,4 +1,5 @@
-"""The web page in a real browser: Debian's headless Chromium driven by Playwright.
+"""The web page and the API docs (/docs, /redoc) in a real browser: Debian's headless Chromium
+driven by Playwright.
 
 Skips when /usr/bin/chromium is absent (`.ci/setup-browser.sh` installs it); never downloads a
 browser (`playwright install` is not used). With TWEETSENT_SCREENSHOT=path the attention page

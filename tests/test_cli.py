@@ -312,3 +312,22 @@ def test_train_overwrite_replaces_the_run_wholly_and_never_writes_outside(
         assert main([*flags, "--out", str(other), *extra]) == 2
         assert "not empty and not a run directory" in capsys.readouterr().err
     assert (other / "history.csv").read_text() == "mine\n"
+
+
+def test_predict_takes_its_tweets_anywhere_among_the_options(capsys):
+    """`predict RUN --backend onnx "good day"`: tweets after (or between) options are tweets,
+    in order; an unknown option is still argparse's one-line error (exit 2), as is a stray
+    word after a command that takes no such list."""
+    from tweetsent.cli import build_parser, parse_args
+
+    argv = ["predict", "RUN", "first", "--backend", "onnx", "good day", "--device", "cpu", "-"]
+    args = parse_args(build_parser(), argv)
+    assert (args.run, args.texts, args.backend) == ("RUN", ["first", "good day", "-"], "onnx")
+    args = parse_args(build_parser(), ["predict", "RUN", "--device", "cpu", "--", "-5 lol", "ok"])
+    assert args.texts == ["-5 lol", "ok"]
+    unknown = ["predict", "RUN", "good day", "--bogus"]
+    for bad in (unknown, ["export", "RUN", "--format", "onnx", "x"]):
+        with pytest.raises(SystemExit) as exc:
+            parse_args(build_parser(), bad)
+        assert exc.value.code == 2
+        assert "unrecognized arguments" in capsys.readouterr().err

@@ -274,6 +274,70 @@ def test_an_overlong_line_is_a_counted_skip_never_read_whole(tmp_path):
         read_examples(labelled, format="semeval", strict=True)
 
 
+_PEAK_MEMORY = """
+import sys
+from tweetsent.data.readers import read_chunks
+
+def peak_kb():  # this process's high-water RSS (ru_maxrss would carry the parent's over exec)
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+
+base = peak_kb()
+report = read_chunks(sys.argv[1], lambda chunk: None, size=10)
+print(report.rows_read, report.rows_skipped, (peak_kb() - base) // 1024)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc/self/status")
+@pytest.mark.parametrize(
+    ("name", "line", "rows"),
+    [
+        ("long.csv", b'"%s",positive\n', b"text,label\n%sgood day,positive\n"),
+        ("long.tsv", b"%s\tpositive\n", b"text\tlabel\n%sgood day\tpositive\n"),
+        ("long.jsonl", b'{"text": "%s", "label": "positive"}\n', b'%s{"text": "good day"}\n'),
+    ],
+    ids=["csv", "tsv", "jsonl"],
+)
+def test_a_long_line_is_never_held_whole_in_any_table_format(tmp_path, name, line, rows):
+    """A 48 MB line in a CSV, TSV or JSONL file is a counted skip read in 64 KB pieces: the
+    reader's peak memory grows by far less than the line (the csv module held it whole)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / name
+    start, end = rows.split(b"%s")
+    before, after = line.split(b"%s")
+    with open(path, "wb") as handle:  # written in pieces: this process stays small too
+        handle.write(start + before)
+        for _ in range(48):
+            handle.write(b"a" * (1 << 20))
+        handle.write(after + end)
+    child = subprocess.run(
+        [sys.executable, "-c", _PEAK_MEMORY, str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert child.returncode == 0, child.stderr
+    read, skipped, grown_mb = map(int, child.stdout.split())
+    assert (read, skipped) == (1, 1)
+    assert grown_mb < 16, f"peak RSS grew by {grown_mb} MB reading a 48 MB line"
+
+
+def test_a_long_csv_line_is_skipped_at_its_line_and_the_rows_after_it_are_read(tmp_path):
+    from tweetsent.data.parsers import MAX_LINE_BYTES
+
+    path = tmp_path / "long.csv"
+    big = b"x" * (2 * MAX_LINE_BYTES)
+    path.write_bytes(
+        b"\xef\xbb\xbftext,label\r\nok,positive\r\n" + big + b",negative\r\n"
+        b'"two\nlines",neutral\rlast,negative'
+    )
+    examples, report = read_examples(path)
+    assert examples.texts == ["ok", "two\nlines", "last"]
+    assert [examples.source(i)[1] for i in range(3)] == [2, 4, 6]
+    assert report.skips[0][1:] == (3, f"line longer than {MAX_LINE_BYTES:,} bytes (not a tweet)")
+    with pytest.raises(DataError, match=r"long.csv:3: line longer than"):
+        read_examples(path, strict=True)
+
+
 def test_a_lone_surrogate_escape_in_json_is_a_counted_skip(tmp_path):
     """`\\ud800` without its pair decodes to a string no UTF-8 output can hold: skip the row at
     its line (a paired escape, an emoji, is kept)."""

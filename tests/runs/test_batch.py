@@ -168,6 +168,64 @@ def test_a_shard_folder_gives_one_output_shard_per_input_shard(predictor, tmp_pa
     assert len(pq.read_table(tmp_path / "pq" / "part-1.parquet")) == 14
 
 
+def test_empty_shards_give_empty_outputs_with_their_columns_and_the_run_goes_on(
+    predictor, tmp_path, capsys
+):
+    """Empty shards are normal in partitioned data: a 0-row Parquet file, a CSV header alone
+    and an empty JSONL file each get an output shard with the right columns and no row, the
+    shards after them are written, with a warning; an empty single file gives an empty output
+    with a warning. A shard whose rows are all malformed is still an error."""
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    write_parquet(shards / "a.parquet", texts(4))
+    write_parquet(shards / "b.parquet", [])
+    (shards / "c.csv").write_text("id,text\n", encoding="utf-8")
+    (shards / "d.jsonl").write_bytes(b"")
+    (shards / "e.csv").write_text("id,text\n1,love it :)\n", encoding="utf-8")
+    out = tmp_path / "out"
+    counts = predict_shards(predictor, shards, out, progress=False)
+    assert list(counts.values()) == [8, 0, 0, 0, 1]
+    labels = list(predictor.labels)
+    ours = ["label", *(f"prob_{label}" for label in labels), "empty"]
+    empty = pq.read_table(out / "b.parquet")
+    assert empty.num_rows == 0
+    assert empty.schema.names == ["id", "created", "text", "score", *ours]
+    assert empty.schema.equals(pq.read_table(out / "a.parquet").schema)
+    assert (out / "c.csv").read_text().splitlines() == [",".join(["id", "text", *ours])]
+    assert (out / "d.jsonl").read_bytes() == b""
+    assert len((out / "e.csv").read_text().splitlines()) == 2
+    err = capsys.readouterr().err
+    assert err.count("warning:") == 3 and f"{shards / 'b.parquet'}: no rows to label" in err
+    for name, output in (("c.csv", "one.parquet"), ("d.jsonl", "one.csv")):
+        assert predict_file(predictor, shards / name, tmp_path / output, progress=False) == 0
+        assert "no rows to label" in capsys.readouterr().err
+    assert pq.read_table(tmp_path / "one.parquet").schema.names == ["id", "text", *ours]
+    assert (tmp_path / "one.csv").read_text().splitlines() == [",".join(["text", *ours])]
+    (shards / "f.csv").write_text("id,text\n1,\n", encoding="utf-8")
+    with pytest.raises(DataError, match="no usable rows"):
+        predict_shards(predictor, shards, tmp_path / "again", progress=False)
+
+
+def test_parquet_output_of_odd_inputs(predictor, tmp_path):
+    """A categorical (dictionary) text column is labelled and kept as it is; a column whose
+    type changes between chunks is one line naming the output, never its temporary file."""
+    source = tmp_path / "cat.parquet"
+    column = pa.array(["love it :)", "worst day", "love it :)"]).dictionary_encode()
+    pq.write_table(pa.table({"text": column}), source)
+    out = tmp_path / "cat-out.parquet"
+    assert predict_file(predictor, source, out, progress=False) == 3
+    table = pq.read_table(out)
+    assert table.schema.field("text").type == column.type
+    assert table.column("label").to_pylist() == predictor.predict_labels(column.to_pylist())
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text('{"id": 1, "text": "good"}\n{"id": "x", "text": "bad"}\n', encoding="utf-8")
+    out = tmp_path / "mixed.parquet"
+    with pytest.raises(TweetsentError, match=r"^\S*mixed\.parquet: cannot keep the columns") as exc:
+        predict_file(predictor, mixed, out, chunk=1, progress=False)
+    assert str(exc.value).startswith(f"{out}: ") and ".tmp" not in str(exc.value)
+    assert not out.exists() and list(tmp_path.glob(".mixed*")) == []
+
+
 def test_csv_input_columns_named_like_the_outputs_are_replaced(predictor, tmp_path):
     """A CSV that already has a `label` column gets one `label` column (the prediction), as
     Parquet does, not a duplicated header."""
@@ -293,6 +351,36 @@ def test_cli_parquet_shards_and_bad_flags(batch_run, tmp_path):
         from tweetsent.cli import COMMANDS, build_parser
 
         COMMANDS["predict"](build_parser().parse_args([*args, "--chunk-size", "0"]))
+
+
+def test_output_dash_is_standard_output_and_a_trailing_slash_a_folder(
+    batch_run, tmp_path, monkeypatch, capsys
+):
+    """`--output -` writes to standard output (JSONL, or CSV with --output-format), never a
+    file named `-`; `--output newdir/` with a file input or tweets as arguments is one line
+    (a folder gets shards only from --input FOLDER), never a file named `newdir`."""
+    from tweetsent.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    source = write_jsonl(tmp_path / "in.jsonl", texts(8))
+    args = ["predict", str(batch_run), "--no-progress", "--output"]
+    assert main([*args, "-", "--input", str(source)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(texts(8)) - 2 and all("probs" in json.loads(x) for x in lines)
+    assert main([*args, "-", "--input", str(source), "--output-format", "csv"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith("id,text,lang,label,prob_")
+    assert main([*args, "-", "good day", "--output-format", "tsv"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].startswith("good day\t")
+    assert main([*args, "-", "--input", str(source), "--output-format", "parquet"]) == 2
+    assert "Parquet output needs --output FILE" in capsys.readouterr().err
+    assert not (tmp_path / "-").exists()
+    for given in (["--input", str(source)], ["good day"]):
+        assert main([*args, "newdir/", *given]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: newdir/: ends in '/', a folder") and err.count("\n") == 1
+    assert not (tmp_path / "newdir").exists()
+    assert main([*args, "o.csv", "good day", "bad day"]) == 0  # tweets as arguments, to a file
+    assert len((tmp_path / "o.csv").read_text().splitlines()) == 3
 
 
 def test_jsonl_lines_are_json_dumps_of_the_predictions(predictor):

@@ -1,4 +1,5 @@
-"""The web page in a real browser: Debian's headless Chromium driven by Playwright.
+"""The web page and the API docs (/docs, /redoc) in a real browser: Debian's headless Chromium
+driven by Playwright.
 
 Skips when /usr/bin/chromium is absent (`.ci/setup-browser.sh` installs it); never downloads a
 browser (`playwright install` is not used). With TWEETSENT_SCREENSHOT=path the attention page
@@ -116,6 +117,28 @@ def test_page_highlights_tokens_by_attention(browser, attention_server, tmp_path
     shade = tokens.nth(strongest).evaluate("el => getComputedStyle(el).backgroundColor")
     assert shade.startswith("rgba(245, 158, 11") and not shade.endswith(", 0)")
     _screenshot(page, tmp_path)
+    page.close()
+
+
+@pytest.mark.parametrize(("path", "ready"), [("/docs", ".swagger-ui .opblock"), ("/redoc", "h2")])
+def test_api_docs_render_with_the_network_off(browser, server, path, ready):
+    """Swagger UI (/docs) and ReDoc (/redoc) render the API with every request to another host
+    refused: their scripts and styles come from this server (before issue 26, from a CDN)."""
+    page = browser.new_page()
+    outside: list[str] = []
+
+    def local_only(route) -> None:
+        if route.request.url.startswith(server.url + "/"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", local_only)
+    page.goto(server.url + path)
+    page.wait_for_selector(ready, timeout=30_000)
+    assert "/v1/predict" in page.text_content("body")
+    assert outside == [], f"the docs fetched from elsewhere: {outside}"
     page.close()
 
 

@@ -50,6 +50,21 @@ def test_an_arm_whose_files_are_missing_is_skipped(study_toml, tmp_path):
     assert [a.name for a in spec.active] == ["lstm"]
 
 
+def test_requires_may_be_one_file_name_never_read_character_by_character(study_toml, tmp_path):
+    """`requires = "x"` is the file x (a list of one), not the files "x"'s characters name:
+    missing, the arm is skipped naming it; present, the arm runs; a number is one line."""
+    arms = '[arms.lstm]\n[arms.gru]\nmodel.cell = "gru"\nrequires = "{}"\n'
+    spec = load_study(study_toml(arms=arms.format("nope/options.json")))
+    assert spec.arm("gru").missing == ["nope/options.json"]
+    assert [a.name for a in spec.active] == ["lstm"]
+    there = tmp_path / "x"
+    there.write_text("")
+    spec = load_study(study_toml(arms=arms.format(there)))
+    assert spec.arm("gru").missing == [] and [a.name for a in spec.active] == ["lstm", "gru"]
+    with pytest.raises(ConfigError, match=r"arms\.gru\.requires: expected a file or a list"):
+        load_study(study_toml(arms=arms.replace('"{}"', "5")))
+
+
 def test_protocols_name_the_semeval_files(tmp_path):
     folder = tmp_path / "semeval"
     folder.mkdir()

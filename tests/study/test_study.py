@@ -199,6 +199,18 @@ def test_an_unfinished_study_reports_what_finished_and_says_so(study_toml):
     assert "INCOMPLETE: 0 of 4 runs finished" in report.files["report"].read_text()
 
 
+def test_report_only_on_a_study_that_never_ran_exits_1_and_names_no_missing_folder(
+    study_toml, capsys
+):
+    """`--report-only` before any run: the report says INCOMPLETE, the command exits 1 as an
+    incomplete study does (docs/study.md), and names no logs folder that does not exist."""
+    path = study_toml()
+    assert main(["study", str(path), "--report-only", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "incomplete: 0 of 4 runs finished; no run was tried here yet; --resume" in err
+    assert "logs" not in err and not (load_study(path).study_dir / "logs").exists()
+
+
 def test_a_failing_arm_is_reported_and_the_others_finish(study_toml, capsys):
     """A run that raises is a failed trial (the search's handling): the worker goes on, the
     report lists what is missing, the command exits 1 and says how to go on."""
@@ -207,6 +219,7 @@ def test_a_failing_arm_is_reported_and_the_others_finish(study_toml, capsys):
     assert main(["study", str(path), "--quiet"]) == 1
     captured = capsys.readouterr()
     assert "incomplete: 2 of 4 runs finished" in captured.err and "--resume" in captured.err
+    assert f"failed runs are in {load_study(path).study_dir / 'logs'}" in captured.err
     spec = load_study(path)
     results = json.loads((spec.study_dir / "results.json").read_text())
     assert results["missing_runs"] == [["broken", 1], ["broken", 2]]

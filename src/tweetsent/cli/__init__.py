@@ -40,6 +40,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """`parser.parse_args`, except that a command whose defaults name a list of positionals
+    (`set_defaults(positionals="texts")`) takes them anywhere, options between them included:
+    `predict RUN --backend onnx "good day"` (argparse alone takes them right after RUN only);
+    after `--` even those that start with a dash."""
+    args, extra = parser.parse_known_args(argv)
+    if not extra:
+        return args
+    name = getattr(args, "positionals", None)
+    cut = extra.index("--") if "--" in extra else len(extra)
+    head, tail = extra[:cut], extra[cut + 1 :]
+    if name is None or any(e.startswith("-") and e != "-" for e in head):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    getattr(args, name).extend(head + tail)
+    return args
+
+
 def _version() -> str:
     return f"tweetsent {__version__}"
 
@@ -55,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.argv and also makes the interpreter's exit fast (`_fast_exit`)."""
     if argv is None:
         _fast_exit()
-    args = build_parser().parse_args(argv)
+    args = parse_args(build_parser(), argv)
     try:
         return COMMANDS[args.command](args)
     except TweetsentError as exc:

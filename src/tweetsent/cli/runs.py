@@ -234,7 +234,8 @@ def _sigterm_interrupts() -> Iterator[None]:
 def _add_predict(sub) -> None:
     p = sub.add_parser("predict", help="label tweets given as arguments or in a file")
     p.add_argument("run", help="run directory")
-    p.add_argument("texts", nargs="*", help="tweets to label")
+    p.add_argument("texts", nargs="*", help="tweets to label (anywhere among the options)")
+    p.set_defaults(positionals="texts")
     p.add_argument(
         "--input",
         help="file: plain text (one tweet a line), CSV, TSV, JSONL or Parquet; a folder of "
@@ -242,8 +243,10 @@ def _add_predict(sub) -> None:
     )
     p.add_argument(
         "--output",
-        help="JSONL, CSV, TSV or Parquet output file, or a folder for shards "
-        "(default: stdout as JSONL)",
+        help="JSONL, CSV, TSV or Parquet output file; '-' is standard output (the default; "
+        "JSONL, or CSV/TSV with --output-format); with --input FOLDER, a folder (an existing "
+        "one or a name ending in '/') gets one output shard per input shard; a name ending "
+        "in '/' is refused with any other input",
     )
     p.add_argument(
         "--output-format",
@@ -278,9 +281,14 @@ def _shard_mode(args: argparse.Namespace) -> bool:
     out = args.output
     return (
         bool(args.input and out)
+        and out != "-"
         and Path(args.input).is_dir()
-        and (Path(out).is_dir() or out.endswith(("/", os.sep)))
+        and (Path(out).is_dir() or _names_a_folder(out))
     )
+
+
+def _names_a_folder(out: str) -> bool:
+    return out.endswith(("/", os.sep))
 
 
 @command("predict")
@@ -295,7 +303,14 @@ def _predict(args: argparse.Namespace) -> int:
     if args.chunk_size < 1:
         raise TweetsentError(f"predict: --chunk-size must be at least 1, got {args.chunk_size}")
     shards = _shard_mode(args)
+    if args.output == "-":
+        args.output = None  # standard output, as with no --output
     if args.output and not shards:
+        if _names_a_folder(args.output):
+            raise TweetsentError(
+                f"{args.output}: ends in '/', a folder; one output shard per input shard needs "
+                "--input FOLDER; give an output file name"
+            )
         output_target(args.output)  # a directory is a one-line error before the model loads
     # Attention weights come from the torch model in this process. Otherwise a helper process,
     # started before this one imports anything heavy, loads the model while this one reads
@@ -356,8 +371,15 @@ def _predict_with(predictor, args: argparse.Namespace, shards: bool) -> int:
             )
         print(f"{count:,} predictions written to {args.output or 'stdout'}", file=sys.stderr)
         return 0
-    for pred in predictor.predict(args.texts, attention=args.attention):
-        print(json.dumps(pred.to_dict(hops=args.hops), ensure_ascii=False))
+    from tweetsent.data.examples import Examples
+    from tweetsent.data.readers import Chunk
+    from tweetsent.runs.writers import Scored, open_writer
+
+    preds = predictor.predict(args.texts, attention=args.attention)
+    with open_writer(args.output, predictor.labels, args.output_format, args.hops) as out:
+        out.write(Chunk(Examples(), None), Scored.of_predictions(preds))
+    if args.output:
+        print(f"{len(preds):,} predictions written to {args.output}", file=sys.stderr)
     return 0
 
 

@@ -170,12 +170,14 @@ def _study(args: argparse.Namespace) -> int:
     results = report.results
     if report.complete:
         return 0
+    logs = spec.study_dir / "logs"
+    where = f"failed runs are in {logs}" if logs.is_dir() else "no run was tried here yet"
     print(
         f"incomplete: {results['finished_runs']} of {results['planned_runs']} runs finished; "
-        f"failed runs are in {spec.study_dir / 'logs'}; --resume runs the missing ones",
+        f"{where}; --resume runs the missing ones",
         file=sys.stderr,
     )
-    return 0 if args.report_only else 1
+    return 1  # --report-only too: the report is written, the study is not done
 
 
 def _add_explain(sub) -> None:

@@ -152,7 +152,9 @@ class Sink:
         self.file_id = examples._path_id(path)
         self.rows: list[dict[str, Any]] | None = [] if keep_rows else None
         self.count = 0
+        self.skipped = 0
         self.schema: Any = None  # the file's Arrow schema (Parquet input with rows kept)
+        self.columns: list[str] | None = None  # the file's column names, where it has them
 
     def add(
         self, line: int, text: str, label: str | None, row: dict[str, Any] | None = None
@@ -169,6 +171,7 @@ class Sink:
     def skip(self, line: int, reason: str) -> None:
         if self.strict:
             raise DataError(reason, self.path, line)
+        self.skipped += 1
         self.report.add_skip(self.path, line, reason)
 
     def finish(self, fmt: str) -> None:

@@ -1,11 +1,13 @@
 """Parquet input: a file read in row batches (pyarrow), fed to a `Sink` like the text formats.
 
 A row's "line" is its 1-based row number in the file, so skips and errors read `file:row:
-reason`. The text column must hold strings; a null or blank text is a skipped row (counted), as
-in the other formats; a label column is optional unless labels are required. With rows kept
-(prediction), each row is a dict of every column's Python value (ints, timestamps, ...) and the
-sink records the file's Arrow schema (`Sink.schema`), so that a Parquet output can keep the
-input's column types.
+reason`; a page that cannot be read (corrupt, bad compression) is reported at its first row,
+found by reading its row group again a row at a time. The text column must hold strings,
+plain or dictionary-encoded (a pandas categorical); a null or blank text is a skipped row
+(counted), as in the other formats; a label column is optional unless labels are required.
+With rows kept (prediction), each row is a dict of every column's Python value (ints,
+timestamps, ...) and the sink records the file's Arrow schema (`Sink.schema`), so that a
+Parquet output can keep the input's column types.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ def parse_parquet(path: Path, sink: Sink, opts: Options) -> None:
         raise DataError(f"not a readable Parquet file ({_short(exc)})", path) from None
     schema = pfile.schema_arrow
     label_col = _check_columns(schema, path, opts)
+    sink.columns = list(schema.names)
     keep = sink.rows is not None
     if keep:
         sink.schema = schema
@@ -42,8 +45,34 @@ def parse_parquet(path: Path, sink: Sink, opts: Options) -> None:
             for text, label, values in zip(texts, labels, rows, strict=True):
                 row += 1
                 _add(sink, row, text, label, values, opts)
-    except pa.ArrowException as exc:
-        raise DataError(f"cannot read Parquet after row {row:,} ({_short(exc)})", path) from None
+    except (pa.ArrowException, OSError) as exc:  # a codec's failure is an OSError
+        bad = _first_bad_row(pfile, columns, row)
+        where = f"at row {bad:,}" if bad else f"after row {row:,}"
+        raise DataError(f"cannot read Parquet {where} ({_short(exc)})", path) from None
+
+
+def _first_bad_row(pfile, columns: list[str] | None, done: int) -> int | None:
+    """The 1-based row at which reading fails: the row groups from the one holding row
+    `done + 1` are read again one row at a time (batches of many rows fail at their start)."""
+    import pyarrow as pa
+
+    start, groups = 0, pfile.metadata.num_row_groups
+    for group in range(groups):
+        rows = pfile.metadata.row_group(group).num_rows
+        if start + rows > done:
+            break
+        start += rows
+    else:
+        return None
+    row = start
+    try:
+        for batch in pfile.iter_batches(
+            batch_size=1, row_groups=range(group, groups), columns=columns
+        ):
+            row += batch.num_rows
+    except (pa.ArrowException, OSError):
+        return row + 1
+    return None
 
 
 def _add(sink: Sink, row: int, text, label, values, opts: Options) -> None:
@@ -66,6 +95,8 @@ def _check_columns(schema, path: Path, opts: Options) -> str | None:
     if opts.text_col not in schema.names:
         raise DataError(f"no text column {opts.text_col!r} (--text-col); columns: {present}", path)
     kind = schema.field(opts.text_col).type
+    if pa.types.is_dictionary(kind):  # a pandas categorical: its values are the texts
+        kind = kind.value_type
     if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         raise DataError(f"text column {opts.text_col!r} holds {kind}, expected strings", path)
     if opts.label_col in schema.names:

@@ -2,9 +2,10 @@
 
 Line-based formats (semeval, tsv, jsonl, txt, tweeteval) read bytes line by line and decode each
 line on its own, so that one undecodable line is one skipped row with its line number. CSV
-formats go through the `csv` module (quoted fields may span lines); a CSV row is reported at the
-line where it starts. Lines are counted from 1; LF, CRLF and bare CR (old Mac files) end a line,
-a missing final newline is accepted, and a line over `MAX_LINE_BYTES` is a skipped row;
+formats go through the `csv` module (quoted fields may span lines), fed by the same capped line
+reader; a CSV row is reported at the line where it starts. Lines are counted from 1; LF, CRLF
+and bare CR (old Mac files) end a line, a missing final newline is accepted, and a line over
+`MAX_LINE_BYTES` is a skipped row, never held whole, in every format but TweetEval's;
 whitespace-only lines are not rows (counted in `ReadReport.blank_lines`).
 
 Text fields are cleaned the same way in every tab-separated format (`clean_text`): surrounding
@@ -35,7 +36,7 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # JSON \\ud800-\\udfff, pa
 _MAX_ROW_LINES = 20  # a CSV row longer than this is an unbalanced quote, not a tweet
 MAX_LINE_BYTES = 1 << 20  # a longer line is a skipped row (an error with --strict), never read
 _CHUNK = 1 << 16
-_EOL = re.compile(rb"\r\n|\r|\n")
+_EOL_KEEP = re.compile(rb"(\r\n|\r|\n)")
 
 
 @dataclass(frozen=True)
@@ -67,9 +68,10 @@ def decode_escapes(text: str) -> str:
     return text
 
 
-def _raw_lines(handle: BinaryIO, limit: int) -> Iterator[bytes | None]:
-    """The lines of a binary file without their ends, split at LF, CRLF or a bare CR (old Mac
-    files). A line longer than `limit` bytes is not kept in memory: it comes out as None."""
+def _raw_lines(handle: BinaryIO, limit: int, ends: bool = False) -> Iterator[bytes | None]:
+    """The lines of a binary file, split at LF, CRLF or a bare CR (old Mac files), without
+    their ends (with them if `ends`). A line longer than `limit` bytes is not kept in memory:
+    it comes out as None."""
     rest = b""  # the start of a line not yet ended
     too_long = False  # the line being read is over the limit (its start was dropped)
     while True:
@@ -78,10 +80,18 @@ def _raw_lines(handle: BinaryIO, limit: int) -> Iterator[bytes | None]:
         hold = b"\r" if chunk and buffer.endswith(b"\r") else b""  # maybe half of a CRLF
         if hold:
             buffer = buffer[:-1]
-        pieces = _EOL.split(buffer) if b"\r" in buffer else buffer.split(b"\n")
-        rest = pieces.pop()
-        for piece in pieces:
-            yield None if too_long or len(piece) > limit else piece
+        if b"\r" in buffer:
+            pieces = _EOL_KEEP.split(buffer)  # line, end, line, end, ..., rest
+            lines, eols = pieces[:-1:2], pieces[1::2]
+        else:
+            pieces = buffer.split(b"\n")
+            lines, eols = pieces[:-1], [b"\n"] * (len(pieces) - 1)
+        rest = pieces[-1]
+        for piece, eol in zip(lines, eols, strict=True):
+            if too_long or len(piece) > limit:
+                yield None
+            else:
+                yield piece + eol if ends else piece
             too_long = False
         if len(rest) > limit:
             too_long, rest = True, b""
@@ -198,29 +208,60 @@ def parse_tsv(path: Path, sink: Sink, opts: Options) -> None:
         if header is None:
             header = [clean_text(f) for f in fields]
             cols = _columns(header, path, opts)
+            sink.columns = header
             continue
         _add_table_row(sink, lineno, fields, header, cols, opts)
 
 
+class _LineTooLong(Exception):
+    """Raised through `csv.reader` by `_CsvLines` at a line over `MAX_LINE_BYTES`."""
+
+
+class _CsvLines:
+    """The decoded lines of a file, with their ends, for `csv.reader`; counts them, and raises
+    `_LineTooLong` at a line over `MAX_LINE_BYTES` (never held whole). The reader cannot go on
+    after that, but this iterator can: a new reader starts at the next line."""
+
+    def __init__(self, handle: BinaryIO, encoding: str) -> None:
+        self.lines = _raw_lines(handle, MAX_LINE_BYTES, ends=True)
+        self.encoding, self.count = encoding, 0
+        self.bom = encoding.lower().replace("-", "").startswith("utf")
+
+    def __iter__(self) -> _CsvLines:
+        return self
+
+    def __next__(self) -> str:
+        raw = next(self.lines)
+        self.count += 1
+        if raw is None:
+            raise _LineTooLong
+        line = raw.decode(self.encoding, errors="surrogateescape")
+        if self.count == 1 and self.bom:
+            line = line.removeprefix("\ufeff")
+        return line
+
+
 def _csv_rows(path: Path, sink: Sink, encoding: str) -> Iterator[tuple[int, list[str]]]:
-    """(first line, fields) of each CSV row; bad rows and unbalanced quotes are skipped."""
-    with open(path, encoding=encoding, errors="surrogateescape", newline="") as handle:
-        if encoding.startswith("utf"):
-            first = handle.read(1)
-            if first and first != "\ufeff":
-                handle.seek(0)
-        reader = csv.reader(handle)
+    """(first line, fields) of each CSV row; bad rows, unbalanced quotes and lines over
+    `MAX_LINE_BYTES` (never held whole) are skipped."""
+    with open(path, "rb") as handle:
+        lines = _CsvLines(handle, encoding)
+        reader = csv.reader(lines)
         done = 0  # physical lines consumed so far
         while True:
             try:
                 fields = next(reader)
             except StopIteration:
                 return
+            except _LineTooLong:
+                sink.skip(done + 1, f"line longer than {MAX_LINE_BYTES:,} bytes (not a tweet)")
+                done, reader = lines.count, csv.reader(lines)
+                continue
             except csv.Error as exc:
                 sink.skip(done + 1, f"bad CSV row ({exc})")
-                done = reader.line_num
+                done = lines.count
                 continue
-            start, done = done + 1, reader.line_num
+            start, done = done + 1, lines.count
             if not fields or not any(f.strip() for f in fields):
                 sink.report.blank_lines += done - start + 1
             elif done - start >= _MAX_ROW_LINES:
@@ -239,6 +280,7 @@ def parse_csv(path: Path, sink: Sink, opts: Options) -> None:
         if header is None:
             header = [f.strip() for f in fields]
             cols = _columns(header, path, opts)
+            sink.columns = header
             continue
         _add_table_row(sink, lineno, fields, header, cols, opts)
     if sink.count == 0 and sink.report.rows_skipped and header is not None:

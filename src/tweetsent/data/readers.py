@@ -140,11 +140,13 @@ def read_file(path: Path, fmt: str, opts: Options, sink: Sink) -> str:
 @dataclass
 class Chunk:
     """Consecutive rows of the input: `examples` (texts, raw labels, file and line of each),
-    the input rows when kept, and the Arrow schema of a Parquet file they came from."""
+    the input rows when kept, the Arrow schema of a Parquet file they came from, and the
+    column names of their file where it has some (CSV/TSV header, Parquet)."""
 
     examples: Examples
     rows: list[dict[str, Any]] | None
     schema: Any = None
+    columns: list[str] | None = None
 
 
 class ChunkSink(Sink):
@@ -171,7 +173,7 @@ class ChunkSink(Sink):
 
     def flush(self) -> None:
         if len(self.examples):
-            chunk = Chunk(self.examples, self.rows, self.schema)
+            chunk = Chunk(self.examples, self.rows, self.schema, self.columns)
             self.examples = Examples(paths=[self.path], file_ids=array("i"), lines=array("i"))
             self.rows = [] if self.rows is not None else None
             self.on_chunk(chunk)
@@ -187,11 +189,14 @@ def read_chunks(
     strict: bool = False,
     require_labels: bool = False,
     keep_rows: bool = True,
+    allow_empty: bool = False,
 ) -> ReadReport:
     """Read every file that `paths` names, in order, calling `on_chunk` with each run of `size`
     rows (a file's last chunk may be shorter; no chunk spans two files). Memory holds one chunk.
 
-    Raises DataError like `read_examples` (after the chunks read so far were handed over)."""
+    Raises DataError like `read_examples` (after the chunks read so far were handed over).
+    With `allow_empty`, a file without a single row (empty, a header only, a 0-row Parquet
+    file) is not an error: it hands over one empty chunk with its columns (or `text_col`)."""
     if format != "auto" and format not in FORMATS:
         raise DataError(f"unknown format {format!r}; expected auto, {', '.join(FORMATS)}")
     if size < 1:
@@ -203,6 +208,9 @@ def read_chunks(
         sink = ChunkSink(report, str(path), strict, keep_rows, size, on_chunk)
         read_file(path, format, opts, sink)
         sink.flush()
-    if not report.rows_read:
+        if allow_empty and not sink.count and not sink.skipped:
+            rows = [] if keep_rows else None
+            on_chunk(Chunk(Examples(), rows, sink.schema, sink.columns or [text_col]))
+    if not report.rows_read and (report.rows_skipped or not allow_empty):
         _no_rows(files, report)
     return report

@@ -192,7 +192,9 @@ def _predict_into(
         def score(part: Chunk) -> None:
             nonlocal in_flight
             texts = part.examples.texts
-            if with_attention:
+            if not texts:  # an empty input file: its columns, for an output without rows
+                out.write(part, Scored.nothing())
+            elif with_attention:
                 write(part, Scored.of_predictions(predictor.predict(texts, attention=True)))
             elif queued:  # encoded now, scored while the next chunks are read and encoded
                 pending.append((part, predictor.predict_arrays_queued(texts)))
@@ -201,8 +203,13 @@ def _predict_into(
             else:
                 write(part, Scored.of(texts, predictor.predict_arrays(texts)))
 
-        report = read_chunks(input_path, score, chunk, fmt, text_col, keep_rows=out.needs_rows)
+        report = read_chunks(
+            input_path, score, chunk, fmt, text_col, keep_rows=out.needs_rows, allow_empty=True
+        )
         write_done(wait=True)
+    if not report.rows_read:
+        where = f"; {output_path} has no rows" if output_path is not None else ""
+        print(f"warning: {input_path}: no rows to label{where}", file=sys.stderr)
     return count, report
 
 

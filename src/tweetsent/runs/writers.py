@@ -10,7 +10,9 @@ columns (those of the first row), then `label`, `prob_<label>` for each label, `
 Parquet: the input's columns with their types (a Parquet input's own schema; other inputs'
 types as pyarrow infers them from the first chunk), then `label` (string), `prob_<label>`
 (float64, rounded to 6 decimals like the other formats), `empty` (bool). In CSV/TSV and
-Parquet an input column with one of these names is replaced by the prediction.
+Parquet an input column with one of these names is replaced by the prediction. An empty chunk
+(an input file without a row, `read_chunks(allow_empty=True)`) only gives its columns to an
+output that gets no row at all: a CSV/TSV header, a 0-row Parquet file with the input's schema.
 
 The file appears under its name only when the writer closes without an error
 (`io.atomic_write` / `atomic_path`); a FIFO or device is written into directly.
@@ -74,6 +76,10 @@ class Scored:
             preds,
         )
 
+    @classmethod
+    def nothing(cls) -> Scored:
+        return cls([], [], [], [])
+
     def __len__(self) -> int:
         return len(self.texts)
 
@@ -111,22 +117,36 @@ class TableWriter:
     def __init__(self, handle: IO[str], labels: Sequence[str], delimiter: str) -> None:
         self.handle, self.labels, self.delimiter = handle, list(labels), delimiter
         self.writer: csv.DictWriter | None = None
+        self.empty: Chunk | None = None  # an empty input's chunk: its columns, if no row comes
 
     def write(self, chunk: Chunk, scored: Scored) -> None:
+        if not len(scored):
+            self.empty = self.empty or chunk
+            return
         rows = chunk.rows or [{"text": text} for text in scored.texts]
         prob_cols = [f"prob_{label}" for label in self.labels]
-        if self.writer is None:  # input columns named like ours are replaced, as in Parquet
-            ours = ["label", *prob_cols, "empty"]
-            fields = [*(c for c in rows[0] if c not in ours), *ours]
-            self.writer = csv.DictWriter(
-                self.handle, fieldnames=fields, extrasaction="ignore", delimiter=self.delimiter
-            )
-            self.writer.writeheader()
+        if self.writer is None:
+            self._start(list(rows[0]))
         for row, label, probs, empty in zip(
             rows, scored.labels, scored.probs, scored.empty, strict=True
         ):
             cols = dict(zip(prob_cols, probs, strict=True))
             self.writer.writerow({**row, "label": label, **cols, "empty": empty})
+
+    def _start(self, columns: list[str]) -> None:
+        """The header: the input's columns, then ours (an input column named like one of ours
+        is replaced, as in Parquet)."""
+        ours = ["label", *(f"prob_{label}" for label in self.labels), "empty"]
+        fields = [*(c for c in columns if c not in ours), *ours]
+        self.writer = csv.DictWriter(
+            self.handle, fieldnames=fields, extrasaction="ignore", delimiter=self.delimiter
+        )
+        self.writer.writeheader()
+
+    def close(self) -> None:
+        """Without a row, the header of an empty input's columns."""
+        if self.writer is None and self.empty is not None:
+            self._start(self.empty.columns or ["text"])
 
 
 class ParquetWriter:
@@ -134,13 +154,23 @@ class ParquetWriter:
 
     needs_rows = True
 
-    def __init__(self, path: Path, labels: Sequence[str], source: str = "input") -> None:
+    def __init__(
+        self, path: Path, labels: Sequence[str], source: str = "input", name: Path | None = None
+    ) -> None:
         self.path, self.labels, self.source = path, list(labels), source
+        self.name = name or path  # what errors call the output (`path` may be a temporary file)
         self.prob_cols = [f"prob_{label}" for label in self.labels]
         self.writer: Any = None
         self.inputs: Any = None  # schema of the input columns kept
+        self.empty: Chunk | None = None  # an empty input's chunk: its columns, if no row comes
 
     def write(self, chunk: Chunk, scored: Scored) -> None:
+        if not len(scored):
+            self.empty = self.empty or chunk
+        else:
+            self._write(chunk, scored)
+
+    def _write(self, chunk: Chunk, scored: Scored) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -148,24 +178,32 @@ class ParquetWriter:
         ours = {"label", *self.prob_cols, "empty"}
         try:
             if self.inputs is None:
-                schema = chunk.schema or pa.Table.from_pylist(rows[:1000]).schema
+                schema = chunk.schema or (
+                    pa.Table.from_pylist(rows[:1000]).schema
+                    if rows
+                    else pa.schema([(name, pa.string()) for name in chunk.columns or ["text"]])
+                )
                 self.inputs = pa.schema([f for f in schema if f.name not in ours])
             table = pa.Table.from_pylist(rows, schema=self.inputs)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
             raise TweetsentError(
-                f"{self.path}: cannot keep the columns of {self.source} in Parquet "
+                f"{self.name}: cannot keep the columns of {self.source} in Parquet "
                 f"({str(exc).splitlines()[0][:200]}); write JSONL or CSV instead"
             ) from None
-        table = table.append_column(pa.field("label", pa.string()), [scored.labels])
+        table = table.append_column("label", pa.array(scored.labels, pa.string()))
         probs = list(zip(*scored.probs, strict=True)) or [()] * len(self.prob_cols)
         for col, values in zip(self.prob_cols, probs, strict=True):
-            table = table.append_column(pa.field(col, pa.float64()), [list(values)])
-        table = table.append_column(pa.field("empty", pa.bool_()), [scored.empty])
+            table = table.append_column(col, pa.array(values, pa.float64()))
+        table = table.append_column("empty", pa.array(scored.empty, pa.bool_()))
         if self.writer is None:
             self.writer = pq.ParquetWriter(self.path, table.schema)
         self.writer.write_table(table)
 
     def close(self) -> None:
+        """Without a row, the schema of an empty input's columns (`_empty_parquet` without
+        one)."""
+        if self.writer is None and self.empty is not None:
+            self._write(self.empty, Scored.nothing())
         if self.writer is not None:
             self.writer.close()
 
@@ -178,17 +216,22 @@ def open_writer(
     hops: bool = False,
     source: str = "input",
 ) -> Iterator[JsonlWriter | TableWriter | ParquetWriter]:
-    """A writer of predictions to `path` (None: JSONL on stdout), renamed into place on
-    success only; `fmt` overrides the format the suffix implies."""
+    """A writer of predictions to `path` (None: standard output, JSONL, CSV or TSV), renamed
+    into place on success only; `fmt` overrides the format the suffix implies."""
     kind = output_format(path, fmt)
     if path is None:
-        if kind != "jsonl":
-            raise TweetsentError(f"{kind} output needs --output FILE")
-        yield JsonlWriter(sys.stdout, labels, hops)
+        if kind == "parquet":
+            raise TweetsentError("Parquet output needs --output FILE (not standard output)")
+        if kind == "jsonl":
+            yield JsonlWriter(sys.stdout, labels, hops)
+        else:
+            table = TableWriter(sys.stdout, labels, "\t" if kind == "tsv" else ",")
+            yield table
+            table.close()
         return
     if kind == "parquet":
         with atomic_path(path) as tmp:
-            writer = ParquetWriter(Path(tmp), labels, source)
+            writer = ParquetWriter(Path(tmp), labels, source, name=Path(path))
             try:
                 yield writer
             finally:
@@ -200,7 +243,9 @@ def open_writer(
         if kind == "jsonl":
             yield JsonlWriter(handle, labels, hops)
         else:
-            yield TableWriter(handle, labels, "\t" if kind == "tsv" else ",")
+            table = TableWriter(handle, labels, "\t" if kind == "tsv" else ",")
+            yield table
+            table.close()
 
 
 def _empty_parquet(path: Path, labels: Sequence[str]) -> None:

@@ -5,7 +5,8 @@
     GET  /healthz      the process answers
     GET  /readyz       the model is loaded (503 until then)
     GET  /             the web page (every asset served from /static, no CDN)
-    GET  /docs         OpenAPI docs, as FastAPI gives them (/openapi.json)
+    GET  /docs         OpenAPI docs (/openapi.json): Swagger UI, and ReDoc at /redoc, both
+                       from local assets (`docs.py`), so they work offline
 
 The model is loaded in a worker thread after start-up, so /healthz answers at once and /readyz
 turns 200 when the model is ready.
@@ -32,6 +33,7 @@ from tweetsent.errors import TweetsentError
 from tweetsent.runs.predict import Prediction, Predictor
 from tweetsent.serve.batcher import Busy, MicroBatcher
 from tweetsent.serve.card import model_card
+from tweetsent.serve.docs import add_docs
 from tweetsent.serve.errors import ApiError, BodyLimit, install_handlers
 from tweetsent.serve.precision import apply_precision
 from tweetsent.serve.schemas import ErrorResponse, PredictRequest, PredictResponse, Status
@@ -129,6 +131,8 @@ def create_app(
         version=__version__,
         description="Tweet sentiment with recurrent networks: predictions, model card, health.",
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's pages load Swagger UI / ReDoc from a CDN: ours are local
+        redoc_url=None,
     )
     app.state.model = state
     app.state.batcher = batcher
@@ -136,6 +140,7 @@ def create_app(
     app.add_middleware(Arrivals, batcher=batcher)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     _add_routes(app, state, batcher, settings)
+    add_docs(app)
     return app
 
 

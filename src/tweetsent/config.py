@@ -117,6 +117,7 @@ class EmbedConfig:
     transformer: str = ""  # the model folder (config.json, tokenizer files, *.safetensors)
     transformer_layers: str = "all"  # hidden states to mix: all, or indices (0 = embeddings)
     transformer_dropout: float = 0.1  # dropout on the mixed vectors (frozen mode)
+    transformer_proj: int = 0  # frozen mode: a learned projection of the mix to this size (0: none)
     transformer_emoji: str = "auto"  # words (emoji -> their names) | keep | auto (see below)
     transformer_max_pieces: int = 64  # word pieces per tweet read by the encoder (with CLS/SEP)
 
@@ -151,6 +152,7 @@ class EmbedConfig:
         _check_choice("embed", "transformer_emoji", self.transformer_emoji, TRANSFORMER_EMOJI)
         _check_range("embed", "transformer_dropout", self.transformer_dropout, 0.0, 0.95)
         _check_range("embed", "transformer_max_pieces", self.transformer_max_pieces, 8, 4096)
+        _check_range("embed", "transformer_proj", self.transformer_proj, 0)
         self.layer_indices()
 
     def _check_elmo(self) -> None:

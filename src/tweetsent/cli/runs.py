@@ -73,6 +73,7 @@ TRAIN_FLAGS = [
     ("--transformer-layers", "embed.transformer_layers", str, "layers to mix: all, or e.g. 6"),
     ("--transformer-dropout", "embed.transformer_dropout", float, "dropout on the mix"),
     ("--transformer-emoji", "embed.transformer_emoji", str, "auto | words | keep"),
+    ("--transformer-proj", "embed.transformer_proj", int, "frozen: project the mix to N (0: no)"),
     ("--max-pieces", "embed.transformer_max_pieces", int, "word pieces per tweet"),
     # ELMo embeddings (the `elmo` group computes, caches and pretrains them).
     ("--elmo-model", "embed.elmo_model", str, "ELMo registry model (small, ..., original)"),

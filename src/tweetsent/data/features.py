@@ -66,9 +66,9 @@ class FeatureRows:
 
         lengths = self.length[index]  # (B,)
         width = max(int(lengths.max()) if len(index) else 0, 1)
-        out = np.zeros((len(index), width, self.num_layers, self.dim), dtype=np.float16)
-        for row, i in enumerate(index):
-            out[row, : lengths[row]] = self.rows(int(i))
-        layers = torch.from_numpy(out).permute(2, 0, 1, 3)  # (B, T, L, D) -> (L, B, T, D)
+        out = np.zeros((self.num_layers, len(index), width, self.dim), dtype=np.float16)
+        for row, i in enumerate(index):  # each layer contiguous: the mix reads layer by layer
+            out[:, row, : lengths[row]] = self.rows(int(i)).transpose(1, 0, 2)
+        layers = torch.from_numpy(out)  # (L, B, T, D)
         mask = torch.arange(width)[None, :] < torch.from_numpy(lengths)[:, None]  # (B, T)
         return FeatureBatch(layers, mask)

@@ -172,6 +172,7 @@ def build_embedder(
             layers=config.layer_indices(),
             dropout=config.transformer_dropout,
             source=source,
+            proj=config.transformer_proj,
         )
     if config.kind == "elmo":
         from tweetsent.embed.elmo import ElmoEmbedder, resolve_source

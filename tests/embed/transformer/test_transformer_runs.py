@@ -82,6 +82,8 @@ def test_frozen_heads_predict_from_their_own_copy(head, bert, tiny_tsv, tmp_path
     overrides = frozen(bert, **{"model.kind": kind, "train.epochs": 1})
     if pooling:
         overrides["model.pooling"] = pooling
+    if kind == "cnn":  # the mix projected to 8 columns before the head
+        overrides["embed.transformer_proj"] = 8
     run = train(make_config(tiny_tsv, tmp_path / "run", **overrides), log=lambda _: 0).run_dir
     before = Predictor.from_run(run).predict_proba(TEXTS)
     shutil.rmtree(bert)
@@ -89,6 +91,11 @@ def test_frozen_heads_predict_from_their_own_copy(head, bert, tiny_tsv, tmp_path
     after = Predictor.from_run(moved).predict_proba(TEXTS)
     np.testing.assert_allclose(after, before, atol=1e-6)
     assert np.allclose(after.sum(1), 1.0)
+    if kind == "cnn":
+        from tweetsent.runs.rundir import load_run
+
+        embedder = load_run(moved).model.embedder
+        assert embedder.output_dim == 8 and tuple(embedder.proj.weight.shape) == (8, 32)
     if pooling == "attention":
         explained = Predictor.from_run(moved).predict(TEXTS[:1], attention=True)[0]
         assert explained.tokens == ["love", "this", ":)"] and len(explained.attention) == 3

@@ -2,6 +2,8 @@
 
     h_{k,j}  = layer j's state of classifier token k (the mean of its piece's word pieces)
     e_k      = dropout(gamma * sum_j softmax(w)_j h_{k,j})      over the chosen layers j
+    e_k      = P e_k                     with `embed.transformer_proj` (a learned D -> p map,
+                                         so that the head reads p columns, not the encoder's D)
 
 The encoder is frozen and not in the classifier's state dict (the run directory keeps a copy
 of its files under `encoder/`, checked by SHA-256); its layers reach the embedder from the
@@ -12,6 +14,9 @@ float16 either way, exactly as `ElmoEmbedder` does for a biLM, whose code this r
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+import torch
+from torch import nn
 
 from tweetsent.data.features import FeatureBatch
 from tweetsent.embed.elmo.embedder import ElmoEmbedder
@@ -31,6 +36,7 @@ class TransformerEmbedder(ElmoEmbedder):
         layers: Sequence[int] | None = None,
         dropout: float = 0.1,
         source: TransformerSource | None = None,
+        proj: int = 0,
     ) -> None:
         num = encoder.num_output_layers
         if layers is not None and any(not 0 <= i < num for i in layers):
@@ -39,6 +45,13 @@ class TransformerEmbedder(ElmoEmbedder):
                 f"encoder has {num} hidden states: the embeddings and {num - 1} layers)"
             )
         super().__init__(encoder, layers, dropout, None, source)  # type: ignore[arg-type]
+        self.proj = nn.Linear(self.elmo_dim, proj) if proj else None
+        self.output_dim = proj or self.elmo_dim
+
+    def forward(self, tokens: torch.Tensor, words=None) -> torch.Tensor:
+        """tokens (B, T) -> (B, T, D), or (B, T, proj) with a projection."""
+        mixed = super().forward(tokens, words)  # (B, T, D)
+        return mixed if self.proj is None else self.proj(mixed)
 
     @property
     def encoder(self) -> PieceEncoder:

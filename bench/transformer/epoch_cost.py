@@ -1,0 +1,73 @@
+"""What an epoch costs over cached frozen transformer features against GloVe, same head.
+
+The 2016 protocol's data (bench/transformer/accuracy.py), the default BiLSTM(64) max-pooling
+head, batch 128, 2 epochs each (features cached beforehand: the first run of a frozen row fills
+the cache, so run it once before measuring); the rows alternate --rounds times so a change in
+the machine's load hits each alike. Reported: the best second-epoch seconds (training +
+validation scoring, as history.csv records them) and the ratio to GloVe.
+
+    python bench/transformer/epoch_cost.py [--rounds 2] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+from tweetsent.config import RunConfig
+from tweetsent.train import train
+
+HERE = Path(__file__).resolve()
+SPEC = importlib.util.spec_from_file_location("accuracy", HERE.parent / "accuracy.py")
+acc = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(acc)
+
+TF = {"embed.kind": "transformer", "embed.transformer": str(acc.MODEL)}
+ROWS = {
+    "glove": {},
+    "frozen all layers": TF,
+    "frozen last layer": {**TF, "embed.transformer_layers": "6"},
+    "frozen all layers, proj 64": {**TF, "embed.transformer_proj": 64},
+}
+
+
+def epoch_seconds(name: str, out: Path, threads: int) -> float:
+    overrides = {
+        **ROWS[name],
+        "data.train": [str(acc.DATA / f) for f in acc.TRAIN],
+        "data.valid": [str(acc.DATA / f) for f in acc.VALID],
+        "data.cache_dir": str(out / "cache"),
+        "train.epochs": 2,
+        "train.batch_size": 128,
+        "train.early_stopping": "",
+        "train.threads": threads,
+        "train.progress": False,
+        "out": str(out / "epoch-cost" / name.replace(" ", "-").replace(",", "")),
+    }
+    result = train(RunConfig().with_overrides(overrides), log=lambda _: None, resume=False)
+    return float(result.history[-1]["seconds"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=acc.ROOT / "bench" / "out" / "transformer")
+    args = parser.parse_args()
+    best: dict[str, float] = {}
+    for _ in range(args.rounds):
+        for name in ROWS:
+            shutil.rmtree(args.out / "epoch-cost", ignore_errors=True)
+            seconds = epoch_seconds(name, args.out, args.threads)
+            best[name] = min(best.get(name, seconds), seconds)
+            print(json.dumps({"row": name, "seconds": seconds}), flush=True)
+    print("| head input | epoch s (best) | vs GloVe |\n|---|---|---|")
+    for name, seconds in best.items():
+        print(f"| {name} | {seconds:.1f} | {seconds / best['glove']:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()

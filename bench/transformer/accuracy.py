@@ -84,7 +84,7 @@ ROWS: dict[str, dict] = {
 }
 
 
-def run_row(name: str, seed: int, out: Path, model: Path, threads: int) -> dict:
+def run_row(name: str, seed: int, out: Path, model: Path, threads: int, test: bool) -> dict:
     run_dir = out / "runs" / f"{name}-s{seed}"
     overrides = {
         **ROWS[name],
@@ -101,14 +101,14 @@ def run_row(name: str, seed: int, out: Path, model: Path, threads: int) -> dict:
     start = time.perf_counter()
     result = train(config)
     seconds = time.perf_counter() - start
-    test = evaluate(Predictor.from_run(run_dir), [str(TEST)]).metrics
+    scores = evaluate(Predictor.from_run(run_dir), [str(TEST)]).metrics if test else None
     size = sum(p.stat().st_size for p in run_dir.rglob("*") if p.is_file())
     ckpt = sum(p.stat().st_size for p in (run_dir / "checkpoint").rglob("*") if p.is_file())
     return {
         "row": name,
         "seed": seed,
         "valid": {k: result.metrics[k] for k in KEYS},
-        "test": {k: test[k] for k in KEYS},
+        "test": {k: scores[k] for k in KEYS} if scores else None,
         "best_epoch": result.best_epoch,
         "epochs": [h["seconds"] for h in result.history],
         "train_seconds": round(seconds, 1),
@@ -128,6 +128,8 @@ def report(out: Path) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for name, items in rows.items():
+        if any(i["test"] is None for i in items):
+            continue
 
         def cell(part, key, items=items):
             values = [i[part][key] for i in items]
@@ -150,6 +152,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "transformer")
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--report", action="store_true")
+    parser.add_argument("--no-test", action="store_true", help="validation scores only")
     args = parser.parse_args()
     if args.report:
         print(report(args.out))
@@ -157,7 +160,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     for seed in args.seeds:
         for name in args.rows:
-            row = run_row(name, seed, args.out, args.model, args.threads)
+            row = run_row(name, seed, args.out, args.model, args.threads, not args.no_test)
             with open(args.out / "results.jsonl", "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(row) + "\n")
             print(json.dumps(row), flush=True)

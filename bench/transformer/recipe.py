@@ -5,7 +5,8 @@
 
 in a child process (wall time and the peak RSS of the process tree's largest member, from
 getrusage of the children), then the ensemble and each member scored on twitter-2016test-A
-(never seen by training or by the weight fit). One JSON row per seed, appended to
+(never seen by training or by the weight fit): each member once, the ensemble from their
+probabilities and the fitted weights. One JSON row per seed, appended to
 OUT/recipe.jsonl as soon as it is measured.
 
     python bench/transformer/recipe.py --seeds 1 [--threads 2] [--out bench/out/transformer]
@@ -21,7 +22,8 @@ import sys
 import time
 from pathlib import Path
 
-from tweetsent.runs.evaluate import evaluate
+import numpy as np
+
 from tweetsent.runs.predict import Predictor
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,10 +47,8 @@ def run_seed(seed: int, out: Path, threads: int) -> dict:
     if done.returncode:
         raise SystemExit(f"seed {seed}: train exited {done.returncode} (see {log.name})")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    scores = {"ensemble": _test(run)}
-    for member in sorted((run / "members").iterdir()):
-        scores[member.name] = _test(member)
     meta = json.loads((run / "meta.json").read_text())
+    scores = _test_scores(run, meta["ensemble"]["members"], meta["ensemble"]["weights"])
     size = sum(
         p.stat().st_size for p in run.rglob("*") if p.is_file() and "checkpoint" not in p.parts
     )
@@ -65,8 +65,27 @@ def run_seed(seed: int, out: Path, threads: int) -> dict:
     }
 
 
-def _test(run: Path) -> dict:
-    metrics = evaluate(Predictor.from_run(run), [str(TEST)]).metrics
+def _test_scores(run: Path, members: list[str], weights: list[float]) -> dict:
+    """Each member's test scores, and the ensemble's from the members' probabilities mixed
+    with the fitted weights (what the ensemble model computes; its argmax is the ensemble's
+    label), so that no member scores the 20,632 test tweets twice."""
+    from tweetsent.data import read_examples
+    from tweetsent.metrics import compute_metrics
+
+    examples, _ = read_examples([str(TEST)])
+    scores, mixed = {}, None
+    for name, weight in zip(members, weights, strict=True):
+        predictor = Predictor.from_run(run / "members" / name)
+        probs = predictor.predict_proba(examples.texts)
+        index = {label: i for i, label in enumerate(predictor.labels)}
+        truth = np.array([index[label] for label in examples.labels])
+        scores[name] = _rounded(compute_metrics(truth, probs.argmax(1), predictor.labels))
+        mixed = weight * probs if mixed is None else mixed + weight * probs
+    scores["ensemble"] = _rounded(compute_metrics(truth, mixed.argmax(1), predictor.labels))
+    return scores
+
+
+def _rounded(metrics: dict) -> dict:
     return {k: round(float(metrics[k]), 4) for k in KEYS}
 
 

@@ -125,3 +125,30 @@ def test_search_space_samples_transformer_fields_only_where_they_apply():
         tuned = config.model.kind == "transformer"
         assert tuned == ("train.encoder_lr" in point) == ("train.layer_decay" in point)
         assert tuned != ("embed.transformer_layers" in point)
+
+
+MINILM = Path(__file__).resolve().parents[4] / "shared" / "models" / "all-MiniLM-L6-v2"
+
+
+@pytest.mark.shared_data
+def test_the_shared_minilm_reads_tweets():
+    """The encoder the recipe uses, from ../shared (absent on a user's fresh machine)."""
+    if not (MINILM / "config.json").is_file():
+        pytest.skip(f"{MINILM} not found (the shared model is only on development machines)")
+    source = TransformerSource.from_folder(MINILM)
+    sums = {}
+    for line in (MINILM / "SHA256SUMS").read_text().splitlines():
+        digest, name = line.split()
+        sums[name.removeprefix("./")] = digest
+    assert {"config.json", "model.safetensors", "vocab.txt"} <= set(source.files)
+    assert {name: sums[name] for name in source.files} == source.files
+    embed = EmbedConfig(kind="transformer", transformer=str(MINILM))
+    assert resolve_emoji(embed, source) == "words"  # MiniLM's vocabulary lacks emoji
+    encoder = source.load()
+    assert (encoder.num_output_layers, encoder.output_dim) == (7, 384)
+    pieces_of = EmbedConfig(kind="transformer", transformer="m", transformer_emoji="words")
+    words = Normalizer(TextConfig()).contextual("@Bob loving it 😂 http://t.co/x", pieces_of)[1]
+    ids, _, _ = encoder.encode([words])
+    pieces = encoder.tokenizer.convert_ids_to_tokens(ids[0].tolist())
+    assert pieces[:4] == ["[CLS]", "@", "user", "loving"] and "[UNK]" not in pieces
+    assert encoder.features([words]).layers.shape == (7, 1, 5, 384)

@@ -179,7 +179,7 @@ def test_build_checks_sizes_and_names_the_field() -> None:
     [
         ("cell", "rnn"),
         ("pooling", "sum"),
-        ("kind", "transformer"),
+        ("kind", "bert"),  # "transformer" is a kind now (a fine-tuned encoder)
         ("num_layers", 0),
         ("hidden_size", 0),
         ("layer_dropout", 1.0),

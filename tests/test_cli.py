@@ -27,6 +27,18 @@ def trained(tiny_tsv, tmp_path):
     return out
 
 
+def test_help_speaks_to_users(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--help"])
+    assert stop.value.code == 0
+    text = capsys.readouterr().out
+    description = text.split("\n\n")[1]  # after the usage lines
+    assert description.startswith("Sentiment analysis of tweets")
+    assert "argparse" not in text and "Python API" not in text
+    for example in ("tweetsent train --data", "tweetsent predict", "tweetsent serve"):
+        assert example in text
+
+
 def test_train_predict_evaluate(trained, tiny_tsv, tmp_path, capsys):
     capsys.readouterr()
     assert main(["predict", str(trained), "love it :)", "", "hate mondays"]) == 0

@@ -24,14 +24,9 @@ def summary(config: RunConfig) -> str:
         return f"ensemble of {n} models ({config.ensemble.weights} weights)"
     if m.kind == "transformer":
         return f"fine-tuned transformer encoder ({short(e.transformer)}), {m.pooling} pooling"
-    extras = "".join(
-        [
-            f" + lexicon scores ({', '.join(short(spec) for spec in e.lexicon)})"
-            if e.lexicon
-            else "",
-            f" + word clusters ({short(e.clusters)})" if e.clusters else "",
-        ]
-    )
+    lexicons = ", ".join(short(spec) for spec in e.lexicon)
+    extras = f" + lexicon scores ({lexicons})" if e.lexicon else ""
+    extras += f" + word clusters ({short(e.clusters)})" if e.clusters else ""
     if m.kind == "ngram":
         return f"{_body(m)}{extras}"
     return f"{_body(m)}, {_embedder(e)}{extras}"

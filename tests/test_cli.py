@@ -27,6 +27,18 @@ def trained(tiny_tsv, tmp_path):
     return out
 
 
+def test_help_speaks_to_users(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--help"])
+    assert stop.value.code == 0
+    text = capsys.readouterr().out
+    description = text.split("\n\n")[1]  # after the usage lines
+    assert description.startswith("Sentiment analysis of tweets")
+    assert "argparse" not in text and "Python API" not in text
+    for example in ("tweetsent train --data", "tweetsent predict", "tweetsent serve"):
+        assert example in text
+
+
 def test_train_predict_evaluate(trained, tiny_tsv, tmp_path, capsys):
     capsys.readouterr()
     assert main(["predict", str(trained), "love it :)", "", "hate mondays"]) == 0
@@ -130,17 +142,17 @@ def test_train_flags_for_lexicons_clusters_and_the_ngram_model(tmp_path):
     args = ["train", "--data", "d.tsv", "--out", "r", "--lexicon", "vader", "pmi:B.txt"]
     args += ["--clusters", "C.txt", "--model", "ngram", "--tweet-features", "--no-lexicon-vocab"]
     config = config_from_args(build_parser().parse_args(args))
-    assert config.embed.lexicon == ["vader", "pmi:B.txt"] and config.embed.clusters == "C.txt"
+    assert config.embed.lexicon == ("vader", "pmi:B.txt") and config.embed.clusters == "C.txt"
     assert config.model.kind == "ngram" and config.model.tweet_features
     assert not config.embed.lexicon_vocab and config.data.train == ["d.tsv"]
     recipe = tmp_path / "r.toml"
     recipe.write_text('[embed]\nlexicon = ["a.txt", "b.txt"]\nclusters = "c.txt"\n')
     plain = ["train", "--config", str(recipe), "--data", "d.tsv", "--out", "r"]
     config = config_from_args(build_parser().parse_args(plain))  # no flag: the file's lists
-    assert config.embed.lexicon == ["a.txt", "b.txt"] and config.embed.clusters == "c.txt"
+    assert config.embed.lexicon == ("a.txt", "b.txt") and config.embed.clusters == "c.txt"
     assert config.embed.lexicon_vocab and not config.model.tweet_features
     config = config_from_args(build_parser().parse_args([*plain, "--lexicon", "z.txt"]))
-    assert config.embed.lexicon == ["z.txt"]  # a flag replaces the list
+    assert config.embed.lexicon == ("z.txt",)  # a flag replaces the list
 
 
 def test_train_flags_for_the_cnn(tmp_path):
@@ -149,8 +161,8 @@ def test_train_flags_for_the_cnn(tmp_path):
     args = ["train", "--data", "d.tsv", "--out", "r", "--model", "cnn", "--cnn-filters", "32"]
     config = config_from_args(build_parser().parse_args([*args, "--cnn-widths", "2", "3"]))
     assert config.model.kind == "cnn" and config.model.cnn_filters == 32
-    assert config.model.cnn_widths == [2, 3]
-    assert config_from_args(build_parser().parse_args(args)).model.cnn_widths == [1, 2, 3, 4]
+    assert config.model.cnn_widths == (2, 3)
+    assert config_from_args(build_parser().parse_args(args)).model.cnn_widths == (1, 2, 3, 4)
     bad = run_cli("train", "--data", "d.tsv", "--out", str(tmp_path / "r"), "--cnn-widths", "x")
     assert bad.returncode == 2 and "--cnn-widths" in bad.stderr and "Traceback" not in bad.stderr
 

@@ -100,9 +100,9 @@ def test_search_shares_cores_through_overrides_not_by_mutation():
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("vader", ["vader"]), ("", []), (["vader", "pmi:a.txt"], ["vader", "pmi:a.txt"]), ([], [])],
+    [("vader", ("vader",)), ("", ()), (["vader", "pmi:a.txt"], ("vader", "pmi:a.txt")), ([], ())],
 )
-def test_lexicon_is_a_list_and_an_old_single_string_still_loads(value, expected, tmp_path):
+def test_lexicon_is_a_tuple_and_an_old_single_string_still_loads(value, expected, tmp_path):
     """config.json files written before lexicon lists hold one string ("" for none)."""
     old = RunConfig().to_dict()
     old["embed"]["lexicon"] = value
@@ -118,7 +118,23 @@ def test_lexicon_is_a_list_and_an_old_single_string_still_loads(value, expected,
 def test_lexicon_spec_list_is_checked():
     with pytest.raises(ConfigError, match="embed.lexicon: expected a list of strings"):
         RunConfig().with_overrides({"embed.lexicon": ["vader", 3]})
-    assert EmbedConfig(lexicon=["", "vader"]).lexicon == ["vader"]
+    assert EmbedConfig(lexicon=["", "vader"]).lexicon == ("vader",)
+
+
+def test_list_fields_are_tuples_inside_and_lists_in_config_json():
+    """Frozen all the way down: no list to append to; config.json keeps its lists, so files
+    written before (and after) read back and write out byte for byte."""
+    saved = RunConfig().to_dict()
+    saved["embed"]["lexicon"] = ["vader", "pmi:a.txt"]
+    saved["model"]["kind"], saved["model"]["cnn_widths"] = "cnn", [2, 3]
+    config = RunConfig.from_saved(saved)
+    assert config.embed.lexicon == ("vader", "pmi:a.txt") and config.model.cnn_widths == (2, 3)
+    assert RunConfig().model.cnn_widths == (1, 2, 3, 4)
+    assert ModelConfig(cnn_widths=[3, 4]).cnn_widths == (3, 4)
+    assert config.to_dict() == saved and json.dumps(config.to_dict()) == json.dumps(saved)
+    assert isinstance(config.to_dict()["model"]["cnn_widths"], list)
+    with pytest.raises(ConfigError, match="model.cnn_widths: expected a list of integers"):
+        RunConfig().with_overrides({"model.cnn_widths": [2, "3"]})
 
 
 @pytest.mark.parametrize(

@@ -92,7 +92,7 @@ class EmbedConfig:
     # Sentiment lexicons (`lexicons.load_lexicon` specs: vader, afinn, a file, FORMAT:file): each
     # adds [score, in-lexicon] columns to the word vectors, and feeds tweet-level features to
     # heads that read them (model.tweet_features, model.kind = ngram). Saved in the weights.
-    lexicon: list[str] = field(default_factory=list)
+    lexicon: tuple[str, ...] = ()
     lexicon_vocab: bool = True  # the lexicons' words join the vocabulary
     clusters: str = ""  # Twitter word clusters file (bit-string TAB word TAB count): "" = none
     cluster_vocab: bool = False  # the clusters' words join the vocabulary (n-gram models)
@@ -127,9 +127,9 @@ class EmbedConfig:
         _check_range("embed", "dropout", self.dropout, 0.0, 0.95)
         _check_range("embed", "cluster_dim", self.cluster_dim, 1)
         _check_choice("embed", "elmo_input", self.elmo_input, ELMO_INPUTS)
-        # a lexicon given as one string (configs before lists, `--lexicon vader`): a list
-        specs = [self.lexicon] if isinstance(self.lexicon, str) else list(self.lexicon)
-        object.__setattr__(self, "lexicon", [spec for spec in specs if spec])
+        # a lexicon given as one string (configs before lists, `--lexicon vader`): a tuple
+        specs = (self.lexicon,) if isinstance(self.lexicon, str) else tuple(self.lexicon)
+        object.__setattr__(self, "lexicon", tuple(spec for spec in specs if spec))
         if (self.lexicon or self.clusters) and self.word_kind == "none":
             what = "embed.lexicon" if self.lexicon else "embed.clusters"
             raise ConfigError(f"{what}: needs word vectors (with ELMo: embed.elmo_concat)")
@@ -251,7 +251,7 @@ class ModelConfig:
     ngram_hidden: int = 0  # one ReLU hidden layer of this size (0 = linear)
     # kind = cnn (Kim 2014): cnn_filters feature maps per window width, in place of the RNN
     cnn_filters: int = 64
-    cnn_widths: list[int] = field(default_factory=lambda: [1, 2, 3, 4])
+    cnn_widths: tuple[int, ...] = (1, 2, 3, 4)
 
     def __post_init__(self) -> None:
         kinds = ("rnn", "cnn", "feedforward", "ngram", "transformer")
@@ -271,9 +271,15 @@ class ModelConfig:
         _check_range("model", "ngram_buckets", self.ngram_buckets, 2)
         _check_range("model", "ngram_hidden", self.ngram_hidden, 0)
         _check_range("model", "cnn_filters", self.cnn_filters, 1)
-        if not self.cnn_widths or any(
-            isinstance(w, bool) or not isinstance(w, int) or not 1 <= w <= 9
-            for w in self.cnn_widths
+        if isinstance(self.cnn_widths, list):
+            object.__setattr__(self, "cnn_widths", tuple(self.cnn_widths))
+        if (
+            not isinstance(self.cnn_widths, tuple)
+            or not self.cnn_widths
+            or any(
+                isinstance(w, bool) or not isinstance(w, int) or not 1 <= w <= 9
+                for w in self.cnn_widths
+            )
         ):
             raise ConfigError(
                 f"model.cnn_widths: a list of window widths from 1 to 9, got {self.cnn_widths!r}"
@@ -420,7 +426,8 @@ class RunConfig:
         return bool(self.ensemble.members)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Plain JSON data: the tuple fields (`embed.lexicon`, `model.cnn_widths`) as lists."""
+        return _lists(dataclasses.asdict(self))
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], source: str = "config") -> RunConfig:
@@ -473,6 +480,15 @@ class RunConfig:
         return RunConfig.from_dict(raw, source="overrides")
 
 
+def _lists(value: Any) -> Any:
+    """`value` with every tuple, nested ones too, turned into a list."""
+    if isinstance(value, dict):
+        return {k: _lists(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_lists(v) for v in value]
+    return value
+
+
 def _section_from_dict(kind: type, raw: Any, name: str, source: str) -> Any:
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: [{name}] must be a table")
@@ -487,18 +503,19 @@ def _section_from_dict(kind: type, raw: Any, name: str, source: str) -> Any:
 
 
 def _coerce(hint: Any, value: Any, where: str) -> Any:
-    """Check a TOML/JSON value against the field's annotated type (ints widen to floats)."""
+    """Check a TOML/JSON value against the field's annotated type (ints widen to floats); a
+    list goes into a `tuple[X, ...]` field as a tuple."""
     origin = getattr(hint, "__origin__", None)
-    if origin is list:
+    if origin in (list, tuple):
         item = hint.__args__[0]
         if item is str and isinstance(value, str):
             value = [value]
-        if not isinstance(value, list) or not all(
+        if not isinstance(value, (list, tuple)) or not all(
             isinstance(v, item) and not isinstance(v, bool) for v in value
         ):
             what = "strings" if item is str else "integers"
             raise ConfigError(f"{where}: expected a list of {what}, got {value!r}")
-        return list(value)
+        return origin(value)
     if hint is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{where}: expected true or false, got {value!r}")

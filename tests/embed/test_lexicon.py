@@ -236,7 +236,7 @@ def test_lexicon_words_join_the_vocabulary_and_are_recorded(lexicon_runs):
     assert info["vocabulary_scored"] == 80 and len(info["sha256"]) == 64
     assert (info["name"], info["format"]) == ("lex", "score")
     assert "lexicons" not in json.loads((runs["without"] / "meta.json").read_text())["embeddings"]
-    assert "+lexicon(lex.tsv)" in (runs["with"] / "MODEL_CARD.md").read_text()
+    assert "lexicon scores (lex.tsv)" in (runs["with"] / "MODEL_CARD.md").read_text()
     weights = load_file(str(runs["with"] / "model.safetensors"))
     features = weights["embedder.features"]
     assert features[tokens.index("goodx0")].tolist() == [pytest.approx(2 / 3), 1.0]

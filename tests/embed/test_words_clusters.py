@@ -158,7 +158,7 @@ def test_rnn_run_with_clusters_and_tweet_features(rnn_run):
     assert weights["tweet_features.features.scores"].shape == (len(tokens), 1)
     assert "tweet_features.norm.running_mean" in weights
     card = (run / "MODEL_CARD.md").read_text()
-    assert "+lexicon(lex.tsv)" in card and "+clusters(clusters.txt)" in card
+    assert "lexicon scores (lex.tsv)" in card and "word clusters (clusters.txt)" in card
     again = evaluate(Predictor.from_run(run), [str(valid)]).metrics
     assert again["avgrec"] == pytest.approx(result.metrics["avgrec"])
 

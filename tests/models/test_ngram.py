@@ -211,7 +211,7 @@ def test_ngram_run_trains_and_records_its_inputs(ngram_run):
     weights = load_file(str(run / "model.safetensors"))
     assert weights["lexicon.present"].shape == (len(tokens), 2)
     assert weights["lexicon.scores"][tokens.index("superb")].tolist() == [1.0, 0.0]
-    assert "n-gram bags" in (run / "MODEL_CARD.md").read_text()
+    assert "n-gram model" in (run / "MODEL_CARD.md").read_text()
     again = evaluate(Predictor.from_run(run), [str(valid)]).metrics
     assert again["accuracy"] == pytest.approx(result.metrics["accuracy"])
     assert again["avgrec"] == pytest.approx(result.metrics["avgrec"])

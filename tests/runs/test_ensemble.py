@@ -110,6 +110,10 @@ def test_run_directory_layout_and_round_trip(fitted):
         assert not (member / "checkpoint").exists()
     state = load_file(str(fitted / "model.safetensors"))
     assert sorted(state) == ["remap_0", "remap_1", "weights"]  # only the ensemble's own
+    card = (fitted / "MODEL_CARD.md").read_text()
+    assert "- model: ensemble of 2 models (fit weights)" in card
+    assert "- member a: weight" in card and "BiLSTM(16) x1, attention pooling" in card
+    assert "BiGRU(16) x1, max pooling, random embeddings (16-d, tuned)" in card
     first = Predictor.from_run(fitted).predict_proba(TEXTS)
     second = Predictor.from_run(fitted).predict_proba(TEXTS)
     assert np.array_equal(first, second)

@@ -10,7 +10,7 @@ import pytest
 from tweetsent.cli import main
 from tweetsent.config import ModelConfig
 from tweetsent.errors import ConfigError
-from tweetsent.search import load_space, space_from_dict
+from tweetsent.search import SearchSettings, load_space, space_from_dict
 
 SPACE = """
 [search]
@@ -43,6 +43,15 @@ def test_space_parses_choices_ranges_logs_conditions_and_fixed_fields(write_spac
     assert by_name["model.layer_dropout"].when == {"model.num_layers": (2, 3)}
     assert space.base.train.epochs == 3 and space.base.model.pooling == "mean"
     assert space.settings.sampler == "random" and space.settings.seed == 5
+
+
+def test_settings_are_frozen_and_overrides_make_copies():
+    settings = SearchSettings(from_study="coarse")
+    assert settings.top_k == 3  # a two-stage search's default
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.workers = 4  # type: ignore[misc]
+    changed = settings.with_overrides({"workers": 4, "top_k": 2})
+    assert (changed.workers, changed.top_k, settings.workers) == (4, 2, 1)
 
 
 def test_random_points_are_seeded_in_bounds_and_honour_conditions(write_space):

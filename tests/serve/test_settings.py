@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 
 import pytest
@@ -88,3 +89,12 @@ def test_not_ready_until_the_model_is_loaded(bilstm_run):
     assert status == 503 and body["error"]["code"] == "not_ready"
     status, body = _call(app, "GET", "/v1/model")
     assert status == 503 and body["error"]["code"] == "not_ready"
+
+
+def test_settings_are_frozen():
+    settings = ServeSettings()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.max_texts = 8  # type: ignore[misc]
+    assert dataclasses.replace(settings, max_texts=8).max_texts == 8
+    with pytest.raises(ConfigError, match="serve.max_texts"):
+        dataclasses.replace(settings, max_texts=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -16,7 +17,7 @@ def test_arms_seeds_and_configs(study_toml, tmp_path):
     spec = load_study(study_toml())
     tiny_data = {k: tmp_path / f"{k}.tsv" for k in ("train", "valid", "test")}
     assert [a.name for a in spec.arms] == ["lstm", "gru"]
-    assert spec.settings.seeds == [1, 2] and spec.settings.baseline == "lstm"
+    assert spec.settings.seeds == (1, 2) and spec.settings.baseline == "lstm"
     assert spec.planned() == [("lstm", 1), ("gru", 1), ("lstm", 2), ("gru", 2)]  # seed by seed
     config = spec.config("gru", 2)
     assert config.model.cell == "gru" and config.train.seed == 2
@@ -24,6 +25,18 @@ def test_arms_seeds_and_configs(study_toml, tmp_path):
     assert spec.test == [str(tiny_data["test"])]
     assert str(spec.run_dir("gru", 2)).endswith("out/tiny/runs/gru/seed-2")
     assert spec.fingerprint("lstm") != spec.fingerprint("gru")
+
+
+def test_settings_are_frozen_and_the_baseline_defaults_to_the_first_arm(study_toml):
+    path = study_toml()
+    path.write_text(path.read_text().replace('baseline = "lstm"\n', ""))
+    spec = load_study(path)
+    assert spec.settings.baseline == "lstm"  # set by a copy, not by assignment
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        spec.settings.workers = 2  # type: ignore[misc]
+    again = spec.with_settings({"workers": 2, "seeds": [3]})
+    assert (again.settings.workers, again.settings.seeds) == (2, (3,))
+    assert (spec.settings.workers, spec.settings.seeds) == (1, (1, 2))
 
 
 def test_an_arm_from_a_config_file_under_the_study_data(study_toml, tmp_path):

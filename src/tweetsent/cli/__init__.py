@@ -31,8 +31,28 @@ __all__ = ["COMMANDS", "build_parser", "command", "config_from_args", "main"]
 ADDERS = [*runs.ADDERS, *tools.ADDERS, *elmo.ADDERS, *transformer.ADDERS]
 
 
+# What `tweetsent --help` says above and below the list of commands (for users, not developers).
+DESCRIPTION = """\
+Sentiment analysis of tweets: train a classifier (BiLSTM/GRU, CNN, n-gram, fine-tuned
+transformer, ensembles) on labelled tweets, then label new ones from the command line, a
+file or a REST API."""
+EPILOG = """\
+a first run:
+  tweetsent train --data train.tsv --out runs/first      train, save the run directory
+  tweetsent predict runs/first "I love this :)"          label tweets (or --input FILE)
+  tweetsent evaluate runs/first --data test.tsv          scores on labelled tweets
+  tweetsent serve runs/first                             REST API and web page
+
+`tweetsent COMMAND --help` tells more about each command."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tweetsent", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="tweetsent",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", required=True)
     for add in ADDERS:

@@ -10,8 +10,8 @@ Modules: `rundir` (the run directory's files; `load_run` rebuilds the model, nev
 loads while the caller cleans), `predict` (`Predictor`), `batch` (`predict_file`,
 `predict_shards`: files of any size, in chunks; `writers`: JSONL, CSV/TSV, Parquet outputs),
 `partitions` (DataFrame partitions, the Dask recipe), `evaluate`, `explain` (attention
-heatmap / HTML), `export` (TorchScript / ONNX). Training may import this package (to save runs
-and score); nothing below it does.
+heatmap / HTML), `export` (TorchScript / ONNX), `card` (the one-line model summary of every
+card). Training may import this package (to save runs and score); nothing below it does.
 """
 
 from tweetsent.runs.batch import predict_file, predict_shards

@@ -40,9 +40,10 @@ from tweetsent.data.labels import LabelSet
 from tweetsent.data.prepare import load_labelled
 from tweetsent.data.split import stratified_split
 from tweetsent.errors import TweetsentError
-from tweetsent.io import write_json
+from tweetsent.io import atomic_write, write_json
 from tweetsent.metrics import compute_metrics, confusion_matrix
 from tweetsent.models.ensemble import EnsembleClassifier
+from tweetsent.runs.card import summary
 from tweetsent.runs.members import (
     MEMBERS,
     check_compatible,
@@ -364,7 +365,7 @@ def _write(out: Path, runs, names, config, vocab, meta, model, scores) -> None:
         write_json(target / META, meta)
         if scores:
             write_json(target / "metrics.json", _metrics_file(meta, scores))
-        _write_card(target / "MODEL_CARD.md", meta)
+        _write_card(target / "MODEL_CARD.md", meta, config, [run.config for run in runs])
         write_json(target / CONFIG, config.to_dict())
         if target != out:
             if out.exists():
@@ -387,14 +388,13 @@ def _metrics_file(meta: dict, scores: dict) -> dict:
     }
 
 
-def _write_card(path: Path, meta: dict) -> None:
-    from tweetsent.io import atomic_write
-
+def _write_card(path: Path, meta: dict, config: RunConfig, members: Sequence[RunConfig]) -> None:
     ens = meta["ensemble"]
-    lines = ["# Model card: ensemble", "", f"- labels: {', '.join(meta['labels'])}"]
-    lines += [f"- weights: {ens['method']}"]
+    lines = ["# Model card: ensemble", "", f"- model: {summary(config)}"]
+    lines += [f"- labels: {', '.join(meta['labels'])}", f"- weights: {ens['method']}"]
     lines += [
-        f"- member {n}: weight {w:.3f}" for n, w in zip(ens["members"], ens["weights"], strict=True)
+        f"- member {n}: weight {w:.3f}, {summary(c)}"
+        for n, w, c in zip(ens["members"], ens["weights"], members, strict=True)
     ]
     valid = ens.get("validation")
     if valid:

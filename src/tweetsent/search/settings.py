@@ -14,7 +14,7 @@ SAMPLERS = ("grid", "random", "tpe")
 PRUNERS = ("none", "median")
 
 
-@dataclass
+@dataclass(frozen=True)
 class SearchSettings:
     """How a study samples, prunes, stores and reports. Defaults suit a laptop."""
 
@@ -58,7 +58,7 @@ class SearchSettings:
         if self.top_k and not self.from_study:
             raise ConfigError("search.top_k: needs search.from_study (--from-study)")
         if self.from_study and not self.top_k:
-            self.top_k = 3
+            object.__setattr__(self, "top_k", 3)  # frozen: the default of a two-stage search
 
     @property
     def direction(self) -> str:

@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from tweetsent.runs.card import short, summary
 from tweetsent.runs.rundir import LoadedRun
 from tweetsent.serve.settings import ServeSettings
 
@@ -36,14 +37,14 @@ def model_card(run: LoadedRun, settings: ServeSettings, attention: bool) -> dict
         config[section][name] = (
             [_name(v) for v in value] if isinstance(value, list) else _name(value)
         )
-    config["embed"]["lexicon"] = [_short(spec) for spec in config["embed"]["lexicon"]]
+    config["embed"]["lexicon"] = [short(spec) for spec in config["embed"]["lexicon"]]
     meta = run.meta
     card = _finite(
         {
             "name": run.path.name,
             "labels": list(run.labels),
             "attention": attention,
-            "summary": summary(run),
+            "summary": summary(run.config),
             "data": {
                 "train_files": config["data"]["train"],
                 "valid_files": config["data"]["valid"],
@@ -75,33 +76,6 @@ def model_card(run: LoadedRun, settings: ServeSettings, attention: bool) -> dict
     return _no_paths(card)
 
 
-def summary(run: LoadedRun) -> str:
-    """e.g. 'BiLSTM(64) x1, max pooling, glove-kumo embeddings (50-d)'."""
-    m, e = run.config.model, run.config.embed
-    if run.config.is_ensemble:
-        return f"ensemble of {len(run.config.ensemble.members)} models"
-    if m.kind == "transformer":
-        return f"fine-tuned transformer encoder ({_name(e.transformer)}), {m.pooling} pooling"
-    if m.kind == "feedforward":
-        body = f"feed-forward MLP({m.mlp_hidden}) over mean embeddings"
-    elif m.kind == "ngram":
-        body = f"n-gram model ({m.ngram_dim}-d bags of hashed word/char n-grams)"
-    else:
-        body = (
-            f"{'Bi' if m.bidirectional else ''}{m.cell.upper()}({m.hidden_size}) x{m.num_layers}, "
-            f"{m.pooling} pooling"
-        )
-    names = ", ".join(_short(spec) for spec in e.lexicon)
-    lexicon = f" + lexicon scores ({names})" if e.lexicon else ""
-    clusters = f" + word clusters ({_short(e.clusters)})" if e.clusters else ""
-    if m.kind == "ngram":
-        return f"{body}{lexicon}{clusters}"
-    if e.kind == "transformer":
-        encoder = _name(e.transformer)
-        return f"{body}, frozen transformer encoder ({encoder}), layers {e.transformer_layers}"
-    return f"{body}, {e.kind} embeddings ({e.dim}-d){lexicon}{clusters}"
-
-
 def _encoder(recorded: Any) -> dict[str, Any] | None:
     """A transformer run's encoder: its folder's name, sizes and files' SHA-256."""
     if not isinstance(recorded, dict):
@@ -109,12 +83,6 @@ def _encoder(recorded: Any) -> dict[str, Any] | None:
     keys = ("layers", "dim", "max_pieces", "mixed_layers", "files")
     name = recorded.get("name") or _name(recorded.get("folder", ""))
     return {"name": name, **{k: recorded.get(k) for k in keys}}
-
-
-def _short(spec: str) -> str:
-    """A lexicon spec or file path without its folders (FORMAT: kept)."""
-    kind, colon, path = spec.rpartition(":") if ":" in spec else ("", "", spec)
-    return f"{kind}{colon}{Path(path).name}"
 
 
 def _name(value: Any) -> Any:

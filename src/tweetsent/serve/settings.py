@@ -9,7 +9,7 @@ from tweetsent.errors import ConfigError
 PRECISIONS = ("mixed", "float64", "float32")
 
 
-@dataclass
+@dataclass(frozen=True)
 class ServeSettings:
     """Every limit is configurable (`tweetsent serve --max-texts ...`) and has a JSON error.
 

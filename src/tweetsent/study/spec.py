@@ -69,12 +69,12 @@ PROTOCOLS: dict[str, tuple[list[str], list[str]]] = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class StudySettings:
     """The `[study]` table: what runs, where it is stored, how the report compares."""
 
     name: str = "study"
-    seeds: list[int] = field(default_factory=lambda: [1, 2, 3])
+    seeds: tuple[int, ...] = (1, 2, 3)
     baseline: str = ""  # an arm's name ("" = the first arm)
     metric: str = "avgrec"  # chooses the best arm (on validation) and leads the comparisons
     out: str = "studies"  # <out>/<name>/runs/<arm>/seed-<seed>, the report beside them
@@ -184,9 +184,7 @@ def study_from_dict(raw: dict[str, Any], source: str = "study", root: Path = Pat
         raise ConfigError(f"{source}: [arms]: no arm (add a table like [arms.bilstm-64])")
     pinned = {**fixed, **data}
     arms = [_arm(name, spec, source, root, pinned) for name, spec in arms_raw.items()]
-    spec = StudySpec(source, settings, base, test, arms, protocol)
-    _check(spec)
-    return spec
+    return _check(StudySpec(source, settings, base, test, arms, protocol))
 
 
 def _settings(raw: dict[str, Any], source: str) -> StudySettings:
@@ -199,11 +197,12 @@ def _settings(raw: dict[str, Any], source: str) -> StudySettings:
         expected = type(getattr(defaults, key))
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if expected is list:
-            if not isinstance(value, list) or not all(
+        if expected is tuple:
+            if not isinstance(value, list | tuple) or not all(
                 isinstance(v, int) and not isinstance(v, bool) for v in value
             ):
                 raise ConfigError(f"{source}: study.{key}: expected a list of integers")
+            value = tuple(value)
         elif not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
             raise ConfigError(f"{source}: study.{key}: expected {expected.__name__}, got {value!r}")
         values[key] = value
@@ -341,15 +340,17 @@ def fingerprint_of(config: RunConfig) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _check(spec: StudySpec) -> None:
-    """Names are unique, the baseline runs, every arm makes a valid config."""
+def _check(spec: StudySpec) -> StudySpec:
+    """Names are unique, the baseline runs, every arm makes a valid config; the spec with its
+    baseline named (the first arm that runs, when the file names none)."""
     names = [arm.name for arm in spec.arms]
     s = spec.settings
     if not spec.active:
         missing = spec.arms[0].missing[0]
         raise ConfigError(f"{spec.source}: arms: every arm is skipped (missing {missing})")
     if not s.baseline:
-        s.baseline = spec.active[0].name
+        s = dataclasses.replace(s, baseline=spec.active[0].name)
+        spec = dataclasses.replace(spec, settings=s)
     if s.baseline not in names:
         raise ConfigError(f"{spec.source}: study.baseline: no arm named {s.baseline!r}")
     if spec.arm(s.baseline).skipped:
@@ -364,3 +365,4 @@ def _check(spec: StudySpec) -> None:
             spec.config(arm.name, s.seeds[0])
         except TweetsentError as exc:
             raise ConfigError(f"{spec.source}: arms.{arm.name}: {exc}") from None
+    return spec

@@ -136,10 +136,6 @@ class Normalizer:
         folded): `tokenize` maps them through `chunk_tokens` (see `map_chunks`)."""
         return self._prepare(text).split()
 
-    def tokenize_many(self, texts: list[str]) -> list[list[str]]:
-        tokenize = self.tokenize
-        return [tokenize(t) for t in texts]
-
     def chunk_tokens(self, chunk: str) -> tuple[str, ...]:
         """Tokens of one prepared, whitespace-free chunk, stop words already removed."""
         out: list[str] = []

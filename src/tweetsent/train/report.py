@@ -12,39 +12,14 @@ import numpy as np
 from tweetsent.config import RunConfig
 from tweetsent.data.prepare import Prepared
 from tweetsent.io import atomic_write, read_json, write_json
+from tweetsent.runs.card import summary, training
 from tweetsent.runs.rundir import META
 from tweetsent.train.plots import plot_learning_curves
 
 
 def describe(config: RunConfig) -> str:
-    """A one-line summary of the model settings, used in figure titles and the card."""
-    m, e, t = config.model, config.embed, config.train
-    if m.kind == "transformer":
-        rates = f"lr={t.lr:g} encoder_lr={t.encoder_lr or t.lr:g} layer_decay={t.layer_decay:g}"
-        return (
-            f"fine-tuned {Path(e.transformer).name}, {m.pooling} pooling | {t.optimizer} "
-            f"{rates} {t.schedule} warmup={t.warmup:g} bs={t.batch_size}x{t.accumulate} "
-            f"clip={t.clip_norm:g} dropout={m.output_dropout:g}"
-        )
-    if m.kind == "feedforward":
-        body = f"feed-forward MLP({m.mlp_hidden}) over mean embeddings"
-    elif m.kind == "ngram":
-        body = f"n-gram bags({m.ngram_dim}, buckets={m.ngram_buckets})"
-    else:
-        body = (
-            f"{'Bi' if m.bidirectional else ''}{m.cell.upper()}({m.hidden_size})"
-            f" x{m.num_layers} pooling={m.pooling}"
-        )
-    embed = f"{e.kind}({e.dim}, {'frozen' if e.freeze else 'tuned'})"
-    if e.kind == "transformer":
-        embed = f"transformer({Path(e.transformer).name}, frozen, layers={e.transformer_layers})"
-    return (
-        f"{body} | embed={embed}"
-        f"{''.join(f'+lexicon({Path(spec).name})' for spec in e.lexicon)}"
-        f"{f'+clusters({Path(e.clusters).name})' if e.clusters else ''} | "
-        f"{t.optimizer} lr={t.lr:g} bs={t.batch_size} clip={t.clip_norm:g} "
-        f"dropout={m.output_dropout:g}"
-    )
+    """The figure title: the model (`runs.card.summary`) and its training settings."""
+    return f"{summary(config)} | {training(config)}"
 
 
 def write_history(path: Path, history: Sequence[dict[str, Any]]) -> None:
@@ -97,7 +72,8 @@ def write_card(
     lines = [
         "# Model card",
         "",
-        f"- model: {describe(config)}",
+        f"- model: {summary(config)}",
+        f"- training: {training(config)}",
         f"- labels: {', '.join(prepared.labels)}",
         f"- training data: {', '.join(config.data.train)} ({len(prepared.train):,} tweets; "
         f"class counts {report.get('class_counts')})",

@@ -20,9 +20,7 @@ import argparse
 import importlib.util
 import json
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve()
@@ -47,14 +45,14 @@ def measure(runs: list[str], n: int, repeats: int, out: Path) -> dict:
             name = Path(run).name
             argv = [sys.executable, "-m", "tweetsent.cli", "predict", run, "--input", str(path)]
             argv += ["--no-progress", "--output", str(out / f"{name}.jsonl")]
-            times.setdefault(f"{name} whole", []).append(_timed(lambda a=argv: _child(a)))
-            times.setdefault("vader whole", []).append(_timed(lambda: _child(vader)))
+            times.setdefault(f"{name} whole", []).append(speed._timed(lambda a=argv: speed._child(a)))
+            times.setdefault("vader whole", []).append(speed._timed(lambda: speed._child(vader)))
             predictor = Predictor.from_run(run)
             times.setdefault(f"{name} in-process", []).append(
-                _timed(lambda p=predictor: p.predict_arrays(texts))
+                speed._timed(lambda p=predictor: p.predict_arrays(texts))
             )
             times.setdefault("vader in-process", []).append(
-                _timed(lambda: [score(t) for t in texts])
+                speed._timed(lambda: [score(t) for t in texts])
             )
     return {
         "tweets": len(texts),
@@ -62,16 +60,6 @@ def measure(runs: list[str], n: int, repeats: int, out: Path) -> dict:
         "load": os.getloadavg(),
         "cpus": os.cpu_count(),
     }
-
-
-def _timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
-def _child(argv: list[str]) -> None:
-    subprocess.run(argv, check=True, capture_output=True)
 
 
 def main() -> None:

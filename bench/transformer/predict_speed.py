@@ -45,7 +45,8 @@ def measure(runs: list[str], n: int, repeats: int, out: Path) -> dict:
             name = Path(run).name
             argv = [sys.executable, "-m", "tweetsent.cli", "predict", run, "--input", str(path)]
             argv += ["--no-progress", "--output", str(out / f"{name}.jsonl")]
-            times.setdefault(f"{name} whole", []).append(speed._timed(lambda a=argv: speed._child(a)))
+            whole = speed._timed(lambda a=argv: speed._child(a))
+            times.setdefault(f"{name} whole", []).append(whole)
             times.setdefault("vader whole", []).append(speed._timed(lambda: speed._child(vader)))
             predictor = Predictor.from_run(run)
             times.setdefault(f"{name} in-process", []).append(

@@ -48,7 +48,8 @@ def run_seed(seed: int, out: Path, threads: int) -> dict:
         raise SystemExit(f"seed {seed}: train exited {done.returncode} (see {log.name})")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     meta = json.loads((run / "meta.json").read_text())
-    scores = _test_scores(run, meta["ensemble"]["members"], meta["ensemble"]["weights"])
+    members = [run / "members" / name for name in meta["ensemble"]["members"]]
+    scores = test_scores(members, meta["ensemble"]["weights"])
     size = sum(
         p.stat().st_size for p in run.rglob("*") if p.is_file() and "checkpoint" not in p.parts
     )
@@ -65,7 +66,7 @@ def run_seed(seed: int, out: Path, threads: int) -> dict:
     }
 
 
-def _test_scores(run: Path, members: list[str], weights: list[float]) -> dict:
+def test_scores(members: list[Path], weights: list[float]) -> dict:
     """Each member's test scores, and the ensemble's from the members' probabilities mixed
     with the fitted weights (what the ensemble model computes; its argmax is the ensemble's
     label), so that no member scores the 20,632 test tweets twice."""
@@ -74,12 +75,12 @@ def _test_scores(run: Path, members: list[str], weights: list[float]) -> dict:
 
     examples, _ = read_examples([str(TEST)])
     scores, mixed = {}, None
-    for name, weight in zip(members, weights, strict=True):
-        predictor = Predictor.from_run(run / "members" / name)
+    for member, weight in zip(members, weights, strict=True):
+        predictor = Predictor.from_run(member)
         probs = predictor.predict_proba(examples.texts)
         index = {label: i for i, label in enumerate(predictor.labels)}
         truth = np.array([index[label] for label in examples.labels])
-        scores[name] = _rounded(compute_metrics(truth, probs.argmax(1), predictor.labels))
+        scores[member.name] = _rounded(compute_metrics(truth, probs.argmax(1), predictor.labels))
         mixed = weight * probs if mixed is None else mixed + weight * probs
     scores["ensemble"] = _rounded(compute_metrics(truth, mixed.argmax(1), predictor.labels))
     return scores

@@ -237,3 +237,23 @@ def test_members_must_live_inside_the_ensemble_run(fitted, members, tmp_path, na
     write_json(run / "config.json", raw)
     with pytest.raises(TweetsentError, match="members must live inside the ensemble run"):
         load_run(run)
+
+
+def test_a_validation_file_named_two_ways_is_one_split(
+    tiny_tsv, tiny_valid_tsv, tmp_path, monkeypatch
+):
+    """Members trained with `../x.tsv` and with its absolute path share their validation split."""
+    from synthetic import tiny_config
+    from tweetsent.runs.ensemble import build_ensemble
+    from tweetsent.train import train
+
+    monkeypatch.chdir(tmp_path)
+    relative = f"../{tmp_path.name}/{tiny_valid_tsv.name}"
+    runs = []
+    for name, valid in (("a", str(tiny_valid_tsv)), ("b", relative)):
+        config = tiny_config(
+            tiny_tsv, tmp_path / name, **{"data.valid": [valid], "train.epochs": 1}
+        )
+        runs.append(train(config, log=lambda _: None).run_dir)
+    result = build_ensemble(runs, tmp_path / "both", weights="fit", log=lambda _: None)
+    assert len(result.weights) == 2

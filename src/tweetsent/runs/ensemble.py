@@ -192,6 +192,15 @@ def validation_examples(config: RunConfig) -> tuple[list[str], list[int]] | None
     return list(texts), [index[label] for label in labels]
 
 
+def _value(data: Any, field: str) -> Any:
+    """A data field as the ensemble compares it: file lists as the files they name from here
+    (`../shared/x.tsv` and its absolute path are the same validation file)."""
+    value = getattr(data, field)
+    if field in ("train", "valid"):
+        return [os.path.realpath(os.path.expanduser(str(p))) for p in value]
+    return value
+
+
 def _validation(runs: Sequence[LoadedRun], required: bool, log) -> tuple | None:
     """The members' shared validation split; for `fit` a missing one is an error, for
     `uniform` it only means no validation scores (logged)."""
@@ -199,7 +208,8 @@ def _validation(runs: Sequence[LoadedRun], required: bool, log) -> tuple | None:
     first = runs[0].config.data
     fields = SPLIT_FIELDS + (() if first.valid else HOLD_OUT_FIELDS)
     for run in runs[1:]:
-        differs = [f for f in fields if getattr(run.config.data, f) != getattr(first, f)]
+        ours = run.config.data
+        differs = [f for f in fields if _value(ours, f) != _value(first, f)]
         if differs:
             message = (
                 f"ensemble: {run.path} and {runs[0].path} have different validation data "

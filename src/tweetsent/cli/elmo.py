@@ -159,16 +159,23 @@ def _elmo_pretrain(args: argparse.Namespace) -> None:
 
 
 def _elmo_cache(args: argparse.Namespace) -> None:
+    from tweetsent.embed.elmo import cache_corpus
+
+    keys = ("embed.elmo_model", "embed.elmo_options", "embed.elmo_weights")
+    run_cache(args, "elmo", (*keys, "embed.elmo_cache_dir", "embed.elmo_input"), cache_corpus)
+
+
+def run_cache(args: argparse.Namespace, kind: str, keys: tuple[str, ...], cache) -> None:
+    """`elmo cache` and `transformer cache`: the run's config (--config, then the flags named
+    by `keys`, embed.kind = `kind`, --data/--valid), its features computed by `cache`."""
     from tweetsent.device import resolve_device
-    from tweetsent.embed.elmo import cache_corpus, parse_shard
+    from tweetsent.embed.elmo import parse_shard
 
     _set_threads(args.threads)
     config = RunConfig.from_toml(args.config) if args.config else RunConfig()
-    keys = ("embed.elmo_model", "embed.elmo_options", "embed.elmo_weights")
-    keys += ("embed.elmo_cache_dir", "embed.elmo_input")
     overrides = {key: getattr(args, key) for key in keys}
-    overrides.update({"embed.kind": "elmo", "data.train": args.data, "data.valid": args.valid})
-    summary = cache_corpus(
+    overrides.update({"embed.kind": kind, "data.train": args.data, "data.valid": args.valid})
+    summary = cache(
         config.with_overrides(overrides),
         shard=parse_shard(args.shard),
         batch_size=args.batch_size,

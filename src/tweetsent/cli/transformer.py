@@ -10,7 +10,6 @@ import argparse
 import json
 
 from tweetsent.cli.registry import command
-from tweetsent.config import RunConfig
 
 
 def _add_transformer(sub) -> None:
@@ -61,27 +60,11 @@ def _info(folder: str) -> None:
 
 
 def _cache(args: argparse.Namespace) -> None:
-    from tweetsent.device import resolve_device
-    from tweetsent.embed.elmo import parse_shard
+    from tweetsent.cli.elmo import run_cache
     from tweetsent.embed.transformer.cache import cache_transformer_corpus
 
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
-    config = RunConfig.from_toml(args.config) if args.config else RunConfig()
     keys = ("embed.transformer", "embed.transformer_emoji", "embed.transformer_max_pieces")
-    overrides = {key: getattr(args, key) for key in (*keys, "embed.elmo_cache_dir")}
-    overrides.update({"embed.kind": "transformer", "data.train": args.data})
-    overrides["data.valid"] = args.valid
-    summary = cache_transformer_corpus(
-        config.with_overrides(overrides),
-        shard=parse_shard(args.shard),
-        batch_size=args.batch_size,
-        device=str(resolve_device(args.device)),
-        progress=not args.no_progress,
-    )
-    print(f"computed {summary.computed:,} tweets ({summary.chunks} chunks, {summary.seconds:.1f}s)")
+    run_cache(args, "transformer", (*keys, "embed.elmo_cache_dir"), cache_transformer_corpus)
 
 
 ADDERS = [_add_transformer]

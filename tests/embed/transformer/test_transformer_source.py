@@ -1,5 +1,6 @@
 """Model folders: offline only, safetensors only, checksummed; one-line errors for the rest."""
 
+import json
 import shutil
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from tweetsent.embed.transformer import (
 )
 from tweetsent.errors import DataError
 from tweetsent.text import Normalizer
+from tweetsent.text.align import ElmoInput
 
 
 def test_missing_folder_and_hub_name(tmp_path):
@@ -152,3 +154,54 @@ def test_the_shared_minilm_reads_tweets():
     pieces = encoder.tokenizer.convert_ids_to_tokens(ids[0].tolist())
     assert pieces[:4] == ["[CLS]", "@", "user", "loving"] and "[UNK]" not in pieces
     assert encoder.features([words]).layers.shape == (7, 1, 5, 384)
+
+
+def _byte_symbols() -> list[str]:
+    """Byte-level BPE's printable stand-in for each of the 256 bytes (GPT-2's scheme)."""
+    keep = set(range(33, 127)) | set(range(161, 173)) | set(range(174, 256))
+    out, extra = [], 0
+    for byte in range(256):
+        if byte in keep:
+            out.append(chr(byte))
+        else:
+            out.append(chr(256 + extra))
+            extra += 1
+    return out
+
+
+def test_a_roberta_folder_reads_like_a_bert_one(tmp_path):
+    """A byte-level BPE encoder (RoBERTa family): the tokenizer gets add_prefix_space, each
+    piece's word pieces are its own, the start and end tokens are <s> and </s>."""
+    from transformers import RobertaConfig, RobertaModel, RobertaTokenizerFast
+
+    folder = tmp_path / "roberta"
+    folder.mkdir()
+    vocab = {t: i for i, t in enumerate(["<s>", "<pad>", "</s>", "<unk>", "<mask>"])}
+    for symbol in _byte_symbols():
+        vocab.setdefault(symbol, len(vocab))
+    try:  # transformers 5 takes the vocabulary itself, 4 its files
+        tokenizer = RobertaTokenizerFast(vocab=vocab, merges=[])
+    except TypeError:
+        (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+        (folder / "merges.txt").write_text("#version: 0.2\n", encoding="utf-8")
+        tokenizer = RobertaTokenizerFast(str(folder / "vocab.json"), str(folder / "merges.txt"))
+    tokenizer.save_pretrained(folder)
+    config = RobertaConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=37,
+        max_position_embeddings=130,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+    )
+    torch.manual_seed(0)
+    RobertaModel(config).save_pretrained(folder, safe_serialization=True)
+    encoder = TransformerSource.from_folder(folder, max_pieces=40).load()
+    ids, _, owner = encoder.encode([ElmoInput(("love", "it"), (0, 1), "encoder-words")])
+    pieces = encoder.tokenizer.convert_ids_to_tokens(ids[0].tolist())
+    assert pieces == ["<s>", "Ġ", "l", "o", "v", "e", "Ġ", "i", "t", "</s>"]
+    assert owner[0].tolist() == [-1, 0, 0, 0, 0, 0, 1, 1, 1, -1]
+    assert encoder.features([ElmoInput(("love", "it"), (0, 1), "x")]).layers.shape == (3, 1, 2, 32)

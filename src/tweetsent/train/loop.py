@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -289,8 +290,6 @@ def _epoch_batches(data, tc) -> int:
 
 def _autocast(device: torch.device, bf16: bool):
     """bfloat16 autocast on a CUDA device that has it (`train.bf16`), else nothing."""
-    import contextlib
-
     if bf16 and device.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
@@ -369,13 +368,13 @@ def _check_resume(config: RunConfig, run_dir: Path):
 
 def _resolve_transformer(config: RunConfig, log) -> RunConfig:
     """The config with `embed.transformer_emoji = "auto"` decided by the encoder's tokenizer."""
-    from tweetsent.embed.transformer import resolve_emoji, transformer_source
+    from tweetsent.embed.transformer.cache import resolved
 
-    embed = config.embed
-    emoji = resolve_emoji(embed, transformer_source(embed))
-    if emoji != embed.transformer_emoji:
+    done = resolved(config)
+    if done.embed.transformer_emoji != config.embed.transformer_emoji:
+        emoji = done.embed.transformer_emoji
         log(f"transformer: emoji read as {emoji} (embed.transformer_emoji = auto)")
-    return dataclasses.replace(config, embed=dataclasses.replace(embed, transformer_emoji=emoji))
+    return done
 
 
 def _copy_encoder(model, run_dir: Path, contextual: dict[str, Any]) -> dict[str, Any]:
@@ -385,9 +384,7 @@ def _copy_encoder(model, run_dir: Path, contextual: dict[str, Any]) -> dict[str,
         return contextual
     from tweetsent.embed.transformer.source import RUN_FOLDER
 
-    source = getattr(model, "source", None)
-    if source is None or not hasattr(source, "copy_to"):
-        source = model.embedder.source
+    source = getattr(model, "source", None) or model.embedder.source  # fine-tuned, or frozen
     finetuned = bool(getattr(model.embedder, "trainable", False))
     copy = source.copy_to(run_dir / RUN_FOLDER, weights=not finetuned)
     return {"transformer": {**contextual["transformer"], **copy.to_meta()}}

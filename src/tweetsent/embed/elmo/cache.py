@@ -214,18 +214,39 @@ def cache_corpus(
 ) -> CacheSummary:
     """Cache the features of every tweet training with `config` would read (train + valid,
     cleaned with config.text): what `tweetsent elmo cache` runs."""
-    from tweetsent.data.prepare import prepare
     from tweetsent.embed.elmo.source import resolve_source
 
     if config.embed.kind != "elmo":
         raise ConfigError("embed.kind: 'elmo' is needed to cache ELMo features")
-    prepared = prepare(config, progress=progress)
     source = resolve_source(config.embed)
-    bilm = source.load().to(device)
-    store = FeatureStore.open(store_root(config), source, bilm.num_output_layers, bilm.output_dim)
+    return cache_prepared(
+        config, source, source.load, shard, batch_size, device, progress=progress, log=log
+    )
+
+
+def cache_prepared(
+    config: RunConfig,
+    source: Any,
+    load: Callable[[], Any],
+    shard: tuple[int, int],
+    batch_size: int,
+    device: str,
+    progress: bool = True,
+    log: Callable[[str], Any] = print,
+) -> CacheSummary:
+    """The features of the train + valid tweets of `config` (`data.prepare`) into the store of
+    `source` (an `ElmoSource` or a transformer's), computed by the encoder `load()` returns
+    (a biLM, or anything with `features(words)`) on `device`: shared by `elmo cache` and
+    `transformer cache`."""
+    from tweetsent.data.prepare import prepare
+
+    prepared = prepare(config, progress=progress)
+    encoder = load().to(device)
+    layers, dim = encoder.num_output_layers, encoder.output_dim
+    store = FeatureStore.open(store_root(config), source, layers, dim)
     words = list(prepared.train.words or []) + list(prepared.valid.words or [])
     return build_cache(
-        bilm, store, words, shard=shard, batch_size=batch_size, progress=progress, log=log
+        encoder, store, words, shard=shard, batch_size=batch_size, progress=progress, log=log
     )
 
 

@@ -13,8 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tweetsent.config import RunConfig
-from tweetsent.embed.elmo.cache import CacheSummary, build_cache, store_root
-from tweetsent.embed.elmo.store import FeatureStore
+from tweetsent.embed.elmo.cache import CacheSummary, cache_prepared
 from tweetsent.embed.transformer.source import resolve_emoji, transformer_source
 from tweetsent.errors import ConfigError
 
@@ -37,18 +36,10 @@ def cache_transformer_corpus(
     log: Callable[[str], Any] = print,
 ) -> CacheSummary:
     """Cache the features of every tweet training with `config` would read (train + valid)."""
-    from tweetsent.data.prepare import prepare
-
     if config.embed.kind != "transformer":
         raise ConfigError("embed.kind: 'transformer' is needed to cache transformer features")
     config = resolved(config)
     source = transformer_source(config.embed)
-    prepared = prepare(config, progress=progress)
-    encoder = source.load().to(device)
-    store = FeatureStore.open(
-        store_root(config), source, encoder.num_output_layers, encoder.output_dim
-    )
-    words = list(prepared.train.words or []) + list(prepared.valid.words or [])
-    return build_cache(
-        encoder, store, words, shard=shard, batch_size=batch_size, progress=progress, log=log
+    return cache_prepared(
+        config, source, source.load, shard, batch_size, device, progress=progress, log=log
     )

@@ -24,12 +24,15 @@ class FeatureBatch:
 
     layers: torch.Tensor  # (L, B, T, D) float16, zeros at padding
     mask: torch.Tensor  # (B, T) bool, True at real tokens
+    picked: tuple[int, ...] | None = None  # the cache's layers `layers` holds; None: all
 
 
 class FeatureRows:
     """Features of n tweets: tweet i is rows [start[i], start[i] + length[i]) of arrays[chunk[i]].
 
-    Every array is (rows, L, D) float16, usually a read-only `np.memmap`.
+    Every array is (rows, L, D) float16, usually a read-only `np.memmap` of the cache. A batch
+    holds the layers `picked` (what the embedder's scalar mix reads; None: all L), so a
+    one-layer mix copies one layer in seven.
     """
 
     def __init__(
@@ -38,6 +41,7 @@ class FeatureRows:
         chunk: np.ndarray,
         start: np.ndarray,
         length: np.ndarray,
+        picked: Sequence[int] | None = None,
     ) -> None:
         if not arrays:
             raise ValueError("FeatureRows needs at least one array")
@@ -50,25 +54,58 @@ class FeatureRows:
         self.chunk = np.asarray(chunk, dtype=np.int64)
         self.start = np.asarray(start, dtype=np.int64)
         self.length = np.asarray(length, dtype=np.int64)
-        self.num_layers, self.dim = next(iter(shapes))
+        count, self.dim = next(iter(shapes))
+        self.picked = tuple(range(count)) if picked is None else tuple(int(i) for i in picked)
+        if not self.picked or any(not 0 <= i < count for i in self.picked):
+            raise ValueError(f"picked layers {list(self.picked)} must lie in 0..{count - 1}")
+        self._all = self.picked == tuple(range(count))
+
+    @property
+    def num_layers(self) -> int:
+        """Layers in a batch."""
+        return len(self.picked)
 
     def __len__(self) -> int:
         return len(self.length)
 
     def rows(self, i: int) -> np.ndarray:
-        """Tweet i's features, (length, L, D) float16."""
+        """Tweet i's features, (length, L, D) float16 over all the cache's layers."""
         start = int(self.start[i])
         return self.arrays[int(self.chunk[i])][start : start + int(self.length[i])]
+
+    def pick(self, layers: Sequence[int] | None) -> FeatureRows:
+        """The same tweets, batches holding only `layers` of the cache (None: all)."""
+        return FeatureRows(self.arrays, self.chunk, self.start, self.length, layers)
+
+    def _plan(self, index: np.ndarray) -> tuple[list[tuple[int, np.ndarray, np.ndarray]], np.ndarray]:
+        """Per chunk c holding some of `index`'s tweets: (c, its cells of the (B, T) grid,
+        its rows for them); and the (B, T) grid of real tokens."""
+        lengths = self.length[index]
+        width = max(int(lengths.max()) if len(index) else 0, 1)
+        columns = np.arange(width)
+        real = columns[None, :] < lengths[:, None]  # (B, T)
+        source = self.start[index][:, None] + columns[None, :]  # (B, T): row in its chunk
+        chunks = np.broadcast_to(self.chunk[index][:, None], real.shape)
+        plan = []
+        for c in np.unique(self.chunk[index]):
+            sel = real & (chunks == c)
+            plan.append((int(c), sel, source[sel]))
+        return plan, real
+
+    def _read(self, c: int, rows: np.ndarray) -> np.ndarray:
+        """(n, L', D): these rows of chunk c over the picked layers."""
+        if self._all:
+            return self.arrays[c][rows]
+        return self.arrays[c][rows[:, None], np.asarray(self.picked)[None, :]]
 
     def batch(self, index: np.ndarray) -> FeatureBatch:
         """The tweets in `index`, padded to the longest (at least one column)."""
         import torch  # lazy: a command that only reads inputs imports no torch (runs.scorer)
 
-        lengths = self.length[index]  # (B,)
-        width = max(int(lengths.max()) if len(index) else 0, 1)
-        out = np.zeros((self.num_layers, len(index), width, self.dim), dtype=np.float16)
-        for row, i in enumerate(index):  # each layer contiguous: the mix reads layer by layer
-            out[:, row, : lengths[row]] = self.rows(int(i)).transpose(1, 0, 2)
-        layers = torch.from_numpy(out)  # (L, B, T, D)
-        mask = torch.arange(width)[None, :] < torch.from_numpy(lengths)[:, None]  # (B, T)
-        return FeatureBatch(layers, mask)
+        index = np.asarray(index, dtype=np.int64)
+        plan, real = self._plan(index)
+        out = np.zeros((*real.shape, self.num_layers, self.dim), dtype=np.float16)
+        for c, sel, rows in plan:  # (B, T, L', D): whole rows copied, as the cache holds them
+            out[sel] = self._read(c, rows)
+        layers = torch.from_numpy(out).permute(2, 0, 1, 3)  # (L', B, T, D), a view
+        return FeatureBatch(layers, torch.from_numpy(real), self.picked)

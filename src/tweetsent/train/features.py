@@ -44,7 +44,8 @@ def attach_features(
     progress = config.train.progress
     store, summary = cache_features(embedder, store_root(config), words, progress, log)
     for data in (prepared.train, prepared.valid):
-        data.features = store.rows(text_keys(data.words))
+        # batches copy only the layers the mix reads
+        data.features = store.rows(text_keys(data.words)).pick(embedder.mix.layers)
         data.words = None  # batches read the cache from here on
     log(f"{name}: {summary.computed:,} tweets computed in {summary.seconds:.1f}s ({store.folder})")
     return {name: {**info, "cache": str(store.folder)}}

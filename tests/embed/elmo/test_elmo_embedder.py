@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from tweetsent.config import ELMO_MODELS, EmbedConfig, RunConfig
+from tweetsent.data.features import FeatureBatch
 from tweetsent.embed import WordEmbedder
 from tweetsent.embed.elmo import ElmoEmbedder, ElmoSource, bilm_features, load_bilm
 from tweetsent.embed.elmo.registry import MODELS
@@ -61,6 +62,21 @@ def test_cached_batch_and_strings_give_the_same_vectors(tiny_files) -> None:
     torch.testing.assert_close(embedder(tokens, words=cached), embedder(tokens, words=SENTENCES))
     with pytest.raises(ValueError, match="needs words="):
         embedder(tokens)
+
+
+def test_a_batch_of_the_picked_layers_mixes_like_all_layers(tiny_files) -> None:
+    """Cached rows picked to the mix's layers (what training reads) give the same vectors as
+    all layers; a batch holding other layers than the mix reads is refused."""
+    bilm = load_bilm(*tiny_files)
+    embedder = ElmoEmbedder(bilm, layers=[2, 0], dropout=0.0).eval()
+    with torch.no_grad():
+        embedder.mix.scalars.copy_(torch.tensor([0.3, -0.2]))
+    tokens = ids_for(SENTENCES)
+    full = bilm_features(bilm, SENTENCES)
+    picked = FeatureBatch(full.layers[[2, 0]], full.mask, (2, 0))
+    torch.testing.assert_close(embedder(tokens, words=picked), embedder(tokens, words=full))
+    with pytest.raises(ValueError, match=r"hold layers \[0, 2\], the mix reads \[2, 0\]"):
+        embedder(tokens, words=FeatureBatch(full.layers[[0, 2]], full.mask, (0, 2)))
 
 
 def test_float64_features_do_not_depend_on_the_batch(tiny_files) -> None:

@@ -104,12 +104,20 @@ class ElmoEmbedder(nn.Module):
         layers = _fit_width(batch.layers, width, dim=2).to(tokens.device)  # float16 across
         # (L, B, T, D) float16: the mix converts only the layers it reads to its dtype
         mask = _fit_width(batch.mask, width, dim=1).to(tokens.device)  # (B, T)
-        if layers.shape[:3] != (self.mix.num_layers, tokens.shape[0], width):
+        every = tuple(range(self.mix.num_layers))
+        picked = batch.picked is not None and tuple(batch.picked) != every
+        if picked and list(batch.picked or ()) != self.mix.layers:
             raise ValueError(
-                f"ELMo features {tuple(layers.shape)} do not fit {self.mix.num_layers} layers "
+                f"cached features hold layers {list(batch.picked or ())}, the mix reads "
+                f"{self.mix.layers}"
+            )
+        count = len(self.mix.layers) if picked else self.mix.num_layers
+        if layers.shape[:3] != (count, tokens.shape[0], width):
+            raise ValueError(
+                f"ELMo features {tuple(layers.shape)} do not fit {count} layers "
                 f"x tokens {tuple(tokens.shape)}"
             )
-        mixed = self.mix(layers, mask)  # (B, T, D_elmo)
+        mixed = self.mix(layers, mask, picked=picked)  # (B, T, D_elmo)
         if self.words is None:
             return mixed
         return torch.cat([mixed, self.words(tokens)], dim=-1)  # (B, T, D_elmo + D_words)

@@ -52,15 +52,21 @@ class ScalarMix(nn.Module):
         """s = softmax(w), one weight per chosen layer."""
         return torch.softmax(self.scalars, dim=0)
 
-    def forward(self, layers: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        if layers.dim() != 4 or layers.size(0) != self.num_layers:
+    def forward(
+        self, layers: torch.Tensor, mask: torch.Tensor | None = None, picked: bool = False
+    ) -> torch.Tensor:
+        """layers: all L layers, or with `picked` only the chosen ones, in their order (what a
+        feature batch of `FeatureRows.pick(mix.layers)` holds)."""
+        count = len(self.layers) if picked else self.num_layers
+        if layers.dim() != 4 or layers.size(0) != count:
             shape = tuple(layers.shape)
-            raise ValueError(f"expected layers ({self.num_layers}, B, T, D), got {shape}")
+            raise ValueError(f"expected layers ({count}, B, T, D), got {shape}")
         if self.layer_norm and mask is None:
             raise ValueError("ScalarMix(layer_norm=True) needs the mask")
         weights = self.weights() * self.gamma  # (L',): gamma * s_j
         mixed = None
-        for k, index in enumerate(self.layers):  # layer by layer: no (L', B, T, D) copy
+        chosen = range(len(self.layers)) if picked else self.layers
+        for k, index in enumerate(chosen):  # layer by layer: no (L', B, T, D) copy
             layer = layers[index].to(weights.dtype)  # (B, T, D)
             if self.layer_norm:
                 layer = _masked_layer_norm(layer[None], mask)[0]

@@ -29,22 +29,27 @@ def attach_features(
     """
     if not config.embed.needs_words:
         return {}
-    from tweetsent.embed.elmo import cache_features, store_root, text_keys  # lazy: h5py
+    from tweetsent.embed.elmo import ElmoEmbedder, cache_features, store_root, text_keys  # h5py
 
     name = "transformer" if config.embed.kind == "transformer" else "elmo"
-    if config.model.kind == "transformer":  # fine-tuned: the encoder reads the pieces
-        return {name: {**model.to_meta(), "cache": None}}
+    to_meta = getattr(model, "to_meta", None)
+    if config.model.kind == "transformer" and to_meta is not None:  # fine-tuned: reads pieces
+        return {name: {**to_meta(), "cache": None}}
     embedder = model.embedder
+    if not isinstance(embedder, ElmoEmbedder):  # TransformerEmbedder is one too
+        raise TypeError(f"embed.kind = {config.embed.kind} but the embedder is {type(embedder)}")
     info = embedder.to_meta()
     if not config.embed.elmo_cache or config.train.dry_run:
         why = "dry run" if config.embed.elmo_cache else "embed.elmo_cache = false"
         log(f"{name}: features computed in every batch ({why})")
         return {name: {**info, "cache": None}}
+    if prepared.train.words is None or prepared.valid.words is None:
+        raise ValueError(f"{name}: the prepared data has no words (embed.needs_words)")
     words = prepared.train.words + prepared.valid.words
     progress = config.train.progress
     store, summary = cache_features(embedder, store_root(config), words, progress, log)
     for data in (prepared.train, prepared.valid):
-        data.features = store.rows(text_keys(data.words))
+        data.features = store.rows(text_keys(data.words or []))  # both checked above
         data.words = None  # batches read the cache from here on
     log(f"{name}: {summary.computed:,} tweets computed in {summary.seconds:.1f}s ({store.folder})")
     return {name: {**info, "cache": str(store.folder)}}

@@ -83,7 +83,7 @@ def test_uvicorn_keep_alive_takes_seconds_as_float():
     import uvicorn
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-    config = uvicorn.Config(_app, timeout_keep_alive=0.25)  # type: ignore[arg-type]  # float
+    config = uvicorn.Config(_app, timeout_keep_alive=0.25)  # annotated int
     assert config.timeout_keep_alive == 0.25
     source = inspect.getsource(HttpToolsProtocol.on_response_complete)
     assert "call_later(" in source and "self.timeout_keep_alive" in source, (

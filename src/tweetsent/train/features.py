@@ -16,6 +16,7 @@ from torch import nn
 
 from tweetsent.config import RunConfig
 from tweetsent.data.prepare import Prepared
+from tweetsent.models.transformer import TransformerClassifier
 
 
 def attach_features(
@@ -29,12 +30,12 @@ def attach_features(
     """
     if not config.embed.needs_words:
         return {}
-    from tweetsent.embed.elmo import ElmoEmbedder, cache_features, store_root, text_keys  # h5py
+    # lazy: h5py
+    from tweetsent.embed.elmo import ElmoEmbedder, cache_features, store_root, text_keys
 
     name = "transformer" if config.embed.kind == "transformer" else "elmo"
-    to_meta = getattr(model, "to_meta", None)
-    if config.model.kind == "transformer" and to_meta is not None:  # fine-tuned: reads pieces
-        return {name: {**to_meta(), "cache": None}}
+    if isinstance(model, TransformerClassifier):  # fine-tuned: the encoder reads the pieces
+        return {name: {**model.to_meta(), "cache": None}}
     embedder = model.embedder
     if not isinstance(embedder, ElmoEmbedder):  # TransformerEmbedder is one too
         raise TypeError(f"embed.kind = {config.embed.kind} but the embedder is {type(embedder)}")

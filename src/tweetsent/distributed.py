@@ -22,7 +22,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -60,9 +60,10 @@ class DistEnv:
 SINGLE = DistEnv()
 
 
-def launch_env(environ: dict[str, str] | None = None) -> DistEnv:
+def launch_env(environ: Mapping[str, str] | None = None) -> DistEnv:
     """The torchrun variables of `environ` (default: this process's), or SINGLE."""
-    environ = os.environ if environ is None else environ
+    if environ is None:
+        environ = os.environ
     if not all(name in environ for name in ENV_VARS):
         return SINGLE
     try:

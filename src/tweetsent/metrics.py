@@ -10,8 +10,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+Labels = Sequence[int] | np.ndarray  # label ids: a list or a 1-d integer array
 
-def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], num_labels: int) -> np.ndarray:
+
+def confusion_matrix(y_true: Labels, y_pred: Labels, num_labels: int) -> np.ndarray:
     """Rows are true labels, columns predicted labels."""
     true = np.asarray(y_true, dtype=np.int64)
     pred = np.asarray(y_pred, dtype=np.int64)
@@ -41,9 +43,7 @@ def metrics_from_confusion(matrix: np.ndarray, labels: Sequence[str]) -> dict[st
     }
 
 
-def compute_metrics(
-    y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str]
-) -> dict[str, float]:
+def compute_metrics(y_true: Labels, y_pred: Labels, labels: Sequence[str]) -> dict[str, float]:
     return metrics_from_confusion(confusion_matrix(y_true, y_pred, len(labels)), labels)
 
 

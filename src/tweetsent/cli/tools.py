@@ -157,7 +157,8 @@ def _study(args: argparse.Namespace) -> int:
     if args.compare:
         from tweetsent.study.report import compare_arms, comparison_line
 
-        print(comparison_line(*args.compare, compare_arms(spec, *args.compare)))
+        arm, other = args.compare  # nargs=2
+        print(comparison_line(arm, other, compare_arms(spec, arm, other)))
         return 0
     if args.report_only:
         report = report_only(spec, log=quiet)

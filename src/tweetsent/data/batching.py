@@ -66,7 +66,7 @@ def bucketed_batches(
     rng = np.random.default_rng(seed)
     order = rng.permutation(n)
     chunk = batch_size * bucket_factor
-    batches = []
+    batches: list[np.ndarray] = []
     for start in range(0, n, chunk):
         part = order[start : start + chunk]
         part = part[np.argsort(lengths[part], kind="stable")]

@@ -19,10 +19,13 @@ import urllib.request
 import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from tweetsent.errors import DataError
 from tweetsent.io import atomic_write, sha256_file
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 CHUNK = 1 << 20
 TIMEOUT_S = 60
@@ -68,7 +71,7 @@ def _write_verified(
             os.unlink(tmp)
 
 
-def _progress_bar(name: str, total: int | None) -> object | None:
+def _progress_bar(name: str, total: int | None) -> tqdm | None:
     try:
         from tqdm import tqdm
     except ImportError:  # pragma: no cover - tqdm is a dependency

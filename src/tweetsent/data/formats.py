@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import glob
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from tweetsent.errors import DataError
@@ -62,7 +63,7 @@ _BAD_MAGIC = {
 }
 
 
-def resolve_paths(paths: str | os.PathLike | list | tuple) -> list[Path]:
+def resolve_paths(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> list[Path]:
     """Expand files, folders and globs into a sorted, de-duplicated list of files."""
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
@@ -84,7 +85,7 @@ def resolve_paths(paths: str | os.PathLike | list | tuple) -> list[Path]:
             raise DataError("no such file or folder", text)
     unique = list(dict.fromkeys(found))
     if not unique:
-        raise DataError("no supported data files found", ", ".join(map(os.fspath, paths)))
+        raise DataError("no supported data files found", ", ".join(os.fspath(p) for p in paths))
     return unique
 
 

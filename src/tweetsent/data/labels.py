@@ -66,9 +66,9 @@ class LabelSet:
 
     def encode(self, labels: list[str | None]) -> list[int]:
         """Canonical names -> class ids (run `apply_labels` first)."""
-        ids = {name: i for i, name in enumerate(self.names)}
+        ids: dict[str | None, int] = {name: i for i, name in enumerate(self.names)}
         try:
-            return [ids[label] for label in labels]  # type: ignore[index]
+            return [ids[label] for label in labels]  # None: a KeyError, reported below
         except KeyError as exc:
             raise DataError(
                 f"label {exc.args[0]!r} is not one of {', '.join(self.names)}"
@@ -124,7 +124,7 @@ def apply_labels(examples: Examples, mode: str) -> tuple[Examples, int]:
     mappings = _file_mappings(examples)
     labels: list[str | None] = [None] * len(examples)
     for i, (raw, f) in enumerate(zip(examples.labels, examples.file_ids, strict=True)):
-        labels[i] = mappings[f].get(raw)  # type: ignore[arg-type]
+        labels[i] = mappings[f].get(raw) if raw is not None else None  # None: raised above
     mapped = Examples(
         texts=list(examples.texts),
         labels=labels,
@@ -154,21 +154,22 @@ def file_label_mapping(path: str, raws: dict[str | None, list[int]]) -> dict[str
     first row without a label, or the first with an unknown one (listing every label seen)."""
     if None in raws:
         raise DataError("row has no label (read with labels required)", path, raws[None][1])
+    found = {raw: tally for raw, tally in raws.items() if raw is not None}  # all of them
     try:
-        scheme = numeric_scheme(set(raws))  # type: ignore[arg-type]
+        scheme = numeric_scheme(set(found))
     except DataError as exc:
         raise DataError(str(exc), path) from None
-    mapping = {raw: canonical_label(raw, scheme) for raw in raws}  # type: ignore[arg-type]
-    unknown = sorted(raw for raw, name in mapping.items() if name is None)  # type: ignore[type-var]
+    mapping = {raw: canonical_label(raw, scheme) for raw in found}
+    unknown = sorted(raw for raw, name in mapping.items() if name is None)
     if unknown:
-        first = min(unknown, key=lambda raw: raws[raw][1])
-        counts = sorted(raws.items(), key=lambda kv: (-kv[1][0], str(kv[0])))
+        first = min(unknown, key=lambda raw: found[raw][1])
+        counts = sorted(found.items(), key=lambda kv: (-kv[1][0], str(kv[0])))
         shown = ", ".join(f"{label!r} x{n:,}" for label, (n, _) in counts[:12])
         more = f" (+{len(counts) - 12} more)" if len(counts) > 12 else ""
         names = ", ".join(repr(u) for u in unknown[:5])
         raise DataError(
             f"unknown label(s) {names}; labels in this file: {shown}{more}; expected {ACCEPTED}",
             path,
-            raws[first][1],
+            found[first][1],
         )
-    return mapping  # type: ignore[return-value]
+    return {raw: name for raw, name in mapping.items() if name is not None}  # every one

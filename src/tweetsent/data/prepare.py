@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -137,9 +138,15 @@ def prepare(
     if not valid_texts:
         _empty_validation(data, len(train_ex.texts))
     cache = data.cache_dir or None
-    tokenize = dict(config=config.text, workers=data.workers, progress=progress, cache_dir=cache)
-    train_tokens = tokenize_corpus(train_texts, **tokenize)
-    valid_tokens = tokenize_corpus(valid_texts, **tokenize)
+    tokenize = partial(
+        tokenize_corpus,
+        config=config.text,
+        workers=data.workers,
+        progress=progress,
+        cache_dir=cache,
+    )
+    train_tokens = tokenize(train_texts)
+    valid_tokens = tokenize(valid_texts)
     if vocab is None:
         vocab = Vocabulary.build(
             train_tokens, min_freq=data.min_freq, max_size=data.max_vocab, extra=extra_words

@@ -209,7 +209,7 @@ def read_chunks(
         read_file(path, format, opts, sink)
         sink.flush()
         if allow_empty and not sink.count and not sink.skipped:
-            rows = [] if keep_rows else None
+            rows: list[dict[str, Any]] | None = [] if keep_rows else None
             on_chunk(Chunk(Examples(), rows, sink.schema, sink.columns or [text_col]))
     if not report.rows_read and (report.rows_skipped or not allow_empty):
         _no_rows(files, report)

@@ -66,8 +66,8 @@ def embedding_matrix(
     matrix = rng.normal(0.0, scale, size=(len(vocab_tokens), width)).astype(np.float32)
     weights = np.ones(len(vocab_tokens), dtype=np.int64) if counts is None else np.asarray(counts)
     rows, sources, lowered = _lookup(vocab_tokens, vectors)
-    if rows:
-        matrix[rows] = vectors.vectors[np.asarray(sources)]  # type: ignore[union-attr]
+    if rows and vectors is not None:  # rows are found only in vectors
+        matrix[rows] = vectors.vectors[np.asarray(sources)]
     if len(vocab_tokens):
         matrix[0] = 0.0
     found = np.zeros(len(vocab_tokens), dtype=bool)

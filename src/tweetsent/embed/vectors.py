@@ -21,7 +21,7 @@ import mmap
 from collections.abc import Iterable, Iterator
 from functools import cached_property
 from pathlib import Path
-from typing import IO
+from typing import BinaryIO, NoReturn
 
 import numpy as np
 
@@ -111,7 +111,7 @@ def detect_format(path: str | Path) -> str:
     return "word2vec" if len(fields) > dim else "word2vec-bin"
 
 
-def _open(path: str | Path) -> IO[bytes]:
+def _open(path: str | Path) -> gzip.GzipFile | BinaryIO:
     path = Path(path)
     if path.suffix == ".gz":
         return gzip.open(path, "rb")
@@ -244,7 +244,7 @@ def _is_number(text: bytes) -> bool:
     return True
 
 
-def _raise_bad_line(lines: list[bytes], dim: int, path: Path, numbers: list[int]) -> None:
+def _raise_bad_line(lines: list[bytes], dim: int, path: Path, numbers: list[int]) -> NoReturn:
     """The chunk did not parse: find the first bad line (slow path, only ever run to fail)."""
     for number, line in zip(numbers, lines, strict=True):
         fields = line.split(b" ")

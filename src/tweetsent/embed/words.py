@@ -106,7 +106,7 @@ class WordEmbedder(nn.Module):
         parts = [vectors]
         if self.features is not None:
             parts.append(self.features[tokens])  # (B, T, K)
-        if self.cluster_embedding is not None:
+        if self.cluster_embedding is not None and self.clusters is not None:
             ids = self.clusters[tokens]  # (B, T, P)
             parts.append(self.dropout(self.cluster_embedding(ids).sum(dim=2)))  # (B, T, C)
         return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)  # (B, T, D + K + C)

@@ -162,14 +162,14 @@ def tweet_features_from_ids(
     """`tweet_features` from vocabulary ids and `vocab_arrays` (`hashtag_id`: the id of
     `<hashtag>`, None when the vocabulary has none). Equal to `tweet_features` on the tokens
     when every token is in the vocabulary."""
-    ids = np.asarray(ids, dtype=np.int64).reshape(-1)  # (T,)
-    after_tag = np.zeros(len(ids), dtype=bool)
+    rows = np.asarray(ids, dtype=np.int64).reshape(-1)  # (T,)
+    after_tag = np.zeros(len(rows), dtype=bool)
     if hashtag_id is not None:
-        after_tag[1:] = ids[:-1] == hashtag_id
-    use_tag = after_tag[:, None] & (arrays["hashtag_present"][ids] > 0)  # (T, K)
-    scores = np.where(use_tag, arrays["hashtag_scores"][ids], arrays["scores"][ids])  # (T, K)
-    present = use_tag | (arrays["present"][ids] > 0)  # (T, K)
-    negated = _negated(arrays["negator"][ids] > 0, arrays["clause_end"][ids] > 0)
+        after_tag[1:] = rows[:-1] == hashtag_id
+    use_tag = after_tag[:, None] & (arrays["hashtag_present"][rows] > 0)  # (T, K)
+    scores = np.where(use_tag, arrays["hashtag_scores"][rows], arrays["scores"][rows])  # (T, K)
+    present = use_tag | (arrays["present"][rows] > 0)  # (T, K)
+    negated = _negated(arrays["negator"][rows] > 0, arrays["clause_end"][rows] > 0)
     return _features(scores.astype(np.float32), present, negated)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from torch import nn
@@ -20,8 +20,8 @@ from tweetsent.models.rnn import RNNClassifier, RNNEncoder
 from tweetsent.models.tables import CHAR_WIDTH, CLUSTER_COLUMNS, VocabTables
 
 if TYPE_CHECKING:
-    from tweetsent.embed.elmo import ElmoSource
-    from tweetsent.embed.transformer import TransformerSource
+    from tweetsent.embed.elmo import ElmoEmbedder, ElmoSource
+    from tweetsent.embed.transformer import TransformerEmbedder, TransformerSource
 
 
 def build_model(
@@ -157,7 +157,7 @@ def build_embedder(
     tables: VocabTables | None = None,
     num_clusters: int = 0,
     transformer: TransformerSource | None = None,
-) -> nn.Module:
+) -> WordEmbedder | ElmoEmbedder | TransformerEmbedder:
     """A `WordEmbedder` (from the matrix when given, else random with config.dim columns), or
     for kind = elmo an `ElmoEmbedder` with such word vectors beside it if elmo_concat says so.
     With `config.lexicon` the word vectors carry lexicon columns, with `config.clusters` a
@@ -166,12 +166,12 @@ def build_embedder(
     if config.kind == "transformer":
         from tweetsent.embed.transformer import TransformerEmbedder, transformer_source
 
-        source = transformer or transformer_source(config)
+        encoder = transformer or transformer_source(config)
         return TransformerEmbedder(
-            source.load(trainable=False),
+            encoder.load(trainable=False),
             layers=config.layer_indices(),
             dropout=config.transformer_dropout,
-            source=source,
+            source=encoder,
             proj=config.transformer_proj,
         )
     if config.kind == "elmo":
@@ -204,7 +204,7 @@ def _word_embedder(
         raise ValueError(
             f"word features are {word_features.shape}, expected ({vocab_size}, {num_features})"
         )
-    features = dict(
+    features: dict[str, Any] = dict(
         features=word_features,
         num_features=num_features,
         clusters=tables.clusters if tables is not None else None,

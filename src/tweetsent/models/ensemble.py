@@ -34,6 +34,8 @@ class EnsembleClassifier(nn.Module):
     member: ensemble id -> member id; None builds zeros for a saved state to fill),
     `weights` (one per member, normalised to sum 1; None = uniform; a buffer, saved)."""
 
+    weights: torch.Tensor  # a buffer (register_buffer below), declared for the type checker
+
     def __init__(
         self,
         members: Sequence[nn.Module],
@@ -66,8 +68,9 @@ class EnsembleClassifier(nn.Module):
         """Serving's mixed precision, member by member (a member without its own float64
         head runs wholly in float64); the mixture is then computed in float64 too."""
         for member in self.members:
-            if hasattr(member, "float64_head"):
-                member.float64_head()
+            own = getattr(member, "float64_head", None)
+            if own is not None:
+                own()
             else:
                 member.double()
 
@@ -115,6 +118,7 @@ class EnsembleClassifier(nn.Module):
             mixed = probs if mixed is None else mixed + probs
             if attention is None and output.attention is not None:
                 attention = output.attention  # (B, hops, T)
+        assert mixed is not None  # an ensemble has at least 2 members (checked at __init__)
         logits = torch.log(mixed.clamp_min(torch.finfo(mixed.dtype).tiny))  # (B, C)
         loss = None
         if labels is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 from torch import nn
@@ -38,10 +39,12 @@ class FeedForwardClassifier(nn.Module):
     ) -> None:
         super().__init__()
         self.embedder = embedder
-        self.pooling = MeanPooling(embedder.output_dim)
+        # every embedder has an int output_dim (embed.base.Embedder); nn.Module does not say so
+        self.pooling = MeanPooling(cast(int, embedder.output_dim))
         self.head = head
         self.tweet_features = tweet_features  # (tokens, mask) -> (B, F) beside the pooled vector
         weights = None if class_weights is None else torch.as_tensor(class_weights).float()
+        self.class_weights: torch.Tensor | None
         self.register_buffer("class_weights", weights, persistent=False)
 
     @property

@@ -33,6 +33,15 @@ class TweetLexiconFeatures(nn.Module):
     vocabulary id of `<hashtag>` (-1: none), saved as a buffer too.
     """
 
+    # buffers (register_buffer below), declared for the type checker
+    scores: torch.Tensor
+    present: torch.Tensor
+    hashtag_scores: torch.Tensor
+    hashtag_present: torch.Tensor
+    negator: torch.Tensor
+    clause_end: torch.Tensor
+    hashtag_id: torch.Tensor
+
     def __init__(
         self,
         vocab_size: int,
@@ -43,7 +52,7 @@ class TweetLexiconFeatures(nn.Module):
         super().__init__()
         if num_lexicons < 1:
             raise ValueError("tweet lexicon features need at least one lexicon")
-        shapes = {key: (vocab_size, num_lexicons) for key in ARRAYS}
+        shapes: dict[str, tuple[int, ...]] = {key: (vocab_size, num_lexicons) for key in ARRAYS}
         shapes.update(negator=(vocab_size,), clause_end=(vocab_size,))
         for key, shape in shapes.items():
             value = torch.zeros(shape)

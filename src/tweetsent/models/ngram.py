@@ -81,6 +81,7 @@ class NGramClassifier(nn.Module):
         else:
             self.head = nn.Sequential(nn.Linear(dim, num_labels))
         weights = None if class_weights is None else torch.as_tensor(class_weights).float()
+        self.class_weights: torch.Tensor | None
         self.register_buffer("class_weights", weights, persistent=False)
 
     @property
@@ -112,9 +113,9 @@ class NGramClassifier(nn.Module):
         x = _mean(self.unigrams(unigrams), weight)  # (B, D)
         pairs = (tokens[:, :-1] * BIGRAM_PRIME + tokens[:, 1:]) % self.buckets  # (B, T - 1)
         x = x + _mean(self.bigrams(pairs), weight[:, 1:])
-        if self.char_grams is not None:
+        if self.char_grams is not None and self.chars is not None:
             x = x + self._word_bags("chars", self.char_grams, self.chars, tokens, weight)
-        if self.cluster_bag is not None:
+        if self.cluster_bag is not None and self.clusters is not None:
             x = x + self._word_bags("clusters", self.cluster_bag, self.clusters, tokens, weight)
         if self.lexicon is not None:
             features = self.lexicon(tokens, weight, negated)  # (B, 16 K)
@@ -127,9 +128,9 @@ class NGramClassifier(nn.Module):
         workers inherit them instead of each building its own."""
         super().train(mode)
         if not mode:
-            if self.char_grams is not None:
+            if self.char_grams is not None and self.chars is not None:
                 self._word_cache("chars", self.char_grams, self.chars)
-            if self.cluster_bag is not None:
+            if self.cluster_bag is not None and self.clusters is not None:
                 self._word_cache("clusters", self.cluster_bag, self.clusters)
         return self
 
@@ -159,6 +160,10 @@ class NGramClassifier(nn.Module):
     def _word_cache(
         self, name: str, table: nn.Embedding, ids: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        # Tensor._version is private: the counter torch bumps on every in-place change (an
+        # optimizer step, load_state_dict's copy_), the one cheap signal that the weights changed
+        # (hashing them would cost what the cache saves). torch is pinned exactly in
+        # pyproject.toml; tests/test_private_apis.py checks the counter moves on in-place writes.
         key = (table.weight.data_ptr(), table.weight._version, ids.data_ptr(), ids._version)
         cached = self._caches.get(name)
         if cached is not None and cached[0] == key:

@@ -90,7 +90,7 @@ def build_pooling(
     attention_dim: int = 10,
     hops: int = 5,
     penalty: float = 0.1,
-) -> nn.Module:
+) -> SelfAttentionPooling | LastPooling | MeanPooling | MaxPooling:
     """A pooling module by name (see POOLINGS); `bidirectional` matters to 'last' only,
     `attention_dim` (d_a), `hops` (r) and `penalty` (coefficient) to 'attention' only."""
     if kind == "attention":

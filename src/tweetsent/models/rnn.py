@@ -12,6 +12,7 @@ CPU: with two threads, a BiLSTM(64) trained ~1.8x faster than over packed sequen
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -20,6 +21,9 @@ from tweetsent.models.attention import SelfAttentionPooling
 from tweetsent.models.inputs import checked_inputs, embed, lengths_mask, unpadded
 from tweetsent.models.outputs import ClassifierOutput, classifier_output
 from tweetsent.models.precision import float64_head
+
+if TYPE_CHECKING:
+    from tweetsent.models.cnn import CNNEncoder
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -50,6 +54,7 @@ class RNNEncoder(nn.Module):
             raise ValueError(
                 f"need num_layers >= 1 and hidden_size >= 1, got {num_layers}, {hidden_size}"
             )
+        self.hidden_size = hidden_size
         self.output_dim = hidden_size * (2 if bidirectional else 1)
         inputs = [input_dim] + [self.output_dim] * (num_layers - 1)
         self.forward_layers = nn.ModuleList(CELLS[cell](size, hidden_size) for size in inputs)
@@ -83,6 +88,7 @@ class RNNEncoder(nn.Module):
             elif reverse is None:
                 x = forward_rnn(x)[0]  # (T, B, H); after each row's length: ignored
             else:
+                assert self.backward_layers is not None  # `reverse` is set only when bidirectional
                 states = forward_rnn(x)[0]  # (T, B, H1)
                 flipped = _take_steps(x, reverse)  # (T, B, D): row b read from length_b - 1 down
                 backward = _take_steps(self.backward_layers[k](flipped)[0], reverse)
@@ -97,13 +103,14 @@ class RNNEncoder(nn.Module):
         """Layer k over a batch without padding, both directions in one call of torch's
         bidirectional kernel (no flips, no concatenation: ~10% faster on CPU), the same states
         as the two one-direction calls. x (T, B, D) -> (T, B, H)."""
+        assert self.backward_layers is not None  # fused only when bidirectional
         fwd, bwd = self.forward_layers[k], self.backward_layers[k]
         weights = [
             getattr(layer, f"{name}_l0")
             for layer in (fwd, bwd)
             for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
         ]
-        h0 = x.new_zeros(2, x.shape[1], fwd.hidden_size)  # (directions, B, H1)
+        h0 = x.new_zeros(2, x.shape[1], self.hidden_size)  # (directions, B, H1)
         train = self.training
         # torch._VF is private: it is what nn.LSTM/nn.GRU call, with the flat weight list of
         # both directions. Kept because the fused bidirectional kernel is ~10% faster on CPU than
@@ -143,7 +150,7 @@ class RNNClassifier(nn.Module):
     def __init__(
         self,
         embedder: nn.Module,
-        encoder: RNNEncoder,
+        encoder: RNNEncoder | CNNEncoder,
         pooling: nn.Module,
         head: nn.Module,
         class_weights: Sequence[float] | torch.Tensor | None = None,
@@ -156,6 +163,7 @@ class RNNClassifier(nn.Module):
         self.head = head
         self.tweet_features = tweet_features  # (tokens, mask) -> (B, F) beside the pooled vector
         weights = None if class_weights is None else torch.as_tensor(class_weights).float()
+        self.class_weights: torch.Tensor | None
         self.register_buffer("class_weights", weights, persistent=False)
 
     @property

@@ -48,6 +48,7 @@ class TransformerClassifier(nn.Module):
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(encoder.output_dim, num_labels))
         self.source = source
         weights = None if class_weights is None else torch.as_tensor(class_weights).float()
+        self.class_weights: torch.Tensor | None
         self.register_buffer("class_weights", weights, persistent=False)
 
     def to_meta(self) -> dict:
@@ -73,7 +74,7 @@ class TransformerClassifier(nn.Module):
         if len(words) != tokens.shape[0]:
             raise ValueError(f"{len(words)} tweets of pieces for a batch of {tokens.shape[0]}")
         ids, mask, _ = self.embedder.encode(words)  # (B, S) word pieces, on the CPU
-        device = self.head[1].weight.device
+        device = next(self.head.parameters()).device  # the linear layer's weight
         logits = self.piece_logits(ids.to(device), mask.to(device))
         return classifier_output(logits, labels, self.class_weights)
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -75,12 +75,18 @@ def _tokenizer(spec: CorpusSpec):
     if kind == "split":
         return str.split
     from tweetsent.config import TextConfig
+    from tweetsent.text.align import ElmoInput
     from tweetsent.text.normalize import normalizer_for
 
     normalizer = normalizer_for(TextConfig(max_tokens=0))
     if kind == "cleaned":
         return normalizer.tokenize
-    return lambda text: list(normalizer.aligned(text, kind)[1].pieces)
+
+    def pieces(text: str) -> list[str]:
+        read = normalizer.aligned(text, kind)[1]  # an ElmoInput for raw and lower
+        return list(read.pieces) if isinstance(read, ElmoInput) else read
+
+    return pieces
 
 
 def _open(path: str):
@@ -143,6 +149,7 @@ class LmVocab:
     """Output vocabulary: <S>, </S>, <UNK>, then words by decreasing count (log-uniform order)."""
 
     words: tuple[str, ...]
+    _index: dict[str, int] = field(init=False, repr=False, compare=False)  # word -> id
 
     def __post_init__(self) -> None:
         if self.words[:3] != (BOS, EOS, UNK):
@@ -154,7 +161,7 @@ class LmVocab:
 
     def ids(self, tokens: Sequence[str]) -> list[int]:
         """[<S>, w_1..w_N, </S>] as ids, unknown words -> <UNK>."""
-        index = self._index  # type: ignore[attr-defined]
+        index = self._index
         return [0, *(index.get(t, 2) for t in tokens), 1]
 
     def save(self, path: str | os.PathLike) -> None:

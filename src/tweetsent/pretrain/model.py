@@ -53,6 +53,8 @@ def log_uniform_probs(vocab_size: int) -> torch.Tensor:
 class BiLmLanguageModel(nn.Module):
     """Forward and backward LM losses of `bilm` over a word vocabulary of `vocab_size`."""
 
+    _log_q: torch.Tensor  # a buffer (register_buffer below), declared for the type checker
+
     def __init__(
         self,
         options: ElmoOptions,

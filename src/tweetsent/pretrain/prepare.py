@@ -53,7 +53,7 @@ class PreparedCorpus:
 def corpus_settings(spec: CorpusSpec, chunk_lines: int) -> dict[str, Any]:
     """The settings that decide the numbered sentences, the held-out set and the blocks
     (named as the `PretrainConfig` fields)."""
-    settings = {
+    settings: dict[str, Any] = {
         "column": spec.column,
         "clean": spec.kind == "cleaned",
         "max_tokens": spec.max_tokens,

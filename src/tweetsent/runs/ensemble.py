@@ -92,6 +92,7 @@ def build_ensemble(
     probs = [_member_probs(run, valid[0]) for run in runs] if valid else []
     chosen: dict[str, Any] = {"method": weights}
     if weights == "fit":
+        assert valid is not None  # required: _validation raised otherwise
         w, fit = fit_weights(probs, valid[1], len(runs[0].labels))
         chosen.update(fit)
     else:
@@ -189,7 +190,12 @@ def validation_examples(config: RunConfig) -> tuple[list[str], list[int]] | None
     if not texts:
         return None
     index = {name: i for i, name in enumerate(names)}
-    return list(texts), [index[label] for label in labels]
+    ids = []
+    for label in labels:
+        if label is None:  # load_labelled keeps labelled rows only
+            raise TweetsentError("a validation row has no label")
+        ids.append(index[label])
+    return list(texts), ids
 
 
 def _value(data: Any, field: str) -> Any:
@@ -271,23 +277,23 @@ def fit_weights(
     probs: Sequence[np.ndarray], labels: Sequence[int], num_labels: int
 ) -> tuple[list[float], dict[str, Any]]:
     """The grid point with the lowest class-weighted validation NLL, and how it was found."""
-    labels = np.asarray(labels, dtype=np.int64)
-    true = np.stack([p[np.arange(len(labels)), labels] for p in probs])  # (M, n)
+    y = np.asarray(labels, dtype=np.int64)
+    true = np.stack([p[np.arange(len(y)), y] for p in probs])  # (M, n)
     steps = grid_steps(len(probs))
     grid = simplex_grid(len(probs), steps)  # (G, M)
-    chunk = max(1, 20_000_000 // max(len(labels), 1))  # ~160 MB of float64 at a time
+    chunk = max(1, 20_000_000 // max(len(y), 1))  # ~160 MB of float64 at a time
     losses = np.concatenate(
         [
-            weighted_nll(grid[i : i + chunk] @ true, labels, num_labels)
+            weighted_nll(grid[i : i + chunk] @ true, y, num_labels)
             for i in range(0, len(grid), chunk)
         ]
     )
     best = int(np.argmin(losses))
-    uniform = weighted_nll(np.full((1, len(probs)), 1 / len(probs)) @ true, labels, num_labels)
+    uniform = weighted_nll(np.full((1, len(probs)), 1 / len(probs)) @ true, y, num_labels)
     fit = {
         "objective": "class-weighted validation negative log-likelihood of the mixture",
         "grid": {"step": 1 / steps, "points": len(grid)},
-        "validation_examples": len(labels),
+        "validation_examples": len(y),
         "weighted_nll": float(losses[best]),
         "uniform_weighted_nll": float(uniform[0]),
     }

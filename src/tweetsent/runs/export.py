@@ -31,6 +31,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -107,6 +108,7 @@ def export_run(run_dir: str | Path, fmt: str, out: str | Path | None = None) -> 
     if fmt not in FORMATS:
         raise TweetsentError(f"export: format {fmt!r} is not one of {', '.join(FORMATS)}")
     run = load_run(run_dir, "cpu")
+    assert run.model is not None  # load_run loads the weights
     model = run.model.float().eval()
     path = Path(out) if out else run.path / f"model{FORMATS[fmt]}"
     if isinstance(model, TransformerClassifier):
@@ -161,14 +163,17 @@ class ExportableTransformer(nn.Module):
         return torch.softmax(self._model[0].piece_logits(ids, mask), dim=-1)  # (B, C)
 
 
-def piece_batches(model: TransformerClassifier, seed: int = 0) -> list[tuple[torch.Tensor, ...]]:
+def piece_batches(
+    model: TransformerClassifier, seed: int = 0
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """Word-piece batches of several shapes: [start] random pieces [end], then padding."""
     tokenizer = model.embedder.tokenizer
     rng = np.random.default_rng(seed)
     marked = tokenizer("")["input_ids"]  # [start, end]
     start, end = marked[0], marked[-1]
     pad = tokenizer.pad_token_id or 0
-    vocab = int(model.embedder.model.config.vocab_size)
+    config: Any = model.embedder.model.config  # a transformers PretrainedConfig
+    vocab = int(config.vocab_size)
     batches = []
     for batch, width in ((1, 3), (3, 9), (8, 33), (4, 64)):
         lengths = rng.integers(3, width + 1, size=batch)

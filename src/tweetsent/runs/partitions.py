@@ -71,6 +71,10 @@ def predict_dataframe(
         raise KeyError(f"no column {text_col!r}; columns: {list(frame.columns)}")
     labels = read_run(run).labels  # config and labels only: the weights load on the workers
     empty = np.zeros((0, len(labels)), dtype=np.float32)
+    # `_meta` is Dask's private empty pandas frame of the collection's columns and dtypes
+    # (what map_partitions infers from); there is no public accessor of it. dask is pinned to
+    # checked versions in pyproject.toml and tests/test_private_apis.py checks it is an empty
+    # pandas DataFrame with the frame's columns.
     meta = _with_predictions(frame._meta, labels, empty, np.zeros(0, dtype=bool))
     return frame.map_partitions(
         predict_partition,

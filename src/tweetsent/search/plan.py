@@ -28,16 +28,15 @@ SHOWN = ("model.output_dropout", "train.clip_norm")  # recorded for every trial
 def plan(space: SearchSpace, stage1: dict[str, dict]) -> list[tuple[str, dict[str, Any]]]:
     """(origin, parameters) of every planned trial, in order."""
     s = space.settings
-    labels = list(stage1) or [None]
+    labels: list[str | None] = [*stage1] or [None]
+    points: list[dict[str, Any]] = []
     if s.sampler == "grid":
-        points = []
         for label in labels:
             context = stage1.get(label, {}) if label else {}
             prefix = {"stage1": label} if label else {}
             points.extend({**prefix, **p} for p in space.grid(context))
         return [("grid", p) for p in points]
     count = s.trials if s.sampler == "random" else min(s.startup, s.trials)
-    points = []
     for index in range(count):
         label = labels[int(np.random.default_rng([s.seed, index, 1]).integers(len(labels)))]
         context = stage1.get(label, {}) if label else {}
@@ -72,7 +71,7 @@ def top_configs(url: str, name: str, k: int, heartbeat: int) -> dict[str, dict[s
     if not done:
         raise ConfigError(f"--from-study: study {name!r} has no finished trial")
     sign = -1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else 1.0
-    done.sort(key=lambda t: (sign * t.value, t.number))
+    done.sort(key=lambda t: (sign * _value(t), t.number))
     top: dict[str, dict[str, Any]] = {}
     seen = []
     for trial in done:
@@ -94,3 +93,10 @@ def _stage1_fields(trial) -> dict[str, Any]:
         for k, v in trial.user_attrs.get("fields", {}).items()
         if k != "train.seed" and (k not in SHOWN or k in trial.params or k in overrides)
     }
+
+
+def _value(trial: optuna.trial.FrozenTrial) -> float:
+    """A finished single-objective trial's value (optuna types it as optional)."""
+    if trial.value is None:
+        raise ValueError(f"trial {trial.number} finished without a value")
+    return trial.value

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from tweetsent.errors import ConfigError
 from tweetsent.metrics import METRIC_NAMES
@@ -61,7 +61,7 @@ class SearchSettings:
             object.__setattr__(self, "top_k", 3)  # frozen: the default of a two-stage search
 
     @property
-    def direction(self) -> str:
+    def direction(self) -> Literal["minimize", "maximize"]:
         return "minimize" if self.metric == "loss" else "maximize"
 
     @property
@@ -84,7 +84,7 @@ class SearchSettings:
     @classmethod
     def from_dict(cls, raw: dict[str, Any], source: str = "search") -> SearchSettings:
         known = {f.name: f for f in dataclasses.fields(cls)}
-        values = {}
+        values: dict[str, Any] = {}
         for key, value in raw.items():
             if key not in known:
                 raise ConfigError(f"{source}: unknown field search.{key}")

@@ -74,6 +74,12 @@ class Param:
     def discrete(self) -> bool:
         return self.choices is not None or self.integer or self.step is not None
 
+    def bounds(self) -> tuple[float, float]:
+        """(low, high) of a range parameter (parsing guarantees both, or choices)."""
+        if self.low is None or self.high is None:
+            raise ConfigError(f"params.{self.name}: a range needs low and high (or give choices)")
+        return self.low, self.high
+
     def values(self) -> list[Any]:
         """Every value of a discrete parameter, in order (the grid's axis)."""
         if self.choices is not None:
@@ -81,8 +87,9 @@ class Param:
         if self.step is None and not self.integer:
             raise ConfigError(f"params.{self.name}: a grid needs choices or a step")
         step = self.step or 1
-        count = int(math.floor((self.high - self.low) / step + 1e-9)) + 1
-        values = [self.low + i * step for i in range(count)]
+        low, high = self.bounds()
+        count = int(math.floor((high - low) / step + 1e-9)) + 1
+        values = [low + i * step for i in range(count)]
         return [int(v) for v in values] if self.integer else [round(v, 12) for v in values]
 
     def active(self, chosen: dict[str, Any], base: dict[str, Any]) -> bool:
@@ -96,12 +103,11 @@ class Param:
         """Ask an Optuna trial for a value (an enqueued trial gets its fixed one)."""
         if self.choices is not None:
             return trial.suggest_categorical(self.name, self.choices)
+        low, high = self.bounds()
         if self.integer:
             step = int(self.step or 1)
-            return trial.suggest_int(
-                self.name, int(self.low), int(self.high), step=step, log=self.log
-            )
-        value = trial.suggest_float(self.name, self.low, self.high, step=self.step, log=self.log)
+            return trial.suggest_int(self.name, int(low), int(high), step=step, log=self.log)
+        value = trial.suggest_float(self.name, low, high, step=self.step, log=self.log)
         return round(value, 12) if self.step is not None else value  # 0.30000000000000004
 
     def sample(self, rng: np.random.Generator) -> Any:
@@ -111,11 +117,12 @@ class Param:
         if self.step is not None or (self.integer and not self.log):
             values = self.values()
             return values[int(rng.integers(len(values)))]
+        low, high = self.bounds()
         if self.log:
-            value = math.exp(rng.uniform(math.log(self.low), math.log(self.high)))
+            value = math.exp(rng.uniform(math.log(low), math.log(high)))
         else:
-            value = rng.uniform(self.low, self.high)
-        return min(max(int(round(value)), int(self.low)), int(self.high)) if self.integer else value
+            value = rng.uniform(low, high)
+        return min(max(int(round(value)), int(low)), int(high)) if self.integer else value
 
 
 @dataclass
@@ -146,7 +153,7 @@ class SearchSpace:
         base = {**self.base_values(), **(context or {})}
         points: list[dict[str, Any]] = [{}]
         for param in self.params:
-            expanded = []
+            expanded: list[dict[str, Any]] = []
             for point in points:
                 if param.active(point, base):
                     expanded.extend({**point, param.name: v} for v in param.values())
@@ -162,7 +169,8 @@ class SearchSpace:
     ) -> dict[str, Any]:
         """Point `index` of the seeded random sequence: the same for any number of workers."""
         rng = np.random.default_rng([seed, index])
-        base, point = {**self.base_values(), **(context or {})}, {}
+        base = {**self.base_values(), **(context or {})}
+        point: dict[str, Any] = {}
         for param in self.params:
             if param.active(point, base):
                 point[param.name] = param.sample(rng)
@@ -170,7 +178,8 @@ class SearchSpace:
 
     def suggest(self, trial, context: dict[str, Any] | None = None) -> dict[str, Any]:
         """The trial's parameters, asked of Optuna in declaration order (conditions honoured)."""
-        base, point = {**self.base_values(), **(context or {})}, {}
+        base = {**self.base_values(), **(context or {})}
+        point: dict[str, Any] = {}
         for param in self.params:
             if param.active(point, base):
                 point[param.name] = param.suggest(trial)

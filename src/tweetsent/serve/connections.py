@@ -20,6 +20,22 @@ protocol plus three rules:
   `LINGER_S`), so the client finishes sending and reads the answer instead of a broken pipe.
 
 A request uvicorn cannot parse gets a JSON 400 (`bad_request`), like every other error.
+
+Private uvicorn API. uvicorn has no public hook for any of these rules, so the subclass relies
+on its HTTP protocol classes' internals (`uvicorn.protocols.http.httptools_impl.
+HttpToolsProtocol`, and `h11_impl.H11Protocol` where httptools is missing):
+- methods overridden and called through `super()`: `connection_made`, `data_received`,
+  `connection_lost`, `on_response_complete`, `send_400_response(msg)`, the httptools parser
+  callbacks `on_headers_complete` / `on_message_complete`, and the private
+  `_start_asgi_task(cycle, app)` (httptools: the one place a pipelined request starts);
+- attributes read: `cycle` (the current `RequestResponseCycle`, None before the first
+  request), `pipeline` (httptools: deque of queued `(cycle, app)`), `connections` (the
+  server's set of open protocols), `loop`, `transport`; on a cycle `more_body`,
+  `response_complete`, `disconnected`, `message_event`;
+- `uvicorn.run(timeout_keep_alive=)` annotated int, given a float: uvicorn only passes it
+  to `loop.call_later`.
+pyproject.toml pins uvicorn to the minor versions checked (`>=0.29,<0.56`) and
+tests/test_private_apis.py fails, naming the missing piece, when an upgrade changes them.
 """
 
 from __future__ import annotations
@@ -43,7 +59,7 @@ def guarded_protocol(
     order = itertools.count()  # when each connection began to wait (loop.time() is coarse)
     count_heads = hasattr(base, "on_headers_complete")
 
-    class GuardedProtocol(base):  # type: ignore[misc, valid-type]
+    class GuardedProtocol(base):
         def connection_made(self, transport: asyncio.Transport) -> None:
             self._raw = transport
             self._lingering = False
@@ -112,11 +128,13 @@ def guarded_protocol(
             self.loop.call_later(LINGER_S, self._raw.close)
 
         def connection_lost(self, exc: Exception | None) -> None:
-            if getattr(self, "_deadline", None) is not None:
-                self._deadline.cancel()
+            deadline = getattr(self, "_deadline", None)  # unset if connection_made failed
+            if deadline is not None:
+                deadline.cancel()
                 self._deadline = None
             # uvicorn marks only the newest request as disconnected; with pipelined requests
             # the one still running would write to a closed socket (a traceback per request).
+            # `pipeline` and the cycle's fields are uvicorn internals (see the module doc).
             for cycle in [
                 getattr(self, "_running", None),
                 *(c for c, _ in getattr(self, "pipeline", ())),
@@ -126,7 +144,8 @@ def guarded_protocol(
                     cycle.message_event.set()
             super().connection_lost(exc)
 
-        def _start_asgi_task(self, cycle: Any, app: Any) -> None:  # httptools: pipelining
+        def _start_asgi_task(self, cycle: Any, app: Any) -> None:
+            # private uvicorn method (httptools): where every request, pipelined or not, starts
             self._running = cycle
             super()._start_asgi_task(cycle, app)
 

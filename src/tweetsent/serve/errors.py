@@ -9,6 +9,7 @@ fixed message: errors never echo internals (paths, exceptions, stack traces) nor
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -45,7 +46,7 @@ def error_response(
     code: str,
     message: str,
     details: list[dict[str, Any]] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {"code": code, "message": message}
     if details:
@@ -60,12 +61,17 @@ def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _internal_error)
 
 
-async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+# Starlette types every handler as (Request, Exception); each narrows to the class it is for.
+
+
+async def _api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
     return error_response(exc.status, exc.code, exc.message, headers=exc.headers)
 
 
-async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     """Where and what, never the offending input (it may be huge, or someone else's data)."""
+    assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     if any(err.get("type") == "json_invalid" for err in errors):
         return error_response(422, "malformed_json", "the request body is not valid JSON")
@@ -74,12 +80,14 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
         for err in errors[:20]
     ]
     first = details[0] if details else {"loc": [], "msg": "invalid request"}
-    where = ".".join(first["loc"][1:] if first["loc"][:1] == ["body"] else first["loc"])
-    message = f"{where}: {first['msg']}" if where else first["msg"]
+    loc, msg = list(first["loc"]), str(first["msg"])
+    where = ".".join(loc[1:] if loc[:1] == ["body"] else loc)
+    message = f"{where}: {msg}" if where else msg
     return error_response(422, "invalid_request", message, details)
 
 
-async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400:  # FastAPI could not parse the body (bad UTF-8, nesting too deep)
         return error_response(422, "malformed_json", "the request body is not valid JSON")
     code = CODES.get(exc.status_code, "error")

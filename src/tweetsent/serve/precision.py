@@ -30,8 +30,9 @@ def apply_precision(model: nn.Module, precision: str) -> int:
     """Set the model up for `precision`; return the fewest rows a model call must have."""
     if precision == "float32":
         return 1
-    if precision == "float64" or not hasattr(model, "float64_head"):
+    own = getattr(model, "float64_head", None)
+    if precision == "float64" or own is None:
         model.double()
         return 1
-    model.float64_head()  # pooling and head in float64 (tweetsent.models.precision)
+    own()  # pooling and head in float64 (tweetsent.models.precision)
     return MIN_ROWS

@@ -51,7 +51,9 @@ def serve(run_dir: str | Path, settings: ServeSettings, access_log: bool = False
         access_log=access_log,
         log_level="info",
         http=protocol,
-        timeout_keep_alive=settings.keep_alive_s,
+        # uvicorn annotates an int but only hands it to loop.call_later (seconds, a float):
+        # fractional keep-alives work (tests/test_private_apis.py checks it)
+        timeout_keep_alive=settings.keep_alive_s,  # type: ignore[arg-type]  # float is fine
         timeout_graceful_shutdown=10,
     )
 

@@ -73,7 +73,7 @@ def plot_bars(summary: dict[str, dict], path: Path, title: str) -> Path:
     fig, ax = plt.subplots(figsize=(max(7.0, 0.9 * len(arms) + 3), 4.8), constrained_layout=True)
     width = 0.8 / len(BARS)
     x = np.arange(len(arms))
-    lows = []
+    lows: list[float] = []
     for i, (metric, label) in enumerate(BARS):
         means = [summary[a]["test"][metric]["mean"] for a in arms]
         sds = [summary[a]["test"][metric]["sd"] for a in arms]

@@ -22,6 +22,7 @@ import warnings
 from collections.abc import Sequence
 from itertools import repeat
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -119,8 +120,9 @@ def _encode_chunk_unpaused(texts: list[str], config: TextConfig) -> Encoded:
         lengths.append(len(tokens))
         found = list(map(get, tokens))  # C loop; new tokens (rare once warm) come back None
         if None in found:
-            found = [setdefault(t, len(index)) for t in tokens]
-        ids += found
+            ids += [setdefault(t, len(index)) for t in tokens]
+        else:
+            ids += cast("list[int]", found)  # no None in it
     return list(index), np.asarray(ids, dtype=np.int32), np.asarray(lengths, dtype=np.int32)
 
 

@@ -157,8 +157,8 @@ class Normalizer:
         if mode not in ELMO_INPUTS:
             raise ValueError(f"elmo input {mode!r} is not one of {', '.join(ELMO_INPUTS)}")
         if mode == "cleaned":
-            tokens = self.tokenize(text)
-            return tokens, tokens
+            cleaned = self.tokenize(text)
+            return cleaned, cleaned
         tokens: list[str] = []
         pieces: list[str] = []
         index: list[int] = []
@@ -246,7 +246,8 @@ class Normalizer:
         append = out.append
         finditer, kinds = P.token_re(P.special_kinds(chunk))
         for m in finditer(chunk):
-            kind = kinds[m.lastindex]
+            # every alternative of the token regex is a group, so lastindex is never None
+            kind = kinds[m.lastindex]  # type: ignore[index]  # hot loop: no assert or cast
             tok = m.group()
             if spans is not None:
                 spans.append((m.start(), m.end(), kind, len(out)))

@@ -86,11 +86,16 @@ def initial_tables(
     tables = vocab_tables(config, tokens, inputs.lexicons, inputs.clusters)
     info: dict[str, Any] = {}
     if inputs.lexicons:
+        assert tables.lexicon is not None  # vocab_tables builds it from inputs.lexicons
         present = tables.lexicon["present"]  # (V, K)
         rows = []
         for k, lexicon in enumerate(inputs.lexicons):
             found = int(present[:, k].sum())
-            row = {"lexicon": lexicon.source, "name": lexicon.name, "format": lexicon.format}
+            row: dict[str, Any] = {
+                "lexicon": lexicon.source,
+                "name": lexicon.name,
+                "format": lexicon.format,
+            }
             row.update(words=len(lexicon.scores), vocabulary_scored=found)
             if lexicon.source not in BUILTIN:  # a user's file: record what was read
                 row["sha256"] = sha256_file(lexicon.path)
@@ -98,6 +103,7 @@ def initial_tables(
             log(f"lexicon {lexicon.name}: {found:,} of {len(tokens):,} vocabulary words scored")
         info["lexicons"] = rows
     if inputs.clusters is not None:
+        assert tables.clusters is not None  # vocab_tables builds it from inputs.clusters
         covered = int((tables.clusters[:, 0] > 0).sum())
         path = config.embed.clusters
         info["clusters"] = {

@@ -16,6 +16,7 @@ from torch import nn
 
 from tweetsent.config import RunConfig
 from tweetsent.data.prepare import Prepared
+from tweetsent.models.transformer import TransformerClassifier
 
 
 def attach_features(
@@ -29,23 +30,29 @@ def attach_features(
     """
     if not config.embed.needs_words:
         return {}
-    from tweetsent.embed.elmo import cache_features, store_root, text_keys  # lazy: h5py
+    # lazy: h5py
+    from tweetsent.embed.elmo import ElmoEmbedder, cache_features, store_root, text_keys
 
     name = "transformer" if config.embed.kind == "transformer" else "elmo"
-    if config.model.kind == "transformer":  # fine-tuned: the encoder reads the pieces
+    if isinstance(model, TransformerClassifier):  # fine-tuned: the encoder reads the pieces
         return {name: {**model.to_meta(), "cache": None}}
     embedder = model.embedder
+    if not isinstance(embedder, ElmoEmbedder):  # TransformerEmbedder is one too
+        raise TypeError(f"embed.kind = {config.embed.kind} but the embedder is {type(embedder)}")
     info = embedder.to_meta()
     if not config.embed.elmo_cache or config.train.dry_run:
         why = "dry run" if config.embed.elmo_cache else "embed.elmo_cache = false"
         log(f"{name}: features computed in every batch ({why})")
         return {name: {**info, "cache": None}}
+    if prepared.train.words is None or prepared.valid.words is None:
+        raise ValueError(f"{name}: the prepared data has no words (embed.needs_words)")
     words = prepared.train.words + prepared.valid.words
     progress = config.train.progress
     store, summary = cache_features(embedder, store_root(config), words, progress, log)
     for data in (prepared.train, prepared.valid):
-        # batches copy only the layers the mix reads
-        data.features = store.rows(text_keys(data.words)).pick(embedder.mix.layers)
+        # both checked above; batches copy only the layers the mix reads
+        keys = text_keys(data.words or [])
+        data.features = store.rows(keys).pick(embedder.mix.layers)
         data.words = None  # batches read the cache from here on
     log(f"{name}: {summary.computed:,} tweets computed in {summary.seconds:.1f}s ({store.folder})")
     return {name: {**info, "cache": str(store.folder)}}

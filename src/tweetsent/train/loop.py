@@ -32,6 +32,7 @@ from tweetsent.distributed import (
     sum_over_ranks,
     wrap,
 )
+from tweetsent.embed.transformer.encoder import PieceEncoder
 from tweetsent.errors import ConfigError
 from tweetsent.metrics import compute_metrics, confusion_matrix, metrics_from_confusion
 from tweetsent.models import build_model
@@ -319,8 +320,9 @@ def _share(batch: np.ndarray, loop: _Loop) -> tuple[np.ndarray, _Share | None]:
         return batch, None
     rows = shard(len(batch), env)
     index = batch[rows.start : rows.stop]
-    weights = loop.trained.module.class_weights
-    if weights is None:
+    inner = loop.trained.module  # the model inside DistributedDataParallel
+    weights = inner.class_weights if isinstance(inner, torch.nn.Module) else None  # or None
+    if not isinstance(weights, torch.Tensor):
         ours, whole = float(len(index)), float(len(batch))
     else:
         labels = torch.from_numpy(loop.prepared.train.labels)
@@ -433,8 +435,10 @@ def param_groups(model: torch.nn.Module, tc) -> list[dict[str, Any]]:
     head trains at `lr`, the top encoder layer at `encoder_lr` (0 = lr), each layer below at
     `layer_decay` times the one above, the embeddings below the first layer; biases and
     LayerNorm weights get no weight decay. Each group records its `base_lr` for the schedule."""
-    encoder = model.embedder.model
-    depth = int(encoder.config.num_hidden_layers)
+    encoder = model.embedder
+    if not isinstance(encoder, PieceEncoder):
+        raise TypeError(f"per-layer rates need a fine-tuned transformer, not {type(encoder)}")
+    depth = encoder.num_output_layers - 1  # the encoder's layers: its hidden states less one
     top = tc.encoder_lr or tc.lr
     groups: dict[tuple[float, bool], list[torch.nn.Parameter]] = {}
     for name, param in model.named_parameters():

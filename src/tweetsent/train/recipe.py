@@ -46,7 +46,7 @@ RUNTIME = {"train": ("threads", "device", "progress"), "data": ("workers", "cach
 def member_configs(recipe: RunConfig) -> list[tuple[str, RunConfig]]:
     """(name, config) of each member of the recipe, name = its file's stem."""
     out = Path(recipe.out)
-    members = []
+    members: list[tuple[str, RunConfig]] = []
     for path in recipe.ensemble.members:
         name = Path(path).stem
         if any(name == other for other, _ in members):

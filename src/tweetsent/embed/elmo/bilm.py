@@ -17,6 +17,7 @@ each row's final state into the same row of the next batch, like the reference's
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 from torch import nn
@@ -25,6 +26,19 @@ from torch.nn import functional as F
 from tweetsent.embed.elmo.chars import sentence_marker_ids
 from tweetsent.embed.elmo.options import ElmoOptions
 from tweetsent.embed.elmo.projected_lstm import ProjectedLstmLayer
+
+M = TypeVar("M", bound=nn.Module)
+
+
+def typed_modules(modules: nn.ModuleList, kind: type[M]) -> list[M]:
+    """The modules of a ModuleList as `kind` (a ModuleList yields plain `nn.Module`s to a type
+    checker); a module of another class is a TypeError."""
+    out: list[M] = []
+    for module in modules:
+        if not isinstance(module, kind):
+            raise TypeError(f"{type(module).__name__} in a ModuleList of {kind.__name__}")
+        out.append(module)
+    return out
 
 
 @dataclass
@@ -70,6 +84,12 @@ class _CharEncoder(nn.Module):
         self.highways = nn.ModuleList(_Highway(options.n_filters) for _ in range(options.n_highway))
         self.projection = nn.Linear(options.n_filters, options.projection_dim)
 
+    def conv_layers(self) -> list[nn.Conv1d]:
+        return typed_modules(self.convs, nn.Conv1d)
+
+    def highway_layers(self) -> list[_Highway]:
+        return typed_modules(self.highways, _Highway)
+
     def forward(self, char_ids: torch.Tensor) -> torch.Tensor:
         chars = self.embedding(char_ids).transpose(1, 2)  # (N, char_embed_dim, C)
         pooled = [self.activation(conv(chars).amax(dim=-1)) for conv in self.convs]
@@ -85,6 +105,10 @@ class ElmoBiLm(nn.Module):
     Build it from `ElmoOptions` (random weights) and fill it with `weights.load_weights`, or use
     `weights.load_bilm(options_path, weights_path)`.
     """
+
+    # buffers (register_buffer below), declared for the type checker
+    _bos: torch.Tensor
+    _eos: torch.Tensor
 
     def __init__(self, options: ElmoOptions, stateful: bool = False) -> None:
         super().__init__()
@@ -107,6 +131,9 @@ class ElmoBiLm(nn.Module):
         self._state: tuple[torch.Tensor, torch.Tensor] | None = None
         self.reset_parameters()
 
+    def projected_layers(self) -> list[ProjectedLstmLayer]:
+        return typed_modules(self.lstm_layers, ProjectedLstmLayer)
+
     @property
     def num_output_layers(self) -> int:
         return self.options.num_output_layers
@@ -120,14 +147,15 @@ class ElmoBiLm(nn.Module):
         with torch.no_grad():
             nn.init.uniform_(self.char_encoder.embedding.weight, -1.0, 1.0)
             self.char_encoder.embedding.weight[0].zero_()  # padding row
-            for conv in self.char_encoder.convs:
+            for conv in self.char_encoder.conv_layers():
                 nn.init.uniform_(conv.weight, -0.05, 0.05)
+                assert conv.bias is not None  # built with biases
                 nn.init.uniform_(conv.bias, -0.05, 0.05)
             for module in self.char_encoder.modules():
                 if isinstance(module, nn.Linear):
                     nn.init.normal_(module.weight, 0.0, module.in_features**-0.5)
                     nn.init.uniform_(module.bias, -0.1, 0.1)
-            for layer in self.lstm_layers:
+            for layer in self.projected_layers():
                 layer.reset_parameters()
         self._state = None
 

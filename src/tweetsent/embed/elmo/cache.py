@@ -161,6 +161,8 @@ def cache_features(
     """The feature store of the embedder's biLM under `root`, with every tweet of
     `token_lists` cached (computed where the embedder is: call after moving it)."""
     bilm = embedder.bilm
+    if embedder.source is None:
+        raise ValueError("caching features needs the embedder's source: its files key the cache")
     store = FeatureStore.open(root, embedder.source, bilm.num_output_layers, bilm.output_dim)
     return store, build_cache(bilm, store, token_lists, progress=progress, log=log)
 

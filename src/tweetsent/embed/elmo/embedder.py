@@ -33,6 +33,7 @@ from tweetsent.embed.elmo.bilm import ElmoBiLm
 from tweetsent.embed.elmo.chars import batch_to_ids
 from tweetsent.embed.elmo.mix import ScalarMix
 from tweetsent.embed.elmo.source import ElmoSource
+from tweetsent.embed.words import WordEmbedder
 from tweetsent.errors import ConfigError
 from tweetsent.text.align import ElmoInput
 
@@ -50,7 +51,7 @@ class ElmoEmbedder(nn.Module):
         bilm: ElmoBiLm,
         layers: Sequence[int] | None = None,
         dropout: float = 0.5,
-        words: nn.Module | None = None,
+        words: WordEmbedder | None = None,
         source: ElmoSource | None = None,
     ) -> None:
         super().__init__()
@@ -73,7 +74,12 @@ class ElmoEmbedder(nn.Module):
         return self._frozen[0]
 
     def _apply(self, fn, recurse=True):
-        """`.to(device)`, `.double()`, ... also move the (unregistered) biLM."""
+        """`.to(device)`, `.double()`, ... also move the (unregistered) biLM.
+
+        `nn.Module._apply(fn, recurse)` is private: the one method that `.to`, `.cuda`,
+        `.double`, `.half`, ... all go through, so overriding it is the only way to move a
+        module kept out of the state dict. torch is pinned exactly in pyproject.toml;
+        tests/test_private_apis.py checks `.to` / `.double` still call it with (fn, recurse)."""
         super()._apply(fn, recurse)
         self.bilm._apply(fn, recurse)
         return self

@@ -69,8 +69,10 @@ class ScalarMix(nn.Module):
         for k, index in enumerate(chosen):  # layer by layer: no (L', B, T, D) copy
             layer = layers[index].to(weights.dtype)  # (B, T, D)
             if self.layer_norm:
+                assert mask is not None  # checked above
                 layer = _masked_layer_norm(layer[None], mask)[0]
             mixed = weights[k] * layer if mixed is None else mixed + weights[k] * layer
+        assert mixed is not None  # self.layers is never empty (checked at __init__)
         if mask is not None:
             mixed = mixed * mask[..., None]  # (B, T, D)
         return self.dropout(mixed)

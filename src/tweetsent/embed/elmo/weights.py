@@ -24,6 +24,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import torch
+from torch import nn
 
 from tweetsent.embed.elmo.bilm import ElmoBiLm
 from tweetsent.embed.elmo.options import ElmoOptions
@@ -130,23 +131,25 @@ def _load_char_cnn(bilm: ElmoBiLm, read: Callable[[str], torch.Tensor]) -> None:
     enc = bilm.char_encoder
     table = read("char_embed")  # (n_characters - 1, E): prepend the zero padding row
     enc.embedding.weight.copy_(torch.cat([table.new_zeros(1, table.size(1)), table]))
-    for i, conv in enumerate(enc.convs):
+    for i, conv in enumerate(enc.conv_layers()):
         conv.weight.copy_(read(f"CNN/W_cnn_{i}")[0].permute(2, 1, 0))  # (num, E, width)
+        assert conv.bias is not None  # the char CNN's convolutions have biases
         conv.bias.copy_(read(f"CNN/b_cnn_{i}"))
     enc.projection.weight.copy_(read("CNN_proj/W_proj").T)
     enc.projection.bias.copy_(read("CNN_proj/b_proj"))
 
 
 def _load_highways(bilm: ElmoBiLm, read: Callable[[str], torch.Tensor]) -> None:
-    for k, highway in enumerate(bilm.char_encoder.highways):
+    for k, highway in enumerate(bilm.char_encoder.highway_layers()):
         for part in ("carry", "transform"):
-            getattr(highway, part).weight.copy_(read(f"CNN_high_{k}/W_{part}").T)
-            getattr(highway, part).bias.copy_(read(f"CNN_high_{k}/b_{part}"))
+            linear: nn.Linear = getattr(highway, part)
+            linear.weight.copy_(read(f"CNN_high_{k}/W_{part}").T)
+            linear.bias.copy_(read(f"CNN_high_{k}/b_{part}"))
 
 
 def _load_lstms(bilm: ElmoBiLm, read: Callable[[str], torch.Tensor]) -> None:
     proj, cell = bilm.options.projection_dim, bilm.options.lstm_dim
-    for index, layer in enumerate(bilm.lstm_layers):
+    for index, layer in enumerate(bilm.projected_layers()):
         for d in range(2):
             prefix = lstm_prefix(d, index)
             weight = read(f"{prefix}/W_0")  # (P_in + P, 4C), rows [input; hidden]
@@ -161,16 +164,18 @@ def _file_arrays(bilm: ElmoBiLm) -> Iterator[tuple[str, torch.Tensor]]:
     """The inverse of the `_load_*` steps: (dataset name, tensor in the file's layout)."""
     enc, cell = bilm.char_encoder, bilm.options.lstm_dim
     yield "char_embed", enc.embedding.weight[1:]
-    for i, conv in enumerate(enc.convs):
+    for i, conv in enumerate(enc.conv_layers()):
         yield f"CNN/W_cnn_{i}", conv.weight.permute(2, 1, 0)[None]  # (1, width, E, num)
+        assert conv.bias is not None  # the char CNN's convolutions have biases
         yield f"CNN/b_cnn_{i}", conv.bias
-    for k, highway in enumerate(enc.highways):
+    for k, highway in enumerate(enc.highway_layers()):
         for part in ("carry", "transform"):
-            yield f"CNN_high_{k}/W_{part}", getattr(highway, part).weight.T
-            yield f"CNN_high_{k}/b_{part}", getattr(highway, part).bias
+            linear: nn.Linear = getattr(highway, part)
+            yield f"CNN_high_{k}/W_{part}", linear.weight.T
+            yield f"CNN_high_{k}/b_{part}", linear.bias
     yield "CNN_proj/W_proj", enc.projection.weight.T
     yield "CNN_proj/b_proj", enc.projection.bias
-    for index, layer in enumerate(bilm.lstm_layers):
+    for index, layer in enumerate(bilm.projected_layers()):
         for d in range(2):
             prefix = lstm_prefix(d, index)
             yield f"{prefix}/W_0", torch.cat([layer.w_input[d], layer.w_hidden[d]])

@@ -44,7 +44,10 @@ class TransformerEmbedder(ElmoEmbedder):
                 f"embed.transformer_layers: {list(layers)} must lie in 0..{num - 1} (this "
                 f"encoder has {num} hidden states: the embeddings and {num - 1} layers)"
             )
-        super().__init__(encoder, layers, dropout, None, source)  # type: ignore[arg-type]
+        # ElmoEmbedder's machinery (frozen encoder out of the state dict, scalar mix, feature
+        # cache) over a PieceEncoder, which has the biLM's interface (num_output_layers,
+        # output_dim, features) but is not an ElmoBiLm; nor is a TransformerSource an ElmoSource
+        super().__init__(encoder, layers, dropout, None, source)  # type: ignore[arg-type]  # see above
         self.proj = nn.Linear(self.elmo_dim, proj) if proj else None
         self.output_dim = proj or self.elmo_dim
 
@@ -55,10 +58,10 @@ class TransformerEmbedder(ElmoEmbedder):
 
     @property
     def encoder(self) -> PieceEncoder:
-        return self._frozen[0]  # type: ignore[return-value]
+        return self._frozen[0]  # type: ignore[return-value]  # the PieceEncoder given to __init__
 
     def features(self, words: Sequence[Sequence[str] | ElmoInput]) -> FeatureBatch:
-        return self.encoder.features(words)  # type: ignore[arg-type]
+        return self.encoder.features(words)  # type: ignore[arg-type]  # pieces: ElmoInputs only
 
     def to_meta(self) -> dict:
         source = self.source.to_meta() if self.source is not None else {}

@@ -94,7 +94,7 @@ class PieceEncoder(nn.Module):
         self.model = model
         self.tokenizer = tokenizer
         self.max_pieces = max_pieces
-        config = model.config
+        config: Any = model.config  # a transformers PretrainedConfig (typed as nn.Module's attr)
         self.num_output_layers = int(config.num_hidden_layers) + 1
         self.output_dim = int(config.hidden_size)
         self.trainable = trainable

@@ -6,7 +6,7 @@ the cache, so run it once before measuring); the rows alternate --rounds times s
 the machine's load hits each alike. Reported: the best second-epoch seconds (training +
 validation scoring, as history.csv records them) and the ratio to GloVe.
 
-    python bench/transformer/epoch_cost.py [--rounds 2] [--threads 2]
+    python bench/transformer/epoch_cost.py [--rounds 2] [--threads 2] [--rows glove ...]
 """
 
 from __future__ import annotations
@@ -55,11 +55,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS))
     parser.add_argument("--out", type=Path, default=acc.ROOT / "bench" / "out" / "transformer")
     args = parser.parse_args()
     best: dict[str, float] = {}
     for _ in range(args.rounds):
-        for name in ROWS:
+        for name in args.rows:
             shutil.rmtree(args.out / "epoch-cost", ignore_errors=True)
             seconds = epoch_seconds(name, args.out, args.threads)
             best[name] = min(best.get(name, seconds), seconds)

@@ -27,6 +27,9 @@ class FeatureBatch:
     picked: tuple[int, ...] | None = None  # the cache's layers `layers` holds; None: all
 
 
+Gather = tuple[int, np.ndarray, np.ndarray]  # chunk, (B, T) cells, its rows for them
+
+
 class FeatureRows:
     """Features of n tweets: tweet i is rows [start[i], start[i] + length[i]) of arrays[chunk[i]].
 
@@ -77,7 +80,7 @@ class FeatureRows:
         """The same tweets, batches holding only `layers` of the cache (None: all)."""
         return FeatureRows(self.arrays, self.chunk, self.start, self.length, layers)
 
-    def _plan(self, index: np.ndarray) -> tuple[list[tuple[int, np.ndarray, np.ndarray]], np.ndarray]:
+    def _plan(self, index: np.ndarray) -> tuple[list[Gather], np.ndarray]:
         """Per chunk c holding some of `index`'s tweets: (c, its cells of the (B, T) grid,
         its rows for them); and the (B, T) grid of real tokens."""
         lengths = self.length[index]

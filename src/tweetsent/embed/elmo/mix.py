@@ -64,18 +64,23 @@ class ScalarMix(nn.Module):
         if self.layer_norm and mask is None:
             raise ValueError("ScalarMix(layer_norm=True) needs the mask")
         weights = self.weights() * self.gamma  # (L',): gamma * s_j
-        mixed = None
-        chosen = range(len(self.layers)) if picked else self.layers
-        for k, index in enumerate(chosen):  # layer by layer: no (L', B, T, D) copy
-            layer = layers[index].to(weights.dtype)  # (B, T, D)
-            if self.layer_norm:
-                assert mask is not None  # checked above
-                layer = _masked_layer_norm(layer[None], mask)[0]
-            mixed = weights[k] * layer if mixed is None else mixed + weights[k] * layer
-        assert mixed is not None  # self.layers is never empty (checked at __init__)
-        if mask is not None:
-            mixed = mixed * mask[..., None]  # (B, T, D)
-        return self.dropout(mixed)
+        chosen = list(range(len(self.layers))) if picked else self.layers
+        if not self.layer_norm:  # one conversion and one matrix-vector product each way
+            source = layers if chosen == list(range(layers.size(0))) else layers[chosen]
+            flat = torch.empty(source.shape, dtype=weights.dtype, device=layers.device)
+            flat.copy_(source)  # (L', B, T, D) in the mix's dtype, each layer contiguous
+            mixed = (weights @ flat.view(len(chosen), -1)).view(layers.shape[1:])
+            if mask is not None:
+                mixed = mixed * mask[..., None]  # (B, T, D)
+            return self.dropout(mixed)
+        assert mask is not None  # layer_norm needs it (checked above)
+        mixed_ln: torch.Tensor | None = None
+        for k, index in enumerate(chosen):  # layer by layer, each normalised on its own
+            layer = _masked_layer_norm(layers[index].to(weights.dtype)[None], mask)[0]
+            term = weights[k] * layer  # (B, T, D)
+            mixed_ln = term if mixed_ln is None else mixed_ln + term
+        assert mixed_ln is not None  # self.layers is never empty (checked at __init__)
+        return self.dropout(mixed_ln * mask[..., None])
 
 
 def _masked_layer_norm(layers: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -114,10 +114,10 @@ def child(run: str, path: str, out: str, freeze: bool, backend: str = "torch") -
         loaded = read_run(run)
         model = OnnxModel(loaded, 512)
         stop("load run: onnxruntime, graph, sessions")
-        normalizer = Predictor(loaded, "cpu").normalizer
+        normalizer = Predictor(loaded).normalizer
         labels, vocab = loaded.labels, loaded.vocab
     else:
-        from tweetsent.runs.score import run_model
+        from tweetsent.runs.torch_scorer import run_model
 
         predictor = Predictor.from_run(run, workers=1)
         stop("load run")

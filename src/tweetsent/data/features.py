@@ -62,7 +62,7 @@ class FeatureRows:
 
     def batch(self, index: np.ndarray) -> FeatureBatch:
         """The tweets in `index`, padded to the longest (at least one column)."""
-        import torch  # lazy: a command that only reads inputs imports no torch (runs.scorer)
+        import torch  # lazy: a command that only reads inputs imports no torch (runs.helper)
 
         lengths = self.length[index]  # (B,)
         width = max(int(lengths.max()) if len(index) else 0, 1)

@@ -12,8 +12,9 @@
     MODEL_CARD.md        data, settings, scores
 
 Loading never unpickles anything: weights are safetensors, everything else JSON/CSV.
-`read_run` imports no torch (a command reads the run's files while `runs.scorer` loads the
-weights); the functions that touch weights import it when called.
+`read_run` imports no torch (it reads config.json, vocab.json and meta.json once, for every
+backend: `runs.backends.open_scorer`); the functions that touch weights import it when
+called, `load_model` on a run already read.
 """
 
 from __future__ import annotations
@@ -230,9 +231,14 @@ def _json_object(path: Path) -> dict[str, Any]:
 
 def load_run(path: str | Path, device: str | torch.device = "cpu") -> LoadedRun:
     """Read a run directory and rebuild its model with the best weights, in eval mode."""
+    return load_model(read_run(path), device)
+
+
+def load_model(run: LoadedRun, device: str | torch.device = "cpu") -> LoadedRun:
+    """Rebuild the model of a run read by `read_run` (its files are not read again) with the
+    best weights, in eval mode, as `run.model`."""
     from tweetsent.runs.members import load_ensemble
 
-    run = read_run(path)
     if not (run.path / WEIGHTS).is_file():
         raise TweetsentError(f"{run.path}: no {WEIGHTS} (training did not finish an epoch)")
     if run.config.is_ensemble:  # members/NAME: ordinary runs, loaded by this function

@@ -1,4 +1,5 @@
-"""Evaluate a trained run on labelled files: all metrics plus the confusion matrix."""
+"""Evaluate a trained run on labelled files: all metrics plus the confusion matrix (`evaluate`,
+streamed), or the per-tweet predictions of test files (`predict_labelled`, `tweetsent study`)."""
 
 from __future__ import annotations
 
@@ -41,8 +42,9 @@ class Evaluation:
 
 
 @dataclass
-class Scored:
-    """A run's predictions on labelled files: label ids (true, predicted) in file order."""
+class LabelledPredictions:
+    """A run's predictions on labelled files: label ids (true, predicted) in file order
+    (`predict_labelled`). Not `runs.writers.Scored`, the rows of an output file."""
 
     truth: np.ndarray
     pred: np.ndarray
@@ -60,14 +62,14 @@ def _label_names(predictor: Predictor) -> list[str]:
     return names
 
 
-def score_files(
+def predict_labelled(
     predictor: Predictor,
     paths: Sequence[str],
     format: str = "auto",
     text_col: str = "text",
     label_col: str = "label",
     strict: bool = False,
-) -> Scored:
+) -> LabelledPredictions:
     """Predict every labelled example of `paths` (the run's label set applied), keeping the
     per-tweet labels (`tweetsent study`'s paired comparisons need them): the files are read
     whole, so this is for test files; `evaluate` streams files of any size."""
@@ -82,7 +84,7 @@ def score_files(
     index = {name: i for i, name in enumerate(predictor.labels)}
     truth = np.array([index[label] for label in examples.labels], dtype=np.int64)
     pred = predictor.predict_proba(examples.texts).argmax(axis=1).astype(np.int64)
-    return Scored(truth, pred, list(predictor.labels), report.skipped, dropped)
+    return LabelledPredictions(truth, pred, list(predictor.labels), report.skipped, dropped)
 
 
 def evaluate(

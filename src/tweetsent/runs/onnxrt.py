@@ -15,12 +15,13 @@ the run's safetensors weights are read with numpy and written into an ONNX graph
 Supported (`supports`): `model.kind = "rnn"` over plain word vectors (no lexicon columns,
 clusters or tweet features), LSTM or GRU, any number of layers, uni- or bidirectional, pooling
 max, mean or last, the linear head; every other run (self-attention, CNN, n-gram, ELMo,
-ensembles) is scored by torch. The graph computes what `RNNClassifier` does in eval mode:
-embedding, the recurrent layers over each tweet's own length (ONNX `sequence_lens`: the
-backward direction starts at the tweet's last token, as `RNNEncoder` does), pooling that ignores
-padding, head, softmax; an empty tweet is read as one padding token. Probabilities agree with
-the torch model's to float32 rounding (max |difference| ~4e-7 on 49,563 SemEval tweets, every
-label the same; tests/runs/test_onnxrt.py holds it to 1e-5 on fixture models).
+ensembles) is scored by torch. The graph computes what `SequenceClassifier` (with an
+`RNNEncoder`) does in eval mode: embedding, the recurrent layers over each tweet's own length
+(ONNX `sequence_lens`: the backward direction starts at the tweet's last token, as `RNNEncoder`
+does), pooling that ignores padding, head, softmax; an empty tweet is read as one padding
+token. Probabilities agree with the torch model's to float32 rounding (max |difference| ~4e-7
+on 49,563 SemEval tweets, every label the same; tests/runs/test_onnxrt.py holds it to 1e-5 on
+fixture models).
 
 `OnnxModel.score` may be called from several threads at once (one shared pair of sessions, one
 intra-op thread a call; ONNX Runtime releases the GIL), over the same length-grouped batches as
@@ -107,7 +108,7 @@ def onnx_refusal(config: RunConfig, device: str = "cpu") -> str:
 
 def expected_shapes(config: RunConfig, vocab: int, labels: int) -> dict[str, tuple[int, ...]]:
     """The tensor names and shapes of a supported run's weights file, for `vocab` tokens and
-    `labels` labels (what `RNNClassifier.state_dict()` holds)."""
+    `labels` labels (what `SequenceClassifier.state_dict()` holds)."""
     m = config.model
     dim, hidden = config.embed.dim, m.hidden_size
     gates = 4 if m.cell == "lstm" else 3

@@ -119,10 +119,13 @@ def compare_shapes(
 def save_run_files(
     run_dir: Path, config: RunConfig, vocab: Vocabulary, labels: list[str], meta: dict
 ) -> None:
+    """The files that make a folder a run directory, the one writer of them (training, at its
+    start; `runs.ensemble`, after the weights, metrics and card): vocab.json, meta.json (with
+    the labels), and config.json last, so that a half-written run is never read as one."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_json(run_dir / CONFIG, config.to_dict())
     vocab.save(run_dir / VOCAB)
     write_json(run_dir / META, {**meta, "labels": labels})
+    write_json(run_dir / CONFIG, config.to_dict())
 
 
 def check_out_dir(path: str | Path, resume: bool = False, overwrite: bool = False) -> None:

@@ -13,7 +13,7 @@ timed with `time.perf_counter` (wall) and `time.process_time` (CPU):
   of which id look-   `Vocabulary.encode` of the tokens of every distinct chunk (the look-ups
     ups               the row above makes), inside the row above
   model: LSTM         the encoder's forward (a forward hook), inside the next row
-  model: all          `runs.score.run_model` over the encoded texts: batching, embedding, the
+  model: all          `runs.torch_scorer.run_model` over the encoded texts: batching, embedding, the
                       BiLSTM, pooling, head, softmax
   write               `Scored.of` (rounding, labels) and `JsonlWriter.write` to a file
 

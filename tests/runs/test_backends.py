@@ -13,6 +13,7 @@ import pytest
 
 import tweetsent.io
 from tweetsent.cli import main
+from tweetsent.runs import onnxrt
 from tweetsent.runs.backends import open_scorer
 from tweetsent.runs.onnxrt import OnnxScorer
 from tweetsent.runs.predict import Predictor
@@ -37,7 +38,14 @@ def config_reads(monkeypatch) -> list[str]:
 
 
 @pytest.mark.parametrize("backend", ["auto", "torch"])
-def test_predict_command_reads_config_json_once(batch_run, tmp_path, config_reads, backend):
+def test_predict_command_reads_config_json_once(
+    batch_run, tmp_path, config_reads, monkeypatch, backend
+):
+    """And decides the backend once: `onnxrt.scorable` is asked once with --backend auto,
+    never with --backend torch."""
+    asked = []
+    scorable = onnxrt.scorable
+    monkeypatch.setattr(onnxrt, "scorable", lambda run: asked.append(run) or scorable(run))
     texts = tmp_path / "in.txt"
     texts.write_text("good day\nbad movie\nlove\n", encoding="utf-8")
     out = tmp_path / "out.jsonl"
@@ -47,6 +55,7 @@ def test_predict_command_reads_config_json_once(batch_run, tmp_path, config_read
     config_reads.clear()
     assert main(["predict", str(batch_run), "good day", "--backend", backend]) == 0
     assert config_reads == [str(batch_run / "config.json")]
+    assert len(asked) == (2 if backend == "auto" else 0)  # one a command
 
 
 def test_predict_with_attention_reads_config_json_once(batch_run, config_reads, capsys):
@@ -116,4 +125,8 @@ def test_the_command_line_leaves_the_backend_to_the_factory():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module:
                 names = {node.module} | {f"{node.module}.{a.name}" for a in node.names}
-                assert not names & backends, f"{path.name} imports {names & backends}"
+            elif isinstance(node, ast.Import):
+                names = {a.name for a in node.names}
+            else:
+                continue
+            assert not names & backends, f"{path.name} imports {names & backends}"

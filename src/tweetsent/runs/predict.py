@@ -162,9 +162,17 @@ class Predictor:
         backend: str = "torch",
         attention: bool = False,
     ) -> Predictor:
-        """The run at `path`, ready to score: `runs.backends.open_scorer` reads it and picks
-        the backend ("torch", "onnx" or "auto"; scores agree to float32 rounding), in a helper
-        process with `background` where that pays, the torch model here with `attention`."""
+        """The run at `path`, ready to score: `runs.backends.open_scorer` reads it once and
+        picks the backend once.
+
+        `backend`: "torch" (the model in this process), "onnx" (ONNX Runtime, no torch: the RNN
+        models over word vectors, on the CPU; any other run is a one-line error) or "auto"
+        (onnx where it can score the run, else torch). Scores agree to float32 rounding.
+        `background`: that backend in a helper process where that pays (`runs.helper`: CPU,
+        torch not imported yet, fork available); this call then returns at once and the
+        first scores wait for the load (a run whose weights cannot be loaded fails them with
+        the load's one-line error). `attention`: predictions will carry attention weights,
+        so the torch model scores in this process whatever `backend` says."""
         run, scorer = open_scorer(path, device, backend, batch_size, workers, background, attention)
         return cls(run, scorer, device, batch_size, workers)
 

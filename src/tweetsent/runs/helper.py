@@ -11,13 +11,13 @@ twice) and loads the weights itself.
 
 `import torch` is the largest fixed cost of `tweetsent predict` (0.9 s on a fast core, 3 s on
 a slow one: a third of the whole command), and cleaning the input is the next largest; neither
-needs the other. So the command forks this process first: it imports torch and loads the run's
-weights on one core while the command itself (which never imports torch) reads and cleans the
-input on the other. Encoded slices are queued to it as they are ready; once loaded it scores
-them on `threads` threads of one torch thread each (the LSTM releases the GIL: ~1.8x on two
-cores, against ~1.6x for one call with two torch threads) and sends back each slice's
-probabilities and token counts. The outputs are those of the in-process model, bit for bit: the
-same code scores the same batches.
+needs the other. So the command forks this process as soon as it has read the run directory
+(no torch needed for that): it imports torch and loads the run's weights on one core while the
+command itself (which never imports torch) reads and cleans the input on the other. Encoded
+slices are queued to it as they are ready; once loaded it scores them on `threads` threads of
+one torch thread each (the LSTM releases the GIL: ~1.8x on two cores, against ~1.6x for one
+call with two torch threads) and sends back each slice's probabilities and token counts. The
+outputs are those of the in-process model, bit for bit: the same code scores the same batches.
 
 Failures are one line, as in-process: a run whose weights cannot be loaded fails every pending
 and later `submit` with the `TweetsentError` the load raised; a helper that dies (killed, out

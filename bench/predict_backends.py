@@ -2,7 +2,7 @@
 
 On the texts of FILE (default bench/out/speed/distinct.txt, from bench/predict_speed.py),
 encoded once with the run's `IdEncoder`, each backend runs the model alone, in this process, on
-one thread, over the same length-grouped batches as `runs.score.run_model` (most without
+one thread, over the same length-grouped batches as `runs.torch_scorer.run_model` (most without
 padding); best of --repeats, alternating. Reported per backend: model seconds, tweets/s, label
 agreement with the float model and max |p - p_float| over every tweet.
 
@@ -51,7 +51,7 @@ from tweetsent.data.prepare import EncodedSet
 from tweetsent.data.readers import read_chunks
 from tweetsent.runs.inference import IdEncoder
 from tweetsent.runs.predict import Predictor
-from tweetsent.runs.score import run_model
+from tweetsent.runs.torch_scorer import run_model
 
 BATCH = 512
 

@@ -13,7 +13,7 @@ timed with `time.perf_counter` (wall) and `time.process_time` (CPU):
   of which id look-   `Vocabulary.encode` of the tokens of every distinct chunk (the look-ups
     ups               the row above makes), inside the row above
   model: LSTM         the encoder's forward (a forward hook), inside the next row
-  model: all          `runs.score.run_model` over the encoded texts: batching, embedding, the
+  model: all          `runs.torch_scorer.run_model` over the encoded texts: batching, embedding, the
                       BiLSTM, pooling, head, softmax
   write               `Scored.of` (rounding, labels) and `JsonlWriter.write` to a file
 
@@ -114,10 +114,10 @@ def child(run: str, path: str, out: str, freeze: bool, backend: str = "torch") -
         loaded = read_run(run)
         model = OnnxModel(loaded, 512)
         stop("load run: onnxruntime, graph, sessions")
-        normalizer = Predictor(loaded, "cpu").normalizer
+        normalizer = Predictor(loaded).normalizer
         labels, vocab = loaded.labels, loaded.vocab
     else:
-        from tweetsent.runs.score import run_model
+        from tweetsent.runs.torch_scorer import run_model
 
         predictor = Predictor.from_run(run, workers=1)
         stop("load run")

@@ -45,7 +45,7 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "semeval2017-ta
 
 # The VADER child process: read lines, score, write JSONL (the same work as `tweetsent predict`).
 # The command as it was before issue 15's scorer: torch imported first, so the model loads in
-# this process (`BackgroundScorer.usable` is false) and large inputs fork scoring workers.
+# this process (`HelperScorer.usable` is false) and large inputs fork scoring workers.
 BEFORE_SCRIPT = """
 import sys
 import torch

@@ -13,7 +13,12 @@ from safetensors.torch import load_file, save_file
 
 from tweetsent.config import EmbedConfig, ModelConfig, RunConfig
 from tweetsent.errors import ConfigError
-from tweetsent.models import ClassifierOutput, FeedForwardClassifier, RNNClassifier, build_model
+from tweetsent.models import (
+    ClassifierOutput,
+    FeedForwardClassifier,
+    SequenceClassifier,
+    build_model,
+)
 from tweetsent.models import pooling as pooling_module
 from tweetsent.models import rnn as rnn_module
 from tweetsent.models.cnn import CNNEncoder
@@ -139,7 +144,7 @@ def test_class_weights_weigh_the_loss() -> None:
 
 def test_composition_and_empty_tweets() -> None:
     net = make({"cell": "gru", "pooling": "max"}).eval()
-    assert isinstance(net, RNNClassifier) and net.encoder.output_dim == 16
+    assert isinstance(net, SequenceClassifier) and net.encoder.output_dim == 16
     assert isinstance(make({"kind": "feedforward"}), FeedForwardClassifier)
     cnn = make({"kind": "cnn", "cnn_filters": 5, "cnn_widths": [2, 3]})
     assert isinstance(cnn.encoder, CNNEncoder) and cnn.encoder.output_dim == 10

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import tweetsent.runs.predict as predict_module
+import tweetsent.runs.torch_scorer as torch_scorer
 from synthetic import synthetic_tweets, write_tsv
 from tweetsent.errors import DataError, TweetsentError
 from tweetsent.runs.batch import estimate_rows, predict_file, predict_shards
@@ -103,8 +103,8 @@ def test_forked_workers_per_chunk_give_the_same_output(predictor, tmp_path, monk
     source = write_jsonl(tmp_path / "in.jsonl", texts(120))
     whole = tmp_path / "whole.jsonl"
     predict_file(predictor, source, whole, progress=False)
-    monkeypatch.setattr(predict_module, "PARALLEL_MIN_TEXTS", 10)
-    monkeypatch.setattr(predictor, "workers", 2)
+    monkeypatch.setattr(torch_scorer, "PARALLEL_MIN_TEXTS", 10)
+    monkeypatch.setattr(predictor.scorer, "workers", 2)
     forked = tmp_path / "forked.jsonl"
     predict_file(predictor, source, forked, chunk=40, progress=False)
     assert forked.read_bytes() == whole.read_bytes()
@@ -262,11 +262,11 @@ def test_evaluate_reports_an_unknown_label_at_its_line(predictor, tmp_path):
 
 
 def test_a_model_whose_labels_are_not_the_label_set_is_refused(batch_run, tmp_path):
-    """evaluate and score_files (tweetsent study) refuse a run whose meta.json labels are not
+    """evaluate and predict_labelled (tweetsent study) refuse a run whose meta.json labels are not
     its label set's, in order: the predicted ids would name the wrong classes."""
     import shutil
 
-    from tweetsent.runs.evaluate import score_files
+    from tweetsent.runs.evaluate import predict_labelled
 
     run = tmp_path / "run"
     shutil.copytree(batch_run, run)
@@ -275,7 +275,7 @@ def test_a_model_whose_labels_are_not_the_label_set_is_refused(batch_run, tmp_pa
     (run / "meta.json").write_text(json.dumps(meta))
     predictor = Predictor.from_run(run)
     data = str(write_tsv(tmp_path / "test.tsv", synthetic_tweets(20, seed=2)))
-    for call in (lambda: evaluate(predictor, [data]), lambda: score_files(predictor, [data])):
+    for call in (lambda: evaluate(predictor, [data]), lambda: predict_labelled(predictor, [data])):
         with pytest.raises(DataError, match="does not match the model's"):
             call()
 

@@ -111,9 +111,10 @@ def test_a_damaged_run_is_one_line_naming_the_file(case, trained, tmp_path, caps
 @pytest.mark.parametrize("kind", ["/dev/zero", "fifo", "huge"])
 def test_run_files_are_read_only_when_regular_and_small(kind, trained, tmp_path):
     """Issue 26 item 7: `ln -sf /dev/zero RUN/config.json` used to fill memory (the onnx check
-    of `predict` read it whole); a FIFO blocked. Refused before reading, in one line."""
+    of `predict`, now `runs.backends.open_scorer`'s one read, read it whole); a FIFO blocked.
+    Refused before reading, in one line."""
     from tweetsent.io import read_json
-    from tweetsent.runs.onnxrt import can_score
+    from tweetsent.runs.backends import open_scorer
 
     copy = tmp_path / "run"
     shutil.copytree(trained[0], copy)
@@ -129,7 +130,8 @@ def test_run_files_are_read_only_when_regular_and_small(kind, trained, tmp_path)
     reason = "over the 268,435,456-byte limit" if kind == "huge" else "not a regular file"
     with pytest.raises(TweetsentError, match=f"config.json: .*{reason}|config.json: {reason}"):
         read_json(config)
-    assert not can_score(copy)
+    with pytest.raises(TweetsentError, match="config.json"):
+        open_scorer(copy, backend="auto")  # the one read of a run for prediction
     with pytest.raises(TweetsentError, match="config.json"):
         load_run(copy)
 

@@ -120,7 +120,7 @@ def test_varint_encodes_like_protobuf():
 
 def test_unsupported_runs_are_refused_with_a_reason(tmp_path):
     run = make_run(tmp_path, pooling="attention")
-    assert not onnxrt.can_score(run)
+    assert not onnxrt.scorable(read_run(run))
     with pytest.raises(TweetsentError, match="pooling 'attention'.*--backend torch"):
         Predictor.from_run(run, backend="onnx")
     with Predictor.from_run(run, backend="auto") as auto:  # torch, in this process

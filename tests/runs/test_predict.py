@@ -14,6 +14,7 @@ import pytest
 
 import tweetsent.runs.inference as inference
 import tweetsent.runs.predict as predict_module
+import tweetsent.runs.torch_scorer as torch_scorer
 from synthetic import synthetic_tweets, tiny_config, write_tsv
 from tweetsent.runs.inference import IdEncoder
 from tweetsent.runs.predict import Predictor
@@ -90,19 +91,19 @@ def test_id_encoder_equals_tokenize_then_encode(predictor: Predictor) -> None:
 @pytest.fixture
 def forking(predictor, monkeypatch) -> Predictor:
     """The predictor with two workers, forking for 10 texts or more, in slices of 7+ texts."""
-    monkeypatch.setattr(predict_module, "PARALLEL_MIN_TEXTS", 10)
+    monkeypatch.setattr(torch_scorer, "PARALLEL_MIN_TEXTS", 10)
     monkeypatch.setattr(inference, "_SLICE_MIN", 7)
-    monkeypatch.setattr(predictor, "workers", 2)
+    monkeypatch.setattr(predictor.scorer, "workers", 2)
     return predictor
 
 
 def test_forked_workers_give_the_same_predictions(forking, monkeypatch) -> None:
     texts = corpus(90, seed=4)
     texts += texts[:25]  # repeated texts are scored once
-    serial = forking._run(forking._inputs(texts))  # in this process
+    serial = forking.scorer.score(forking._inputs(texts))  # in this process
     calls = []
-    run = forking._run  # runs the model
-    monkeypatch.setattr(forking, "_run", lambda part: calls.append(part) or run(part))
+    run = forking.scorer.score  # runs the model
+    monkeypatch.setattr(forking.scorer, "score", lambda part: calls.append(part) or run(part))
     forked = forking.predict_arrays(texts)
     streamed = list(forking.predict_stream(texts, chunk=40))
     assert calls == []  # the model ran in the worker processes only, never in this one
@@ -123,7 +124,7 @@ def test_a_worker_that_dies_is_an_error_not_a_hang(forking, monkeypatch) -> None
         assert os.getpid() != parent, "the model ran in the test process"
         os._exit(3)
 
-    monkeypatch.setattr(forking, "_run", die)
+    monkeypatch.setattr(forking.scorer, "score", die)
     with pytest.raises(BrokenProcessPool):
         forking.predict_arrays(corpus(30, seed=6))
 

@@ -1,4 +1,4 @@
-"""The background scorer (runs.scorer): a helper process that loads the model while the command
+"""The helper-process backend (runs.helper): a helper process that loads the model while the command
 reads and cleans. Each test runs a fresh interpreter, as the `tweetsent` command does (the
 helper is only started where torch is not imported yet)."""
 
@@ -61,8 +61,8 @@ import os, signal, sys
 from tweetsent.errors import TweetsentError
 from tweetsent.runs.predict import Predictor
 p = Predictor.from_run(sys.argv[1], background=True, backend="torch")
-p._scorer.wait_ready()
-os.kill(p._scorer._process.pid, signal.SIGKILL)
+p.scorer.wait_ready()
+os.kill(p.scorer._process.pid, signal.SIGKILL)
 try:
     p.predict_proba(["good day"])
 except TweetsentError as exc:

@@ -295,9 +295,6 @@ def _names_a_folder(out: str) -> bool:
 @command("predict")
 def _predict(args: argparse.Namespace) -> int:
     from tweetsent.io import output_target
-    from tweetsent.parallel import usable_cpus
-    from tweetsent.runs.onnxrt import can_score as onnx_can_score
-    from tweetsent.runs.scorer import BackgroundScorer
 
     if bool(args.texts) == bool(args.input):
         raise TweetsentError("predict: give tweets as arguments or --input FILE (one of them)")
@@ -313,23 +310,15 @@ def _predict(args: argparse.Namespace) -> int:
                 "--input FOLDER; give an output file name"
             )
         output_target(args.output)  # a directory is a one-line error before the model loads
-    # Attention weights come from the torch model in this process. Otherwise a helper process,
-    # started before this one imports anything heavy, loads the model while this one reads
-    # and cleans (runs.scorer), and scores: with ONNX Runtime where it can (runs.onnxrt: no
-    # torch at all), else with torch.
-    backend = "torch" if args.attention else args.backend
-    background: bool | BackgroundScorer = False
-    if not args.attention and BackgroundScorer.usable(args.device):
-        onnx = backend != "torch" and onnx_can_score(args.run, args.device)
-        if onnx or backend != "onnx":  # (onnx refused: Predictor.from_run says why)
-            kind = "onnx" if onnx else "torch"
-            background = BackgroundScorer.start(
-                args.run, args.device, threads=usable_cpus(), backend=kind
-            )
     from tweetsent.runs.predict import Predictor
 
+    # background: the model loads in a helper process while this one reads and cleans
     with Predictor.from_run(
-        args.run, device=args.device, background=background, backend=backend
+        args.run,
+        device=args.device,
+        background=True,
+        backend=args.backend,
+        attention=args.attention,
     ) as predictor:
         return _predict_with(predictor, args, shards)
 

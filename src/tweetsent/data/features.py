@@ -103,7 +103,7 @@ class FeatureRows:
 
     def batch(self, index: np.ndarray) -> FeatureBatch:
         """The tweets in `index`, padded to the longest (at least one column)."""
-        import torch  # lazy: a command that only reads inputs imports no torch (runs.scorer)
+        import torch  # lazy: a command that only reads inputs imports no torch (runs.helper)
 
         index = np.asarray(index, dtype=np.int64)
         plan, real = self._plan(index)

@@ -3,11 +3,13 @@
     model = build_model(config, vocab_size, num_labels, embedding_matrix, class_weights)
     out = model(tokens, lengths, labels)      # out.logits (B, C), out.loss, out.attention
 
-`RNNClassifier` = embedder + `RNNEncoder` (LSTM/GRU, uni/bi, packed) + pooling (last, mean,
-max) + head; `FeedForwardClassifier` is the study's averaged-embeddings MLP baseline.
+`SequenceClassifier` = embedder + encoder (`RNNEncoder`: LSTM/GRU, uni/bi; or `CNNEncoder`)
++ pooling (last, mean, max, attention) + head; `FeedForwardClassifier` is the study's
+averaged-embeddings MLP baseline.
 """
 
 from tweetsent.models.build import build_embedder, build_model
+from tweetsent.models.cnn import CNNEncoder
 from tweetsent.models.feedforward import FeedForwardClassifier, mlp_head
 from tweetsent.models.outputs import ClassifierOutput, classifier_output
 from tweetsent.models.pooling import (
@@ -18,7 +20,8 @@ from tweetsent.models.pooling import (
     PoolingResult,
     build_pooling,
 )
-from tweetsent.models.rnn import CELLS, RNNClassifier, RNNEncoder
+from tweetsent.models.rnn import CELLS, RNNEncoder
+from tweetsent.models.sequence import SequenceClassifier
 
 __all__ = [
     "CELLS",
@@ -29,8 +32,9 @@ __all__ = [
     "MaxPooling",
     "MeanPooling",
     "PoolingResult",
-    "RNNClassifier",
+    "CNNEncoder",
     "RNNEncoder",
+    "SequenceClassifier",
     "build_embedder",
     "build_model",
     "build_pooling",

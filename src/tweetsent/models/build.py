@@ -16,7 +16,8 @@ from tweetsent.models.feedforward import FeedForwardClassifier, mlp_head
 from tweetsent.models.lexfeatures import NormalizedTweetFeatures, TweetLexiconFeatures
 from tweetsent.models.ngram import NGramClassifier
 from tweetsent.models.pooling import build_pooling
-from tweetsent.models.rnn import RNNClassifier, RNNEncoder
+from tweetsent.models.rnn import RNNEncoder
+from tweetsent.models.sequence import SequenceClassifier
 from tweetsent.models.tables import CHAR_WIDTH, CLUSTER_COLUMNS, VocabTables
 
 if TYPE_CHECKING:
@@ -100,7 +101,9 @@ def build_model(
             nn.Dropout(model.output_dropout),  # output dropout, before the linear layer
             nn.Linear(pooled, num_labels),
         )
-    return RNNClassifier(embedder, encoder, pooling, head, class_weights, tweet_features=features)
+    return SequenceClassifier(
+        embedder, encoder, pooling, head, class_weights, tweet_features=features
+    )
 
 
 def _tweet_features(

@@ -6,7 +6,7 @@ token (zero padding around the tweet), ReLU:
     c_t^w = relu(W_w [x_{t - l}; ...; x_{t + r}] + b_w),   l = (w - 1) // 2, r = w - 1 - l
 
 and the states are the concatenation [c_t^w1; c_t^w2; ...] of shape (B, T, filters * widths),
-zero at padding. It takes the place of `RNNEncoder` in `RNNClassifier` (same contract: the
+zero at padding. It takes the place of `RNNEncoder` in `SequenceClassifier` (same contract: the
 pooling and head that follow are shared), so max pooling over time gives Kim's model and
 attention pooling works too. Positions after a tweet's length are zeroed before every
 convolution, so a tweet gets the same states alone or in a batch of longer tweets.

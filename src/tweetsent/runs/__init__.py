@@ -3,15 +3,17 @@
     predictor = Predictor.from_run("runs/default")
     predictor.predict(["I love this :)", "worst day ever"])
 
-Modules: `rundir` (the run directory's files; `load_run` rebuilds the model, never unpickles),
-`score` (`run_model`: the scoring loop, also used by training for validation), `inference`
-(the fast path under `Predictor`: memoised text -> ids, forked scoring workers), `onnxrt`
-(the RNN models on ONNX Runtime, no torch), `scorer` (the model in a helper process that
-loads while the caller cleans), `predict` (`Predictor`), `batch` (`predict_file`,
-`predict_shards`: files of any size, in chunks; `writers`: JSONL, CSV/TSV, Parquet outputs),
-`partitions` (DataFrame partitions, the Dask recipe), `evaluate`, `explain` (attention
-heatmap / HTML), `export` (TorchScript / ONNX), `card` (the one-line model summary of every
-card). Training may import this package (to save runs and score); nothing below it does.
+Modules: `rundir` (the run directory's files; `read_run` reads them, `load_model` rebuilds the
+model, never unpickles), `backends` (`open_scorer`: reads a run once, picks its backend once),
+`inference` (the `Scorer` interface; memoised text -> ids, slices, forked scoring workers), the
+backends `torch_scorer` (`TorchScorer`; `run_model`, the scoring loop, also used by training
+for validation), `onnxrt` (the RNN models on ONNX Runtime, no torch) and `helper` (either in a
+helper process that loads while the caller cleans), `predict` (`Predictor`, the facade),
+`batch` (`predict_file`, `predict_shards`: files of any size, in chunks; `writers`: JSONL,
+CSV/TSV, Parquet outputs), `partitions` (DataFrame partitions, the Dask recipe), `evaluate`,
+`explain` (attention heatmap / HTML), `export` (TorchScript / ONNX), `card` (the one-line model
+summary of every card). Training may import this package (to save runs and score); nothing
+below it does.
 """
 
 from tweetsent.runs.batch import predict_file, predict_shards

@@ -29,8 +29,8 @@ from tweetsent.runs.writers import OUTPUT_FORMATS, Scored, open_writer
 
 CHUNK = 100_000  # rows per chunk: enough for the forked workers, ~50 MB of Python objects
 ATTENTION_CHUNK = 4096  # attention weights are large
-# With a background scorer (runs.scorer) chunks are smaller and several are in flight: a chunk
-# is written while the next ones are scored, and encoded while the scorer is still loading.
+# With a queued scorer (runs.helper, runs.onnxrt) chunks are smaller and several are in flight:
+# a chunk is written while the next ones are scored, and encoded while the scorer is still loading.
 QUEUED_CHUNK = 16_384
 QUEUED_ROWS = 131_072  # rows queued at most (memory stays bounded as with CHUNK)
 _SHARD_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv"}

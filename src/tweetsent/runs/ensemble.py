@@ -52,7 +52,7 @@ from tweetsent.runs.members import (
     union_vocabulary,
 )
 from tweetsent.runs.predict import Predictor
-from tweetsent.runs.rundir import CHECKPOINT, CONFIG, META, VOCAB, WEIGHTS, LoadedRun, read_run
+from tweetsent.runs.rundir import CHECKPOINT, WEIGHTS, LoadedRun, read_run, save_run_files
 from tweetsent.version import __version__
 
 WEIGHTINGS = ("uniform", "fit")
@@ -377,12 +377,10 @@ def _write(out: Path, runs, names, config, vocab, meta, model, scores) -> None:
                     run.path, target / MEMBERS / name, ignore=shutil.ignore_patterns(CHECKPOINT)
                 )
         save_ensemble_weights(model, target / WEIGHTS)
-        vocab.save(target / VOCAB)
-        write_json(target / META, meta)
         if scores:
             write_json(target / "metrics.json", _metrics_file(meta, scores))
         _write_card(target / "MODEL_CARD.md", meta, config, [run.config for run in runs])
-        write_json(target / CONFIG, config.to_dict())
+        save_run_files(target, config, vocab, meta["labels"], meta)  # config.json last
         if target != out:
             if out.exists():
                 out.rmdir()  # empty

@@ -1,11 +1,12 @@
-"""Evaluate a trained run on labelled files: all metrics plus the confusion matrix."""
+"""Evaluate a trained run on labelled files: all metrics plus the confusion matrix (`evaluate`,
+streamed), or the per-tweet predictions of test files (`predict_labelled`, `tweetsent study`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -41,8 +42,9 @@ class Evaluation:
 
 
 @dataclass
-class Scored:
-    """A run's predictions on labelled files: label ids (true, predicted) in file order."""
+class LabelledPredictions:
+    """A run's predictions on labelled files: label ids (true, predicted) in file order
+    (`predict_labelled`). Not `runs.writers.Scored`, the rows of an output file."""
 
     truth: np.ndarray
     pred: np.ndarray
@@ -60,14 +62,14 @@ def _label_names(predictor: Predictor) -> list[str]:
     return names
 
 
-def score_files(
+def predict_labelled(
     predictor: Predictor,
     paths: Sequence[str],
     format: str = "auto",
     text_col: str = "text",
     label_col: str = "label",
     strict: bool = False,
-) -> Scored:
+) -> LabelledPredictions:
     """Predict every labelled example of `paths` (the run's label set applied), keeping the
     per-tweet labels (`tweetsent study`'s paired comparisons need them): the files are read
     whole, so this is for test files; `evaluate` streams files of any size."""
@@ -80,9 +82,10 @@ def score_files(
         raise DataError(f"no labelled examples in {', '.join(map(str, paths))}")
     _label_names(predictor)
     index = {name: i for i, name in enumerate(predictor.labels)}
-    truth = np.array([index[label] for label in examples.labels], dtype=np.int64)
+    labels = cast("list[str]", examples.labels)  # apply_labels kept labelled rows only
+    truth = np.array([index[label] for label in labels], dtype=np.int64)
     pred = predictor.predict_proba(examples.texts).argmax(axis=1).astype(np.int64)
-    return Scored(truth, pred, list(predictor.labels), report.skipped, dropped)
+    return LabelledPredictions(truth, pred, list(predictor.labels), report.skipped, dropped)
 
 
 def evaluate(

@@ -43,7 +43,7 @@ from tweetsent.io import atomic_path, write_json
 from tweetsent.models.ensemble import EnsembleClassifier
 from tweetsent.models.feedforward import FeedForwardClassifier
 from tweetsent.models.ngram import NGramClassifier
-from tweetsent.models.rnn import RNNClassifier
+from tweetsent.models.sequence import SequenceClassifier
 from tweetsent.models.transformer import TransformerClassifier
 from tweetsent.runs.rundir import LoadedRun, load_run
 
@@ -68,7 +68,7 @@ class ExportableClassifier(nn.Module):
         for part in parts:  # an ensemble exports when each of its members does
             if isinstance(part, NGramClassifier):
                 continue  # reads token ids only
-            if not isinstance(part, RNNClassifier | FeedForwardClassifier):
+            if not isinstance(part, SequenceClassifier | FeedForwardClassifier):
                 raise TweetsentError(f"export: {type(part).__name__} models are not supported")
             if not isinstance(part.embedder, WordEmbedder):
                 raise TweetsentError(

@@ -1,5 +1,8 @@
 """Raw tweets to model inputs and class probabilities, fast (the machinery under `Predictor`).
 
+- `Scorer`: the one scoring interface (encoded ids in, probabilities out) of every backend;
+  `QueuedScorer`, what the backends away from the caller's thread share.
+
 - `IdEncoder`: text -> vocabulary ids in one pass, memoised per whitespace chunk, so a known
   chunk costs one dictionary look-up instead of cleaning, tokenizing and a look-up per token.
   Its ids are exactly `vocab.encode(normalizer.tokenize(text))`.
@@ -44,19 +47,64 @@ _SLICE_FIRST, _SLICE_MIN, _SLICE_MAX, _SLICE_DIV = 3_000, 2_000, 25_000, 4
 Scores = tuple[np.ndarray, np.ndarray]
 EncodeFn = Callable[[list[str]], EncodedSet]  # texts -> model inputs (runs in the parent)
 ScoreFn = Callable[[EncodedSet], Scores]  # the model (runs in a worker)
+OnPart = Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None  # (rows, probs, counts)
 
 
 class Scorer(Protocol):
-    """The model away from the caller's thread: `runs.scorer.BackgroundScorer` (a helper
-    process) or `runs.onnxrt.OnnxScorer` (threads of this process)."""
+    """Encoded tweets in, class probabilities out: the one interface of every backend, picked
+    by `runs.backends.open_scorer` (which reads the run once and decides once).
+
+    Backends: `runs.torch_scorer.TorchScorer` (the torch model in this process, forked workers
+    for large inputs), `runs.onnxrt.OnnxScorer` (ONNX Runtime on threads of this process) and
+    `runs.helper.HelperScorer` (either of them in a helper process). Scores are probabilities
+    (n, C) float32 and token counts (n,), in input order."""
 
     threads: int  # how many slices it scores at once
+    queued: bool  # whether `submit` returns before the scores are computed (slices queue up)
+
+    def score(self, data: EncodedSet) -> Scores: ...  # scored now, in one call
+
+    def sliced(self, n: int) -> bool: ...  # whether n texts are scored in slices
+
+    def score_slices(
+        self, encode: EncodeFn, texts: Sequence[str], on_part: OnPart = None
+    ) -> Scores:
+        """Scores of `texts`: this process encodes slices of them, the backend scores them."""
+        ...
 
     def submit(self, data: EncodedSet) -> Future: ...  # Future of Scores
 
     def wait_ready(self) -> dict[str, Any]: ...  # the loaded model's facts: has_attention
 
     def close(self) -> None: ...
+
+
+class QueuedScorer:
+    """What a scorer away from the caller's thread (a helper process, ONNX Runtime's threads)
+    does with its `submit` and `threads`: every input is scored in slices, queued to it."""
+
+    threads: int = 1
+    queued = True
+
+    def submit(self, data: EncodedSet) -> Future:
+        raise NotImplementedError
+
+    def wait_ready(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def score(self, data: EncodedSet) -> Scores:
+        return self.submit(data).result()
+
+    def sliced(self, n: int) -> bool:
+        return True
+
+    def score_slices(
+        self, encode: EncodeFn, texts: Sequence[str], on_part: OnPart = None
+    ) -> Scores:
+        return queue_scores(encode, texts, self).result(on_part)
 
 
 class IdEncoder:
@@ -97,17 +145,11 @@ def distinct(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
 
 
 def parallel_scores(
-    encode: EncodeFn,
-    score: ScoreFn | None,
-    texts: Sequence[str],
-    workers: int,
-    on_part: Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None = None,
-    scorer: Scorer | None = None,
+    encode: EncodeFn, score: ScoreFn, texts: Sequence[str], workers: int, on_part: OnPart = None
 ) -> Scores:
     """Scores of `texts`, in order: this process encodes slices of them (`encode`: text -> ids,
-    with its warm memo) while `workers` forked processes score them (`score`: the model), or,
-    given `scorer`, its background process (`runs.scorer`: the model loaded there, none here).
-    In-process when there is a single slice and no scorer.
+    with its warm memo) while `workers` forked processes score them (`score`: the model).
+    In-process when there is a single slice.
 
     Slices follow the texts ordered by character length, longest first: a slice's tweets have
     similar token counts, so the model's length-grouped batches need (almost) no padding, and
@@ -115,9 +157,6 @@ def parallel_scores(
     here as each slice's scores arrive (rows: their positions in `texts`), e.g. to build
     outputs while the workers finish.
     """
-    if scorer is not None:
-        return queue_scores(encode, texts, scorer).result(on_part)
-    assert score is not None, "parallel_scores needs a score function or a scorer"
     order = _longest_first(texts)
     bounds = _slices(len(texts), workers)
     with worker_pool(
@@ -125,13 +164,13 @@ def parallel_scores(
     ) as pool:
 
         def submit(data: EncodedSet) -> Future:
-            return _done(score(data)) if pool is None else pool.submit(_score, data)
+            return done(score(data)) if pool is None else pool.submit(_score, data)
 
         return PendingScores(encode, submit, texts, order, bounds).result(on_part)
 
 
 def queue_scores(encode: EncodeFn, texts: Sequence[str], scorer: Scorer) -> PendingScores:
-    """Encode `texts` here, slice by slice, and queue the slices to the background `scorer`;
+    """Encode `texts` here, slice by slice, and queue the slices to a queued `scorer`;
     returns at once with their pending scores, so that the caller can go on (read and encode
     the next chunk, write the previous one) while they are scored."""
     bounds = _slices(len(texts), scorer.threads)
@@ -160,9 +199,7 @@ class PendingScores:
         """Whether every slice's scores (or failure) have arrived."""
         return all(job.done() for job in self.jobs)
 
-    def result(
-        self, on_part: Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None = None
-    ) -> Scores:
+    def result(self, on_part: OnPart = None) -> Scores:
         """Probabilities (n, C) and token counts (n,) in input order (waits for them)."""
         probs = np.zeros((self.n, 0), dtype=np.float32)
         lengths = np.zeros(self.n, dtype=np.int64)
@@ -203,7 +240,7 @@ def _slices(n: int, workers: int) -> list[tuple[int, int]]:
     return list(zip([0, *ends], ends, strict=False))
 
 
-def _done(value: Scores) -> Future:
+def done(value: Scores) -> Future:
     """A result computed in-process, read like a worker's."""
     future: Future = Future()
     future.set_result(value)

@@ -2,7 +2,7 @@
 
     model = OnnxModel(read_run("runs/default"))                 # in a helper process
     probs, counts = model.score(encoded)                         # EncodedSet -> scores
-    scorer = OnnxScorer.start(read_run("runs/default"), threads=2)   # or threads here
+    scorer = OnnxScorer(read_run("runs/default"), threads=2)    # or threads here
 
 Issue 15 measured where a `tweetsent predict` command spends its time: `import torch` alone is
 0.9-2.7 s (a fifth to a third of the command); ONNX Runtime's import takes 0.2 s, and its LSTM
@@ -15,30 +15,31 @@ the run's safetensors weights are read with numpy and written into an ONNX graph
 Supported (`supports`): `model.kind = "rnn"` over plain word vectors (no lexicon columns,
 clusters or tweet features), LSTM or GRU, any number of layers, uni- or bidirectional, pooling
 max, mean or last, the linear head; every other run (self-attention, CNN, n-gram, ELMo,
-ensembles) is scored by torch. The graph computes what `RNNClassifier` does in eval mode:
-embedding, the recurrent layers over each tweet's own length (ONNX `sequence_lens`: the
-backward direction starts at the tweet's last token, as `RNNEncoder` does), pooling that ignores
-padding, head, softmax; an empty tweet is read as one padding token. Probabilities agree with
-the torch model's to float32 rounding (max |difference| ~4e-7 on 49,563 SemEval tweets, every
-label the same; tests/runs/test_onnxrt.py holds it to 1e-5 on fixture models).
+ensembles) is scored by torch. The graph computes what `SequenceClassifier` (with an
+`RNNEncoder`) does in eval mode: embedding, the recurrent layers over each tweet's own length
+(ONNX `sequence_lens`: the backward direction starts at the tweet's last token, as `RNNEncoder`
+does), pooling that ignores padding, head, softmax; an empty tweet is read as one padding
+token. Probabilities agree with the torch model's to float32 rounding (max |difference| ~4e-7
+on 49,563 SemEval tweets, every label the same; tests/runs/test_onnxrt.py holds it to 1e-5 on
+fixture models).
 
 `OnnxModel.score` may be called from several threads at once (one shared pair of sessions, one
 intra-op thread a call; ONNX Runtime releases the GIL), over the same length-grouped batches as
-`runs.score.run_model`. The `predict` command runs it in its helper process
-(`runs.scorer`); `OnnxScorer` runs it on threads of the caller's process (the Python API,
-and platforms without fork).
+`runs.torch_scorer.run_model`. The `predict` command runs it in its helper process
+(`runs.helper`); `OnnxScorer` runs it on threads of the caller's process (the Python API,
+and platforms without fork). `runs.backends.open_scorer` chooses between them.
 """
 
 from __future__ import annotations
 
 import struct
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tweetsent.errors import TweetsentError
+from tweetsent.runs.inference import QueuedScorer
 
 if TYPE_CHECKING:
     from tweetsent.config import RunConfig
@@ -69,31 +70,16 @@ def supports(config: RunConfig, weight_names: set[str]) -> bool:
     return weight_names == set(expected_shapes(config, 0, 0))
 
 
-def can_score(run_dir: str | Path, device: str = "cpu") -> bool:
-    """Whether `OnnxModel` can score this run, from its config.json and its weights file's
-    header alone (cheap: the `predict` command asks before starting its scorer); False for a
-    run that cannot be read (the torch path reports why)."""
-    from tweetsent.config import RunConfig
-    from tweetsent.io import read_json
-
-    if device != "cpu":
-        return False
-    try:
-        config = RunConfig.from_saved(read_json(Path(run_dir) / "config.json"))
-    except Exception:  # any damage: reported with its file and reason by `read_run`
-        return False
-    return _scorable(config, Path(run_dir))
-
-
-def _scorable(config: RunConfig, run_dir: Path) -> bool:
-    """Whether onnxruntime is installed and supports the run (its weights file's names)."""
+def scorable(run: LoadedRun) -> bool:
+    """Whether onnxruntime is installed and supports the run (read by `runs.rundir.read_run`:
+    its config and its weights file's header, no tensor read)."""
     from tweetsent.runs.rundir import WEIGHTS, weight_shapes
 
     try:
-        names = set(weight_shapes(run_dir / WEIGHTS))
+        names = set(weight_shapes(run.path / WEIGHTS))
     except TweetsentError:
         return False  # the torch path reports why
-    return supports(config, names) and available()
+    return supports(run.config, names) and available()
 
 
 def onnx_refusal(config: RunConfig, device: str = "cpu") -> str:
@@ -122,12 +108,12 @@ def onnx_refusal(config: RunConfig, device: str = "cpu") -> str:
 
 def expected_shapes(config: RunConfig, vocab: int, labels: int) -> dict[str, tuple[int, ...]]:
     """The tensor names and shapes of a supported run's weights file, for `vocab` tokens and
-    `labels` labels (what `RNNClassifier.state_dict()` holds)."""
+    `labels` labels (what `SequenceClassifier.state_dict()` holds)."""
     m = config.model
     dim, hidden = config.embed.dim, m.hidden_size
     gates = 4 if m.cell == "lstm" else 3
     dirs = 2 if m.bidirectional else 1
-    shapes = {"embedder.embedding.weight": (vocab, dim)}
+    shapes: dict[str, tuple[int, ...]] = {"embedder.embedding.weight": (vocab, dim)}
     for side in ["forward_layers", "backward_layers"][:dirs]:
         for k in range(m.num_layers):
             p = f"encoder.{side}.{k}"
@@ -194,7 +180,7 @@ def model_bytes(config: RunConfig, weights: dict[str, np.ndarray], padded: bool 
     g.node("MatMul", ["pooled", "head_w"], ["scaled"])
     g.node("Add", ["scaled", "head_b"], ["logits"])
     g.node("Softmax", ["logits"], ["probs"], axis=-1)
-    inputs = [("tokens", _INT64, ["batch", "time"])]
+    inputs: list[tuple[str, int, list[int | str]]] = [("tokens", _INT64, ["batch", "time"])]
     if padded:
         inputs += [("lengths", _INT32, ["batch"]), ("mask", _FLOAT, ["time", "batch", 1])]
     return g.model(inputs, [("probs", _FLOAT, ["batch", len(weights["head.1.bias"])])])
@@ -271,26 +257,19 @@ class OnnxModel:
         return probs, data.lengths
 
 
-class OnnxScorer:
-    """An `OnnxModel` in this process, scoring on `threads` threads (module doc): the same
-    `submit` / `wait_ready` / `close` as `runs.scorer.BackgroundScorer`.
+class OnnxScorer(QueuedScorer):
+    """An `OnnxModel` in this process, scoring on `threads` threads (module doc): the
+    `runs.inference.Scorer` of the onnx backend (`runs.backends.open_scorer` starts it for a
+    run that `scorable` accepts).
 
-    The model is built in the first thread while the caller goes on (`start` returns at
-    once); `submit` queues behind it. Weights that cannot be read fail the first `submit`'s
+    The model is built in the first thread while the caller goes on (the constructor returns
+    at once); `submit` queues behind it. Weights that cannot be read fail the first `submit`'s
     future with a one-line `TweetsentError`."""
 
-    def __init__(self, run: LoadedRun, threads: int, batch_size: int) -> None:
+    def __init__(self, run: LoadedRun, threads: int = 1, batch_size: int = 512) -> None:
         self.threads = max(1, threads)
         self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="tweetsent-onnx")
         self._model = self._pool.submit(OnnxModel, run, batch_size)
-
-    @classmethod
-    def start(cls, run: LoadedRun, threads: int = 1, batch_size: int = 512) -> OnnxScorer | None:
-        """A scorer of the run (read by `runs.rundir.read_run`), or None where it cannot score
-        it (onnxruntime missing, a model it does not support: `supports`)."""
-        if not _scorable(run.config, run.path):
-            return None
-        return cls(run, threads, batch_size)
 
     def submit(self, data: EncodedSet) -> Future:
         return self._pool.submit(self._score, data)

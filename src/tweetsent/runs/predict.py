@@ -4,8 +4,11 @@ torch until a model is loaded in this process.
 >>> predictor = Predictor.from_run("runs/default")
 >>> predictor.predict(["I love this :)", "worst day ever"])
 
-`Predictor.from_run(..., background=True)` (the `tweetsent predict` command) loads the model
-in a helper process (`runs.scorer`) while this one, which then never imports torch, reads and
+`Predictor` is a small facade: it turns texts into token ids (`runs.inference.IdEncoder`)
+and hands them to one `runs.inference.Scorer`, chosen by `runs.backends.open_scorer` (which
+reads the run directory once and decides the backend once: torch, ONNX Runtime, either in a
+helper process). `Predictor.from_run(..., background=True)` (the `tweetsent predict` command)
+loads the model in a helper process while this one, which then never imports torch, reads and
 cleans the input.
 """
 
@@ -20,26 +23,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tweetsent.data.prepare import EncodedSet
-from tweetsent.errors import ConfigError, TweetsentError
-from tweetsent.parallel import can_fork, gc_paused, usable_cpus
-from tweetsent.runs.inference import (
-    PARALLEL_MIN_TEXTS,
-    IdEncoder,
-    PendingScores,
-    Scorer,
-    distinct,
-    parallel_scores,
-    queue_scores,
-)
-from tweetsent.runs.onnxrt import OnnxScorer, onnx_refusal
-from tweetsent.runs.rundir import LoadedRun, load_run, read_run
-from tweetsent.runs.scorer import BackgroundScorer
+from tweetsent.parallel import gc_paused
+from tweetsent.runs.backends import BACKENDS, open_scorer, torch_scorer
+from tweetsent.runs.inference import IdEncoder, PendingScores, Scorer, distinct, queue_scores
+from tweetsent.runs.rundir import LoadedRun
 from tweetsent.text import Normalizer
 
 if TYPE_CHECKING:
     import torch
 
-BACKENDS = ("torch", "onnx", "auto")
+    from tweetsent.runs.torch_scorer import TorchScorer
+
+__all__ = ["BACKENDS", "BatchPrediction", "Prediction", "Predictor", "QueuedPrediction"]
 
 
 @dataclass
@@ -89,7 +84,7 @@ def _in_order(built: list[Prediction | None], inverse: np.ndarray) -> list[Predi
     for i in np.flatnonzero(~first).tolist():
         pred = out[i]
         out[i] = dataclasses.replace(pred, probs=dict(pred.probs))
-    return out  # type: ignore[return-value]
+    return out
 
 
 def round6(probs: np.ndarray) -> list[list[float]]:
@@ -102,7 +97,7 @@ def round6(probs: np.ndarray) -> list[list[float]]:
 
 
 class QueuedPrediction:
-    """Scores on their way from the background scorer (`Predictor.predict_arrays_queued`)."""
+    """Scores on their way from a queued scorer (`Predictor.predict_arrays_queued`)."""
 
     def __init__(
         self,
@@ -129,30 +124,31 @@ class QueuedPrediction:
 
 
 class Predictor:
-    """A trained model with its normalizer and vocabulary, ready for raw tweets.
+    """A read run with its normalizer and vocabulary, and the scorer of its model: raw tweets
+    in, labels and probabilities out (the scikit-learn shape: `predict_proba`, `predict_labels`,
+    plus `predict` with objects, `predict_arrays` and `predict_stream`).
 
-    workers: processes that score inputs of `PARALLEL_MIN_TEXTS` texts or more (0 = every
-    usable core, 1 = always in-process); see `tweetsent.runs.inference`. With `scorer` (a
-    `runs.scorer.BackgroundScorer` or a `runs.onnxrt.OnnxScorer`) every input is scored by
-    it, on `workers` threads, and `run.model` may be None: the torch model is loaded here only
-    if asked for (`model`, attention weights).
+    `scorer`: a `runs.inference.Scorer` of `run` (`runs.backends.open_scorer`); None, or one
+    whose model lives elsewhere (ONNX Runtime, a helper process), leaves `run.model` None: the
+    torch model is loaded here only if asked for (`model`, attention weights).
     """
 
     def __init__(
         self,
         run: LoadedRun,
-        device: torch.device | str,
+        scorer: Scorer | None = None,
+        device: torch.device | str = "cpu",
         batch_size: int = 512,
         workers: int = 0,
-        scorer: Scorer | None = None,
     ) -> None:
         self.run = run
-        self._device = device  # a name until torch is needed here (background scoring)
+        self._device = device  # a name until torch is needed here
         self.batch_size = batch_size
         self.workers = workers
         self.labels = run.labels
         self.normalizer = Normalizer(run.config.text)
-        self._scorer = scorer
+        self.scorer = scorer
+        self._local: TorchScorer | None = None  # the torch model here, when another scores
         self._ids = IdEncoder(self.normalizer, run.vocab)
 
     @classmethod
@@ -162,46 +158,23 @@ class Predictor:
         device: str = "cpu",
         batch_size: int = 512,
         workers: int = 0,
-        background: bool | BackgroundScorer = False,
+        background: bool = False,
         backend: str = "torch",
+        attention: bool = False,
     ) -> Predictor:
-        """The run at `path`, ready to score.
+        """The run at `path`, ready to score: `runs.backends.open_scorer` reads it once and
+        picks the backend once.
 
-        `backend`: "torch" (the model in this process, or with `background` in a helper
-        process: see below), "onnx" (ONNX Runtime in this process, no torch: `runs.onnxrt`,
-        for the RNN models it supports, on the CPU; else a one-line error) or "auto" (onnx
-        where it can score the run, else torch). Scores agree to float32 rounding.
-
-        `background` (torch): load the model in a helper process instead (`runs.scorer`)
-        where that pays (`BackgroundScorer.usable`: CPU, torch not imported yet, fork
-        available), or in the given, already started `BackgroundScorer` of this run (the
-        `predict` command starts it before its own imports). This call then returns at once
-        and the first scores wait for the load; a run whose weights cannot be loaded fails
-        that first call with the same one-line error."""
-        if backend not in BACKENDS:
-            raise ConfigError(f"backend {backend!r} is not one of {', '.join(BACKENDS)}")
-        threads = workers or usable_cpus()
-        scorer: Scorer | None = background if isinstance(background, BackgroundScorer) else None
-        run: LoadedRun | None = None
-        if backend != "torch" and scorer is None:
-            run = read_run(path)
-            scorer = OnnxScorer.start(run, threads, batch_size) if device == "cpu" else None
-            if scorer is None and backend == "onnx":
-                raise TweetsentError(f"{path}: {onnx_refusal(run.config, device)}")
-        if scorer is None and background is True and BackgroundScorer.usable(device):
-            scorer = BackgroundScorer.start(path, device, batch_size, threads)
-        if scorer is None:
-            from tweetsent.device import resolve_device
-
-            dev = resolve_device(device)
-            return cls(load_run(path, dev), dev, batch_size, workers)
-        if run is None:
-            try:
-                run = read_run(path)
-            except BaseException:
-                scorer.close()
-                raise
-        return cls(run, device, batch_size, workers, scorer)
+        `backend`: "torch" (the model in this process), "onnx" (ONNX Runtime, no torch: the RNN
+        models over word vectors, on the CPU; any other run is a one-line error) or "auto"
+        (onnx where it can score the run, else torch). Scores agree to float32 rounding.
+        `background`: that backend in a helper process where that pays (`runs.helper`: CPU,
+        torch not imported yet, fork available); this call then returns at once and the
+        first scores wait for the load (a run whose weights cannot be loaded fails them with
+        the load's one-line error). `attention`: predictions will carry attention weights,
+        so the torch model scores in this process whatever `backend` says."""
+        run, scorer = open_scorer(path, device, backend, batch_size, workers, background, attention)
+        return cls(run, scorer, device, batch_size, workers)
 
     @property
     def device(self) -> torch.device:
@@ -213,27 +186,27 @@ class Predictor:
 
     @property
     def model(self) -> torch.nn.Module:
-        """The model in this process (loaded now if a background scorer holds it so far)."""
-        if self.run.model is None:
-            self.run.model = load_run(self.run.path, self.device).model
-        return self.run.model
+        """The model in this process (loaded now if another backend scores)."""
+        return self._torch().model
 
     @property
     def background(self) -> bool:
-        """Whether scores come from a background scorer (`runs.scorer`)."""
-        return self._scorer is not None
+        """Whether scores come from a queued scorer (a helper process, ONNX Runtime's threads):
+        `predict_arrays_queued` returns before they are computed."""
+        return self.scorer is not None and self.scorer.queued
 
     @property
     def has_attention(self) -> bool:
-        if self.run.model is None and self._scorer is not None:
-            return bool(self._scorer.wait_ready()["has_attention"])
+        if self.scorer is not None:
+            return bool(self.scorer.wait_ready()["has_attention"])
         return bool(self.model.has_attention)
 
     def close(self) -> None:
-        """Stop the background scorer, if any (the Predictor can still score, in-process)."""
-        if self._scorer is not None:
-            self._scorer.close()
-            self._scorer = None
+        """Stop the scorer, if it runs away from this thread (the Predictor can still score,
+        with the torch model in this process)."""
+        if self.scorer is not None and self.scorer.queued:
+            self.scorer.close()
+            self.scorer = None
 
     def __enter__(self) -> Predictor:
         return self
@@ -261,14 +234,15 @@ class Predictor:
 
     def predict_arrays_queued(self, texts: Sequence[str]) -> QueuedPrediction:
         """`predict_arrays(texts)` in two steps: this call cleans and encodes the texts and, with
-        a background scorer, queues them to it and returns; `.result()` waits for their
+        a queued scorer, queues them to it and returns; `.result()` waits for their
         `BatchPrediction`. Meanwhile the caller can read and encode the next chunk or write the
-        previous one (`runs.batch` does). Without a background scorer the texts are scored
-        before this call returns."""
-        if self._scorer is None or not len(texts):
+        previous one (`runs.batch` does). Otherwise the texts are scored before this call
+        returns."""
+        scorer = self._scorer()
+        if not scorer.queued or not len(texts):
             return QueuedPrediction(self, None, None, self.predict_arrays(texts))
         unique, inverse = distinct(texts)  # each distinct text is scored once
-        return QueuedPrediction(self, queue_scores(self._inputs, unique, self._scorer), inverse)
+        return QueuedPrediction(self, queue_scores(self._inputs, unique, scorer), inverse)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """(n, num_labels) probabilities, columns in `self.labels` order."""
@@ -281,11 +255,12 @@ class Predictor:
     def predict(self, texts: Sequence[str], attention: bool = False) -> list[Prediction]:
         if attention and self.has_attention:
             return self._predict_attention(texts)
-        workers = self._fork_workers(len(texts))
-        if not workers and self._scorer is None:
-            return self._predictions(texts, *self._scores(texts))
-        # Forked workers score each distinct text once; this process builds the Prediction
-        # objects of each slice as it arrives, while the workers finish the others.
+        scorer = self._scorer()
+        if not scorer.sliced(len(texts)):
+            return self._predictions(texts, *scorer.score(self._inputs(texts)))
+        # Slices of the distinct texts are scored elsewhere (worker processes, a helper
+        # process, threads); this process builds the Prediction objects of each slice as it
+        # arrives, while the others are scored.
         unique, inverse = distinct(texts)
         built: list[Prediction | None] = [None] * len(unique)
 
@@ -294,7 +269,7 @@ class Predictor:
             for row, pred in zip(rows.tolist(), part, strict=True):
                 built[row] = pred
 
-        parallel_scores(self._inputs, self._run, unique, workers, build, self._scorer)
+        scorer.score_slices(self._inputs, unique, build)
         return _in_order(built, inverse)
 
     def predict_stream(
@@ -309,29 +284,35 @@ class Predictor:
 
     # -- internals ------------------------------------------------------------------------------
 
+    def _scorer(self) -> Scorer:
+        """The scorer (the torch model here, loaded now, once this Predictor was closed)."""
+        return self.scorer if self.scorer is not None else self._torch()
+
+    def _torch(self) -> TorchScorer:
+        """The torch backend in this process (loaded now if another backend scores)."""
+        from tweetsent.runs.torch_scorer import TorchScorer
+
+        if isinstance(self.scorer, TorchScorer):
+            return self.scorer
+        if self._local is None:
+            local = torch_scorer(self.run, str(self.device), self.batch_size, self.workers)
+            self._local = local
+            if self.scorer is None:
+                self.scorer = local
+            return local
+        return self._local
+
     def _scores(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Probabilities (n, C) float32 and token counts (n,) of `texts`, in order: the model
-        in worker processes for large inputs (see `tweetsent.runs.inference`), else in this one."""
+        """Probabilities (n, C) float32 and token counts (n,) of `texts`, in order: in one
+        call, or slices of the distinct texts (each scored once) where the scorer says so."""
         if not len(texts):
             return self._no_probs(), np.zeros(0, dtype=np.int64)
-        workers = self._fork_workers(len(texts))
-        if not workers and self._scorer is None:
-            return self._run(self._inputs(texts))
-        unique, inverse = distinct(texts)  # each distinct text is scored once
-        probs, lengths = parallel_scores(
-            self._inputs, self._run, unique, workers, None, self._scorer
-        )
+        scorer = self._scorer()
+        if not scorer.sliced(len(texts)):
+            return scorer.score(self._inputs(texts))
+        unique, inverse = distinct(texts)
+        probs, lengths = scorer.score_slices(self._inputs, unique)
         return probs[inverse], lengths[inverse]
-
-    def _fork_workers(self, n: int) -> int:
-        """How many worker processes score n texts here (0: none, score in this process or
-        in the background scorer)."""
-        if self._scorer is not None:
-            return 0
-        workers = self.workers or usable_cpus()
-        if workers > 1 and n >= PARALLEL_MIN_TEXTS and self.device.type == "cpu" and can_fork():
-            return workers
-        return 0
 
     def _inputs(self, texts: Sequence[str]) -> EncodedSet:
         """The model's inputs: token ids (and the biLM's inputs for ELMo)."""
@@ -339,12 +320,6 @@ class Predictor:
             return self.encode(texts)[1]
         ids, offsets = self._ids.encode(texts)
         return EncodedSet(ids, offsets, np.full(len(offsets) - 1, -1, dtype=np.int64))
-
-    def _run(self, data: EncodedSet) -> tuple[np.ndarray, np.ndarray]:
-        from tweetsent.runs.score import run_model
-
-        probs = run_model(self.model, data, self.batch_size, self.device)[0]
-        return probs if len(data) else self._no_probs(), data.lengths
 
     def _no_probs(self) -> np.ndarray:
         return np.zeros((0, len(self.labels)), dtype=np.float32)
@@ -363,10 +338,8 @@ class Predictor:
             return list(map(Prediction, texts, labels, dicts, empty))
 
     def _predict_attention(self, texts: Sequence[str]) -> list[Prediction]:
-        from tweetsent.runs.score import run_model
-
         token_lists, data = self.encode(texts)
-        probs, _, weights = run_model(self.model, data, self.batch_size, self.device, True)
+        probs, weights = self._torch().attention(data)
         out = self._predictions(texts, probs, data.lengths) if len(texts) else []
         for pred, tokens, w in zip(out, token_lists, weights, strict=True):
             if w is not None:

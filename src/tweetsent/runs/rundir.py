@@ -12,8 +12,9 @@
     MODEL_CARD.md        data, settings, scores
 
 Loading never unpickles anything: weights are safetensors, everything else JSON/CSV.
-`read_run` imports no torch (a command reads the run's files while `runs.scorer` loads the
-weights); the functions that touch weights import it when called.
+`read_run` imports no torch (it reads config.json, vocab.json and meta.json once, for every
+backend: `runs.backends.open_scorer`); the functions that touch weights import it when
+called, `load_model` on a run already read.
 """
 
 from __future__ import annotations
@@ -118,10 +119,13 @@ def compare_shapes(
 def save_run_files(
     run_dir: Path, config: RunConfig, vocab: Vocabulary, labels: list[str], meta: dict
 ) -> None:
+    """The files that make a folder a run directory, the one writer of them (training, at its
+    start; `runs.ensemble`, after the weights, metrics and card): vocab.json, meta.json (with
+    the labels), and config.json last, so that a half-written run is never read as one."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_json(run_dir / CONFIG, config.to_dict())
     vocab.save(run_dir / VOCAB)
     write_json(run_dir / META, {**meta, "labels": labels})
+    write_json(run_dir / CONFIG, config.to_dict())
 
 
 def check_out_dir(path: str | Path, resume: bool = False, overwrite: bool = False) -> None:
@@ -230,9 +234,14 @@ def _json_object(path: Path) -> dict[str, Any]:
 
 def load_run(path: str | Path, device: str | torch.device = "cpu") -> LoadedRun:
     """Read a run directory and rebuild its model with the best weights, in eval mode."""
+    return load_model(read_run(path), device)
+
+
+def load_model(run: LoadedRun, device: str | torch.device = "cpu") -> LoadedRun:
+    """Rebuild the model of a run read by `read_run` (its files are not read again) with the
+    best weights, in eval mode, as `run.model`."""
     from tweetsent.runs.members import load_ensemble
 
-    run = read_run(path)
     if not (run.path / WEIGHTS).is_file():
         raise TweetsentError(f"{run.path}: no {WEIGHTS} (training did not finish an epoch)")
     if run.config.is_ensemble:  # members/NAME: ordinary runs, loaded by this function

@@ -127,6 +127,7 @@ class TableWriter:
         prob_cols = [f"prob_{label}" for label in self.labels]
         if self.writer is None:
             self._start(list(rows[0]))
+        assert self.writer is not None  # set by _start
         for row, label, probs, empty in zip(
             rows, scored.labels, scored.probs, scored.empty, strict=True
         ):

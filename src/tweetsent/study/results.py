@@ -21,7 +21,7 @@ from tweetsent.data.readers import read_examples
 from tweetsent.errors import DataError, TweetsentError
 from tweetsent.io import read_capped, read_json, sha256_file, write_json
 from tweetsent.metrics import compute_metrics, confusion_matrix
-from tweetsent.runs.evaluate import score_files
+from tweetsent.runs.evaluate import predict_labelled
 from tweetsent.runs.predict import Predictor
 from tweetsent.runs.rundir import CONFIG, WEIGHTS
 from tweetsent.study.spec import StudySpec
@@ -66,7 +66,7 @@ def check_data_files(spec: StudySpec) -> None:
             reads.append(
                 (tuple(data.valid), data.format, data.text_col, data.label_col, data.strict)
             )
-        reads.append((tuple(spec.test), "auto", "text", "label", False))  # as score_files reads
+        reads.append((tuple(spec.test), "auto", "text", "label", False))  # as predict_labelled
         for key in reads:
             if (key, data.labels) not in seen:
                 seen.add((key, data.labels))
@@ -96,7 +96,7 @@ def score_runs(spec: StudySpec, log=print, workers: int = 1) -> int:
             continue
         if (path / TEST).is_file() and read_json(path / TEST).get("files") == sources:
             continue
-        scored = score_files(Predictor.from_run(path, workers=workers), spec.test)
+        scored = predict_labelled(Predictor.from_run(path, workers=workers), spec.test)
         metrics = compute_metrics(scored.truth, scored.pred, scored.labels)
         write_json(
             path / TEST,

@@ -44,7 +44,7 @@ from tweetsent.runs.rundir import (
     save_run_files,
     save_weights,
 )
-from tweetsent.runs.score import run_model
+from tweetsent.runs.torch_scorer import run_model
 from tweetsent.train import checkpoint
 from tweetsent.train.embeddings import initial_embeddings, initial_tables, load_word_inputs
 from tweetsent.train.features import attach_features

@@ -1,19 +1,23 @@
-"""The model in a helper process, started before torch is imported: a command's start does not
-wait for torch (issue 15).
+"""The helper-process backend: the torch or ONNX Runtime backend in a forked helper process,
+started before torch is imported, so that a command's start does not wait for torch (issue 15).
 
-    scorer = BackgroundScorer.start("runs/default")   # forks now; returns at once
+    scorer = HelperScorer.start(read_run("runs/default"))   # forks now; returns at once
     future = scorer.submit(encoded)                     # EncodedSet -> Future of (probs, counts)
     scorer.close()
 
+`runs.backends.open_scorer` starts it (with `background=True`, where `HelperScorer.usable`);
+the helper inherits the run as the parent read it (config, vocabulary, labels: nothing is read
+twice) and loads the weights itself.
+
 `import torch` is the largest fixed cost of `tweetsent predict` (0.9 s on a fast core, 3 s on
 a slow one: a third of the whole command), and cleaning the input is the next largest; neither
-needs the other. So the command forks this process first: it imports torch and loads the run's
-weights on one core while the command itself (which never imports torch) reads and cleans the
-input on the other. Encoded slices are queued to it as they are ready; once loaded it scores
-them on `threads` threads of one torch thread each (the LSTM releases the GIL: ~1.8x on two
-cores, against ~1.6x for one call with two torch threads) and sends back each slice's
-probabilities and token counts. The outputs are those of the in-process model, bit for bit: the
-same code scores the same batches.
+needs the other. So the command forks this process as soon as it has read the run directory
+(no torch needed for that): it imports torch and loads the run's weights on one core while the
+command itself (which never imports torch) reads and cleans the input on the other. Encoded
+slices are queued to it as they are ready; once loaded it scores them on `threads` threads of
+one torch thread each (the LSTM releases the GIL: ~1.8x on two cores, against ~1.6x for one
+call with two torch threads) and sends back each slice's probabilities and token counts. The
+outputs are those of the in-process model, bit for bit: the same code scores the same batches.
 
 Failures are one line, as in-process: a run whose weights cannot be loaded fails every pending
 and later `submit` with the `TweetsentError` the load raised; a helper that dies (killed, out
@@ -35,19 +39,21 @@ import traceback
 from concurrent.futures import Future
 from multiprocessing import get_context
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tweetsent.errors import TweetsentError
+from tweetsent.runs.inference import QueuedScorer
 
 if TYPE_CHECKING:
     from tweetsent.data.prepare import EncodedSet
+    from tweetsent.runs.rundir import LoadedRun
 
 _ERROR, _READY = -1, -2  # message keys besides a slice's own number
 
 
-class BackgroundScorer:
-    """A forked process that loads a run's model and scores encoded inputs (see module doc)."""
+class HelperScorer(QueuedScorer):
+    """A forked process that loads a run's model and scores encoded inputs (see module doc):
+    the `runs.inference.Scorer` of the helper-process backend."""
 
     def __init__(self, process: Any, conn: Connection, threads: int) -> None:
         self._process = process
@@ -74,20 +80,20 @@ class BackgroundScorer:
     @classmethod
     def start(
         cls,
-        run_dir: str | Path,
+        run: LoadedRun,
         device: str = "cpu",
         batch_size: int = 512,
         threads: int = 1,
         backend: str = "torch",
-    ) -> BackgroundScorer:
-        """Fork the helper (it loads the run in the background) and return at once. `backend`:
-        "torch" (the run's model), or "onnx" (`runs.onnxrt.OnnxModel`: no torch there either,
-        for the runs it supports)."""
+    ) -> HelperScorer:
+        """Fork the helper (it loads the weights of `run`, read by `runs.rundir.read_run`, in
+        the background) and return at once. `backend`: "torch" (the run's model), or "onnx"
+        (`runs.onnxrt.OnnxModel`: no torch there either, for the runs it supports)."""
         ctx = get_context("fork")
         ours, theirs = ctx.Pipe(duplex=True)
         process = ctx.Process(
-            target=_helper,
-            args=(theirs, ours, str(run_dir), device, batch_size, threads, backend),
+            target=_helper,  # forked: `run` is inherited, not pickled
+            args=(theirs, ours, run, device, batch_size, threads, backend),
             name="tweetsent-scorer",
             daemon=True,  # never outlives this process
         )
@@ -134,7 +140,7 @@ class BackgroundScorer:
         self._reader.join(timeout=5)  # it reads EOF once the helper is gone
         self._conn.close()
 
-    def __enter__(self) -> BackgroundScorer:
+    def __enter__(self) -> HelperScorer:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -193,7 +199,7 @@ def _error(value: tuple[str, str]) -> BaseException:
 def _helper(
     conn: Connection,
     other_end: Connection,
-    run_dir: str,
+    run: LoadedRun,
     device: str,
     batch_size: int,
     threads: int,
@@ -215,7 +221,7 @@ def _helper(
                 os._exit(0)
 
     try:
-        score, info = _load(run_dir, device, batch_size, backend)
+        score, info = _load(run, device, batch_size, backend)
     except TweetsentError as exc:
         send((_ERROR, ("tweetsent", str(exc))))
         os._exit(0)
@@ -257,34 +263,23 @@ def _work(inbox: queue.SimpleQueue, score: Any, send: Any) -> None:
             send((key, result))
 
 
-def _load(run_dir: str, device: str, batch_size: int, backend: str) -> tuple[Any, dict[str, Any]]:
-    """Load the run; the score function (EncodedSet -> (probs, counts)) and facts about it."""
+def _load(run: LoadedRun, device: str, batch_size: int, backend: str) -> tuple[Any, dict[str, Any]]:
+    """Load the run's weights; the score function (EncodedSet -> (probs, counts)) and facts."""
     if backend == "onnx":
         from tweetsent.runs.onnxrt import OnnxModel
-        from tweetsent.runs.rundir import read_run
 
-        model = OnnxModel(read_run(run_dir), batch_size)
+        model = OnnxModel(run, batch_size)
         return model.score, {"has_attention": False}
     import torch
 
     from tweetsent.device import resolve_device
-    from tweetsent.runs.rundir import load_run
-    from tweetsent.runs.score import run_model
+    from tweetsent.runs.rundir import load_model
+    from tweetsent.runs.torch_scorer import TorchScorer
 
     torch.set_num_threads(1)  # one torch thread per scoring thread
     dev = resolve_device(device)
-    run = load_run(run_dir, dev)
-    model = run.model
-    labels = len(run.labels)
-
-    def score(data: EncodedSet) -> tuple[Any, Any]:
-        import numpy as np
-
-        if not len(data):
-            return np.zeros((0, labels), dtype=np.float32), data.lengths
-        return run_model(model, data, batch_size, dev)[0], data.lengths
-
-    return score, {"has_attention": bool(getattr(model, "has_attention", False))}
+    scorer = TorchScorer(load_model(run, dev), dev, batch_size, workers=1)
+    return scorer.score, scorer.wait_ready()
 
 
 def _trace() -> str:

@@ -85,6 +85,20 @@ def test_onnx_scores_match_torch(tmp_path, model):
         assert batch.empty.tolist() == torch_model.predict_arrays(TEXTS).empty.tolist()
 
 
+@pytest.mark.parametrize("model", CASES, ids=lambda m: ",".join(f"{k}={v}" for k, v in m.items()))
+def test_the_graph_writer_reads_the_models_own_parameter_names(model):
+    """runs/onnxrt.py builds its graph from the weights file by name (`expected_shapes`): the
+    tie to models/ that the import graph cannot see. The names and shapes must be exactly the
+    state dict of the model that models.build_model makes, so renaming or reshaping a
+    parameter in models/ fails here, not as a silent fall-back to torch."""
+    settings = {"embed.kind": "random", "embed.dim": 8, "model.hidden_size": 6}
+    config = RunConfig().with_overrides({**settings, **{f"model.{k}": v for k, v in model.items()}})
+    module = build_model(config, 23, 3)
+    held = {name: tuple(t.shape) for name, t in module.state_dict().items()}
+    assert held == onnxrt.expected_shapes(config, 23, 3)
+    assert onnxrt.supports(config, set(held))
+
+
 def test_onnx_batches_with_and_without_padding_agree(tmp_path):
     """Rows alone (no padding, the unpadded graph) score as in a padded batch."""
     run = make_run(tmp_path, seed=4)

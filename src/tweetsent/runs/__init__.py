@@ -12,11 +12,20 @@ loads while the caller cleans), `predict` (`Predictor`), `batch` (`predict_file`
 `partitions` (DataFrame partitions, the Dask recipe), `evaluate`, `explain` (attention
 heatmap / HTML), `export` (TorchScript / ONNX), `card` (the one-line model summary of every
 card). Training may import this package (to save runs and score); nothing below it does.
+
+The names below are imported when first used, so that importing one module of the package
+(`tweetsent predict` imports `runs.onnxrt` and `runs.scorer`, then forks its helper) does not
+import them all first.
 """
 
-from tweetsent.runs.batch import predict_file, predict_shards
-from tweetsent.runs.predict import BatchPrediction, Prediction, Predictor
-from tweetsent.runs.rundir import LoadedRun, load_run, read_run
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tweetsent.runs.batch import predict_file, predict_shards
+    from tweetsent.runs.predict import BatchPrediction, Prediction, Predictor
+    from tweetsent.runs.rundir import LoadedRun, load_run, read_run
 
 __all__ = [
     "BatchPrediction",
@@ -28,3 +37,15 @@ __all__ = [
     "predict_shards",
     "read_run",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("predict_file", "predict_shards"):
+        from tweetsent.runs import batch as module
+    elif name in ("BatchPrediction", "Prediction", "Predictor"):
+        from tweetsent.runs import predict as module
+    elif name in ("LoadedRun", "load_run", "read_run"):
+        from tweetsent.runs import rundir as module
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(module, name)

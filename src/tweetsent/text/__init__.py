@@ -7,10 +7,16 @@ Usage:
     # -> ['soo', '<elong>', 'happy', ':D', '<hashtag>', 'win', '<url>']
     token_lists = tokenize_corpus(texts, config.text, workers=0)  # parallel, cached on disk
     vocab = Vocabulary.build(token_lists, min_freq=2, max_size=50000)
+
+The corpus step (`tokenize_corpus`, `corpus_key`, `default_cache_dir`: worker processes,
+progress bars, the disk cache) is imported when first used; prediction never needs it.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from tweetsent.text.align import ElmoInput
-from tweetsent.text.corpus import corpus_key, default_cache_dir, tokenize_corpus
 from tweetsent.text.normalize import (
     ELLIPSIS_TOKEN,
     ELONG_TOKEN,
@@ -26,6 +32,9 @@ from tweetsent.text.normalize import (
 )
 from tweetsent.text.stopwords import NEGATIONS, english_stopwords, stopwords_for
 from tweetsent.text.vocab import PAD, PAD_ID, UNK, UNK_ID, Vocabulary
+
+if TYPE_CHECKING:
+    from tweetsent.text.corpus import corpus_key, default_cache_dir, tokenize_corpus
 
 __all__ = [
     "ELLIPSIS_TOKEN",
@@ -52,3 +61,11 @@ __all__ = [
     "tokenize",
     "tokenize_corpus",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("corpus_key", "default_cache_dir", "tokenize_corpus"):
+        from tweetsent.text import corpus
+
+        return getattr(corpus, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

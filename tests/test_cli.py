@@ -343,3 +343,28 @@ def test_predict_takes_its_tweets_anywhere_among_the_options(capsys):
             parse_args(build_parser(), bad)
         assert exc.value.code == 2
         assert "unrecognized arguments" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["predict", "RUN", "good day", "--backend", "onnx", "--no-progress"],
+        ["train", "--data", "a.tsv", "--hidden", "32", "--lexicon", "vader", "--no-bidirectional"],
+        ["elmo", "cache", "--help"],
+        ["data", "info"],
+    ],
+)
+def test_a_parser_built_for_one_command_parses_and_reads_as_the_whole(argv, capsys) -> None:
+    """`main` builds the subparser of the command it runs alone (start-up time); its usage,
+    help and parse are those of the parser with every command."""
+    from tweetsent.cli import build_parser, parse_args
+
+    whole, one = build_parser(), build_parser(argv[0])
+    assert one.format_usage() == whole.format_usage()
+    results = []
+    for parser in (whole, one):
+        try:
+            results.append(vars(parse_args(parser, argv)))
+        except SystemExit as exc:  # --help
+            results.append((exc.code, capsys.readouterr()))
+    assert results[0] == results[1]

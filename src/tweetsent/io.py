@@ -1,16 +1,17 @@
-"""Small file helpers: atomic writes, JSON and TOML, checksums. Nothing here unpickles."""
+"""Small file helpers: atomic writes, JSON and TOML, checksums. Nothing here unpickles.
+
+`tempfile`, `tomllib` and `hashlib` are imported by the functions that use them: every command
+imports this module (through the configs), and `tweetsent predict` starts its scoring helper
+before it writes, reads TOML or hashes anything."""
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import json
 import os
 import stat
-import tempfile
 import time
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -97,6 +98,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Ite
         with _output_errors(path), open(path, mode, **kwargs) as handle:
             yield handle
         return
+    import tempfile
+
     with _output_errors(path):
         path.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale(path.parent, f".{path.name}.*.tmp")
@@ -128,6 +131,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         with _output_errors(path):
             yield path
         return
+    import tempfile
+
     with _output_errors(path):
         path.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale(path.parent, f".{path.stem}.*.tmp{path.suffix}")
@@ -216,6 +221,8 @@ def read_capped(path: str | os.PathLike, max_bytes: int = MAX_READ_BYTES) -> byt
 def read_toml(path: str | os.PathLike, what: str = "config file") -> dict[str, Any]:
     """A TOML file as a dict; a missing or malformed file is a one-line `ConfigError` naming
     `what` it should have been."""
+    import tomllib
+
     try:
         with open(path, "rb") as handle:
             return tomllib.load(handle)
@@ -235,6 +242,8 @@ def toml_table(raw: dict[str, Any], name: str, source: str) -> dict[str, Any]:
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    import hashlib
+
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while block := handle.read(chunk):

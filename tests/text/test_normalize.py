@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 
 import pytest
 
@@ -227,9 +228,52 @@ def test_real_tweets_tokenize_cleanly(shared_data) -> None:
         assert all(t and t == "".join(t.split()) for t in tokens), text
 
 
-@pytest.mark.parametrize("chunk", ["hello", "www", "xd", "dd", "ooo", "tt", "sooooo", "123", "007"])
-def test_fast_path_agrees_with_the_regex(chunk: str) -> None:
-    normalizer = Normalizer()
+# Chunks of the shapes `chunk_tokens` reads without the regex scan, and near misses of them.
+FAST_CHUNKS = [
+    *["hello", "www", "xd", "dd", "ooo", "tt", "sooooo", "123", "007"],
+    # mentions, hashtags, URLs
+    *["@user", "@user_1", "@élodie", "@user!", "@user's", "@", "@@user", "@u.s"],
+    *["#happy", "#soooohappy", "#1", "#1st", "#_", "#tbt's", "#happy!", "#日本"],
+    *["http://t.co/abc", "https://x.co/a?b=c", "http://x.co/a,", "http://x.co/a).", "http://"],
+    *["HTTPS://X.CO/A", "http://en.wikipedia.org/wiki/Foo_(bar)", "https://x.co/(a", "hi/there"],
+    # a word and a run of , ! ? .
+    *["day,", "good!", "good!!!", "why???", "end.", "end..", "wait....", "soooo!!", "don't,"],
+    *["well-known.", "rock'n'roll!", "u.s.", "www.", "www..", "xd!", "xdd,", "boxd!", "o.", "d:"],
+    *["do:", "a.", "it's...", "dogs'", "well-", "Good!", "GOOD...", "n't!", "can't?"],
+]
+FAST_CONFIGS = [
+    TextConfig(),
+    TextConfig(lowercase=False),
+    TextConfig(users=False, urls=False, hashtags=False),
+    TextConfig(elongations=False),
+]
+
+
+@pytest.mark.parametrize("config", FAST_CONFIGS, ids=["default", "cased", "kept", "no-elong"])
+@pytest.mark.parametrize("chunk", FAST_CHUNKS)
+def test_fast_path_agrees_with_the_regex(chunk: str, config: TextConfig) -> None:
+    normalizer = Normalizer(config)
     scanned: list[str] = []
-    normalizer._scan(chunk, scanned, elong=ELONGATION_RE.search(chunk) is not None)
+    elong = config.elongations and ELONGATION_RE.search(chunk) is not None
+    normalizer._scan(chunk, scanned, elong=elong)
     assert list(normalizer.chunk_tokens(chunk)) == scanned
+
+
+def test_fast_paths_agree_with_the_regex_on_random_chunks() -> None:
+    """Chunks built around the fast shapes (a sign or scheme, a word, a tail) from characters
+    that steer the regex (eyes, noses, x/d/o, dots, slashes, digits, non-ASCII letters)."""
+    rng = random.Random(24)
+    heads = ["", "", "@", "#", "http://", "https://", "www.", "x", "d", "o"]
+    letters = "abdehostuxDXO'-_3é"
+    tails = ["", ",", "!!", "?", ".", "..", "...", ":", ";", "=", ")", ":)", "/", "1", "😂"]
+    for config in FAST_CONFIGS:
+        normalizer = Normalizer(config)
+        for _ in range(3000):
+            word = "".join(rng.choice(letters) for _ in range(rng.randint(0, 6)))
+            chunk = rng.choice(heads) + word + rng.choice(tails) + rng.choice(["", *tails])
+            if not chunk:
+                continue
+            scanned: list[str] = []
+            elong = config.elongations and ELONGATION_RE.search(chunk) is not None
+            normalizer._scan(chunk, scanned, elong=elong)
+            assert list(normalizer.chunk_tokens(chunk)) == scanned, (chunk, config)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tweetsent.data.prepare import EncodedSet
+from tweetsent.data.encoded import EncodedSet
 
 if TYPE_CHECKING:
     import torch

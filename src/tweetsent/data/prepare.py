@@ -14,46 +14,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from tweetsent.config import RunConfig
-from tweetsent.data.features import FeatureRows
+from tweetsent.data.encoded import EncodedSet
 from tweetsent.data.labels import LabelSet, apply_labels
 from tweetsent.data.readers import Examples, read_examples
 from tweetsent.data.split import stratified_split
 from tweetsent.errors import DataError
-from tweetsent.text import Vocabulary, tokenize_corpus
+from tweetsent.text import Vocabulary
 from tweetsent.text.normalize import normalizer_for
-
-
-@dataclass
-class EncodedSet:
-    """Token ids of a corpus, stored flat (ids + offsets) to keep 1M+ tweets small in memory.
-
-    For a contextual embedder (ELMo) it also carries what the biLM reads (`words`, for features
-    computed on the fly) or cached per-token features (`features`); batches pass them on.
-    """
-
-    ids: np.ndarray  # (total_tokens,) int32
-    offsets: np.ndarray  # (n + 1,) int64
-    labels: np.ndarray  # (n,) int64, -1 when unknown
-    words: list | None = None  # what the biLM reads per tweet: tokens or ElmoInput (no cache)
-    features: FeatureRows | None = None  # each tweet's cached ELMo layers
-
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
-    @property
-    def lengths(self) -> np.ndarray:
-        return np.diff(self.offsets)
-
-    @classmethod
-    def from_ids(cls, id_lists: Sequence[Sequence[int]], labels: Sequence[int]) -> EncodedSet:
-        lengths = np.fromiter((len(x) for x in id_lists), dtype=np.int64, count=len(id_lists))
-        offsets = np.zeros(len(id_lists) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        ids = np.fromiter((i for x in id_lists for i in x), dtype=np.int32, count=int(offsets[-1]))
-        return cls(ids, offsets, np.asarray(labels, dtype=np.int64))
 
 
 @dataclass
@@ -114,6 +82,8 @@ def prepare(
     `vocab` reuses an existing vocabulary (resuming a run) instead of building one;
     `extra_words` join a new vocabulary whatever their training counts (a lexicon's words).
     """
+    from tweetsent.text.corpus import tokenize_corpus  # worker processes, cache: not at import
+
     data = config.data
     if not data.train:
         raise DataError("no training data given (data.train / --data)")

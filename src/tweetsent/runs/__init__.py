@@ -14,11 +14,20 @@ CSV/TSV, Parquet outputs), `partitions` (DataFrame partitions, the Dask recipe),
 `explain` (attention heatmap / HTML), `export` (TorchScript / ONNX), `card` (the one-line model
 summary of every card). Training may import this package (to save runs and score); nothing
 below it does.
+
+The names below are imported when first used, so that importing one module of the package
+(`tweetsent predict` imports `runs.backends`, which forks its `helper` before importing the
+rest) does not import them all first.
 """
 
-from tweetsent.runs.batch import predict_file, predict_shards
-from tweetsent.runs.predict import BatchPrediction, Prediction, Predictor
-from tweetsent.runs.rundir import LoadedRun, load_run, read_run
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tweetsent.runs.batch import predict_file, predict_shards
+    from tweetsent.runs.predict import BatchPrediction, Prediction, Predictor
+    from tweetsent.runs.rundir import LoadedRun, load_run, read_run
 
 __all__ = [
     "BatchPrediction",
@@ -30,3 +39,19 @@ __all__ = [
     "predict_shards",
     "read_run",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("predict_file", "predict_shards"):
+        from tweetsent.runs import batch
+
+        return getattr(batch, name)
+    if name in ("BatchPrediction", "Prediction", "Predictor"):
+        from tweetsent.runs import predict
+
+        return getattr(predict, name)
+    if name in ("LoadedRun", "load_run", "read_run"):
+        from tweetsent.runs import rundir
+
+        return getattr(rundir, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

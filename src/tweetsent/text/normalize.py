@@ -137,18 +137,38 @@ class Normalizer:
         return self._prepare(text).split()
 
     def chunk_tokens(self, chunk: str) -> tuple[str, ...]:
-        """Tokens of one prepared, whitespace-free chunk, stop words already removed."""
+        """Tokens of one prepared, whitespace-free chunk, stop words already removed.
+
+        The common shapes skip the regex scan (`_scan`) and give what it gives: a mention, a
+        URL, a plain word or number, a hashtag, a word with a run of , ! ? or . after it
+        (`patterns.USER_CHUNK`, ...)."""
         out: list[str] = []
-        elong = self.config.elongations and P.ELONGATION_RE.search(chunk) is not None
-        if chunk.isascii() and chunk.isalpha() and chunk[0] not in "xX":  # xD is an emoticon
-            self._word(chunk, out, elong)
-        elif chunk.isascii() and chunk.isdigit():
-            out.append(self._number or chunk)
+        first = chunk[:1]
+        if first == "@" and P.USER_CHUNK.fullmatch(chunk):
+            out.append(self._user or chunk)
+        elif first in ("h", "H") and "/" in chunk and P.URL_CHUNK.fullmatch(chunk):
+            out.append(self._url or chunk)
         else:
-            self._scan(chunk, out, elong)
+            self._chunk_words(chunk, first, out)
         if self._stop:
             return tuple(t for t in out if t not in self._stop)
         return tuple(out)
+
+    def _chunk_words(self, chunk: str, first: str, out: list[str]) -> None:
+        """`chunk_tokens` of a chunk that may hold a word (elongations are looked for)."""
+        elong = self.config.elongations and P.ELONGATION_RE.search(chunk) is not None
+        if chunk.isascii() and chunk.isalpha() and first not in ("x", "X"):  # xD: emoticon
+            self._word(chunk, out, elong)
+        elif chunk.isascii() and chunk.isdigit():
+            out.append(self._number or chunk)
+        elif first == "#" and P.HASHTAG_CHUNK.fullmatch(chunk):
+            self._hashtag(chunk, out, elong)
+        elif (word := P.WORD_TAIL.fullmatch(chunk)) is not None:
+            self._word(word[1], out, elong)
+            if word[2] is not None:
+                self._tail(word[2], out)
+        else:
+            self._scan(chunk, out, elong)
 
     def aligned(self, text: str, mode: str = "raw") -> tuple[list[str], ElmoInput | list[str]]:
         """The classifier's tokens (= `tokenize(text)`) and what the biLM reads for them under
@@ -265,11 +285,7 @@ class Normalizer:
             elif kind == P.USER:
                 append(self._user or tok)
             elif kind == P.HASHTAG:
-                if c.hashtags:
-                    append(HASHTAG_TOKEN)
-                    self._word(tok[1:], out, elong)
-                else:
-                    append(tok)
+                self._hashtag(tok, out, elong)
             elif kind == P.EMOTICON:
                 self._emoticon(tok, out)
             elif kind == P.EMOJI:
@@ -278,6 +294,23 @@ class Normalizer:
                 append(ELLIPSIS_TOKEN)
             else:  # abbreviation, clitic after a mention/emoticon, HTML entity left as written
                 append(tok)
+
+    def _tail(self, tail: str, out: list[str]) -> None:
+        """A run of one of , ! ? . after a word (`patterns.WORD_TAIL`), as `_scan` reads it:
+        PUNCT (`!!!` -> `! <repeat>`), or ELLIPSIS for two dots or more."""
+        if tail[0] == "." and len(tail) > 1:
+            out.append(ELLIPSIS_TOKEN)
+        elif len(tail) > 1 and self.config.elongations:
+            out += (tail[0], REPEAT_TOKEN)
+        else:
+            out.append(tail)
+
+    def _hashtag(self, tok: str, out: list[str], elong: bool) -> None:
+        if self.config.hashtags:
+            out.append(HASHTAG_TOKEN)
+            self._word(tok[1:], out, elong)
+        else:
+            out.append(tok)
 
     def _word(self, tok: str, out: list[str], elong: bool) -> None:
         """A word: cut elongations (soooo -> soo <elong>), split clitics (don't -> do n't)."""

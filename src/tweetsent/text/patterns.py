@@ -114,6 +114,20 @@ RULES: list[tuple[int, int, str]] = [
 ]
 
 
+# Whole chunks that the token regex reads without a scan (`Normalizer.chunk_tokens`; tests hold
+# each to `_scan`). A chunk starting with "@" or "#" matches no rule before USER / HASHTAG at its
+# first position, and these take every word character after the sign, so a chunk that is all
+# word characters is that one token. URL_CHUNK is the first rule itself: its body is consumed
+# one way only, so when a match reaches the chunk's end the scan's match is that one too.
+USER_CHUNK = re.compile(next(body for kind, _, body in RULES if kind == USER))
+HASHTAG_CHUNK = re.compile(next(body for kind, _, body in RULES if kind == HASHTAG))
+URL_CHUNK = re.compile(_URLS[0])
+# An ASCII word (inner ' and -, as in WORD) and a run of one of , ! ? . (PUNCT, or ELLIPSIS for
+# two dots or more): no emoticon, URL, abbreviation or number rule can match in such a chunk
+# when it does not start with x (xD), and WORD takes the whole word.
+WORD_TAIL = re.compile(r"([a-wyzA-WYZ][a-zA-Z]*(?:['\-][a-zA-Z]+)*)(,+|!+|\?+|\.+)?")
+
+
 class Variant(NamedTuple):
     """One compiled token regex and the kind of each of its marker groups."""
 

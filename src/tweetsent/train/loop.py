@@ -185,7 +185,7 @@ def _epochs(model, loop: _Loop, state, run_dir, log, on_epoch) -> bool:
     watch = tc.early_stopping
     while state.epoch < tc.epochs:
         epoch = state.epoch + 1
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         train_row = _train_epoch(loop, epoch)
         probs, valid_loss, _ = run_model(model, prepared.valid, tc.batch_size * 2, device)
         valid = compute_metrics(prepared.valid.labels, probs.argmax(1), prepared.labels)
@@ -199,6 +199,7 @@ def _epochs(model, loop: _Loop, state, run_dir, log, on_epoch) -> bool:
         previous_gap = state.history[-1]["gap"] if state.history else -math.inf
         row["overfit"] = bool(row["gap"] > tc.overfit_gap and row["gap"] > previous_gap)
         row["seconds"] = round(time.perf_counter() - start, 2)
+        row["cpu_seconds"] = round(time.process_time() - cpu, 2)  # all this process's threads
         row = from_rank_zero(row, env)  # early stopping: every rank decides on rank 0's scores
         state.history.append(row)
         state.epoch = epoch

@@ -79,6 +79,12 @@ ROWS: dict[str, dict] = {
     "frozen-bilstm": FROZEN,
     "frozen-bilstm-keep": {**FROZEN, "embed.transformer_emoji": "keep"},
     "frozen-bilstm-last": {**FROZEN, "embed.transformer_layers": "6"},
+    "frozen-bilstm-proj64": {**FROZEN, "embed.transformer_proj": 64},
+    "frozen-bilstm-last-proj64": {
+        **FROZEN,
+        "embed.transformer_layers": "6",
+        "embed.transformer_proj": 64,
+    },
     "frozen-ff": {**FROZEN, "model.kind": "feedforward", "model.mlp_hidden": 128},
     "glove-bilstm": {"model.pooling": "max", "train.epochs": 10, "train.batch_size": 128},
 }

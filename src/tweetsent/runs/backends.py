@@ -35,7 +35,7 @@ BACKENDS = ("torch", "onnx", "auto")
 
 
 def open_scorer(
-    path: str | Path,
+    path: str | Path | LoadedRun,
     device: str = "cpu",
     backend: str = "torch",
     batch_size: int = 512,
@@ -43,14 +43,14 @@ def open_scorer(
     background: bool = False,
     attention: bool = False,
 ) -> tuple[LoadedRun, Scorer]:
-    """The run at `path`, read once, and the scorer of the one backend chosen for it (module
+    """The run at `path` (or already read: `LoadedRun`), read once, and the scorer of the one backend chosen for it (module
     doc). `workers`: threads of the onnx and helper backends, forked processes of the torch
     one for large inputs (0: every usable core). The helper and onnx backends return at once
     and load the weights in the background: a run whose weights cannot be loaded fails the
     first scores with the load's one-line error."""
     if backend not in BACKENDS:
         raise ConfigError(f"backend {backend!r} is not one of {', '.join(BACKENDS)}")
-    run = read_run(path)
+    run = path if isinstance(path, LoadedRun) else read_run(path)
     kind = "torch" if attention else _backend(run, device, backend)
     threads = workers or usable_cpus()
     if background and not attention:

@@ -154,7 +154,7 @@ class Predictor:
     @classmethod
     def from_run(
         cls,
-        path: str | Path,
+        path: str | Path | LoadedRun,
         device: str = "cpu",
         batch_size: int = 512,
         workers: int = 0,

@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tweetsent.errors import TweetsentError
 from tweetsent.runs.predict import Prediction, Predictor
+from tweetsent.runs.rundir import LoadedRun
 from tweetsent.serve.batcher import Busy, MicroBatcher
 from tweetsent.serve.card import model_card
 from tweetsent.serve.docs import add_docs
@@ -61,8 +62,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 class ModelState:
     """The predictor once loaded, and the one function the batcher's worker thread calls."""
 
-    def __init__(self, run_dir: Path, settings: ServeSettings, predictor: Predictor | None):
-        self.run_dir = run_dir
+    def __init__(
+        self, run: Path | LoadedRun, settings: ServeSettings, predictor: Predictor | None
+    ):
+        self.run = run  # a path, or the run directory already read (by `serve`)
+        self.run_dir = run.path if isinstance(run, LoadedRun) else run
         self.settings = settings
         self.predictor = predictor
         self.card: dict[str, Any] | None = None
@@ -75,7 +79,7 @@ class ModelState:
         """Runs in a worker thread: read the run directory, build the model, warm it up."""
         try:
             torch.set_num_threads(self.settings.threads or os.cpu_count() or 1)
-            predictor = Predictor.from_run(self.run_dir, device=self.settings.device)
+            predictor = Predictor.from_run(self.run, device=self.settings.device)
             self._prepare(predictor)
             # The ~200k long-lived objects (torch, the app, the vocabulary) leave the garbage
             # collector's view: a full collection over them paused every request for ~0.1-0.3 s.
@@ -106,13 +110,14 @@ class ModelState:
 
 
 def create_app(
-    run_dir: str | Path,
+    run_dir: str | Path | LoadedRun,
     settings: ServeSettings | None = None,
     predictor: Predictor | None = None,
 ) -> FastAPI:
-    """The app for one run directory (or an already loaded `predictor` of it)."""
+    """The app for one run directory (already read, or an already loaded `predictor` of it)."""
     settings = settings or ServeSettings()
-    state = ModelState(Path(run_dir), settings, predictor)
+    run = run_dir if isinstance(run_dir, LoadedRun) else Path(run_dir)
+    state = ModelState(run, settings, predictor)
     batcher = MicroBatcher(
         state.predict, settings.max_batch, settings.max_wait_ms, settings.max_pending
     )

@@ -45,7 +45,7 @@ def serve(run_dir: str | Path, settings: ServeSettings, access_log: bool = False
         settings.max_header_bytes,
     )
     uvicorn.run(
-        create_app(run.path, settings),
+        create_app(run, settings),  # the run read above: config.json is read once
         host=settings.host,
         port=settings.port,
         access_log=access_log,

@@ -96,8 +96,9 @@ def main() -> None:
                 f"{min(c):.1f} ({statistics.median(c):.1f}) |"
             )
     every = set().union(*digests.values())
-    lines += ["", f"probabilities: {'identical' if len(every) == 1 else 'DIFFERENT'} "
-              f"({', '.join(f'{t}: {sorted(d)[0][:12]}' for t, d in digests.items())})"]  # fmt: skip
+    verdict = "identical" if len(every) == 1 else "DIFFERENT"
+    hashes = ", ".join(f"{t}: {' '.join(h[:12] for h in sorted(d))}" for t, d in digests.items())
+    lines += ["", f"probabilities: {verdict} ({hashes})"]
     print("\n".join(lines))
     sys.exit(0 if len(every) == 1 else 1)
 

@@ -380,11 +380,16 @@ def _value_info(name: str, dtype: int, dims: list[int | str]) -> bytes:
 
 
 class _Graph:
-    """Nodes and initializers of one ONNX graph, serialized by `model`."""
+    """Nodes and initializers of one ONNX graph, serialized by `model`.
+
+    An initializer is kept as its header and a view of the array's bytes, and `model` joins
+    every piece once: the weights are copied into the serialized model once, not once per
+    enclosing message (the embedding matrix is most of the model: ~10 ms less per graph on
+    the default model, on the helper's critical path)."""
 
     def __init__(self) -> None:
         self.nodes: list[bytes] = []
-        self.initializers: list[bytes] = []
+        self.initializers: list[list[bytes | memoryview]] = []  # [header, raw data]
 
     def node(self, op: str, inputs: list[str], outputs: list[str], **attrs: Any) -> None:
         """NodeProto: input 1, output 2, name 3, op_type 4, attribute 5."""
@@ -396,15 +401,26 @@ class _Graph:
     def init(self, name: str, array: np.ndarray) -> None:
         """TensorProto: dims 1, data_type 2, name 8, raw_data 9 (little-endian)."""
         array = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
+        data = array.data.cast("B")  # a view of the array's bytes, not a copy
         body = b"".join(_int(1, d) for d in array.shape) + _int(2, _DTYPES[array.dtype])
-        self.initializers.append(body + _field(8, name) + _field(9, array.tobytes()))
+        body += _field(8, name) + _varint(9 << 3 | 2) + _varint(len(data))
+        self.initializers.append([body, data])
 
     def model(self, inputs: list[tuple], outputs: list[tuple]) -> bytes:
         """ModelProto{ir_version 1, producer_name 2, graph 7, opset_import 8}; GraphProto{node
         1, name 2, initializer 5, input 11, output 12}."""
-        graph = b"".join(_field(1, n) for n in self.nodes) + _field(2, "tweetsent")
-        graph += b"".join(_field(5, t) for t in self.initializers)
-        graph += b"".join(_field(11, _value_info(*i)) for i in inputs)
-        graph += b"".join(_field(12, _value_info(*o)) for o in outputs)
+        graph: list[bytes | memoryview] = [_field(1, n) for n in self.nodes]
+        graph.append(_field(2, "tweetsent"))
+        for pieces in self.initializers:
+            graph += _message(5, pieces)
+        graph += [_field(11, _value_info(*i)) for i in inputs]
+        graph += [_field(12, _value_info(*o)) for o in outputs]
         opset = _field(1, "") + _int(2, OPSET)
-        return _int(1, 8) + _field(2, "tweetsent") + _field(7, graph) + _field(8, opset)
+        head = _int(1, 8) + _field(2, "tweetsent")
+        return b"".join([head, *_message(7, graph), _field(8, opset)])
+
+
+def _message(number: int, pieces: list[bytes | memoryview]) -> list[bytes | memoryview]:
+    """A length-delimited field whose payload is `pieces` joined, left in pieces (`_field`
+    without the copy)."""
+    return [_varint(number << 3 | 2) + _varint(sum(len(p) for p in pieces)), *pieces]

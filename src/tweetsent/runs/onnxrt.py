@@ -23,9 +23,11 @@ token. Probabilities agree with the torch model's to float32 rounding (max |diff
 on 49,563 SemEval tweets, every label the same; tests/runs/test_onnxrt.py holds it to 1e-5 on
 fixture models).
 
-`OnnxModel.score` may be called from several threads at once (one shared pair of sessions, one
-intra-op thread a call; ONNX Runtime releases the GIL), over the same length-grouped batches as
-`runs.torch_scorer.run_model`. The `predict` command runs it in its helper process
+`OnnxModel.score` may be called from several threads at once (shared sessions, one intra-op
+thread a call; ONNX Runtime releases the GIL), over the same length-grouped batches as
+`runs.torch_scorer.run_model`: batches without padding on the unpadded graph's session, in
+pieces of `PIECE_ROWS` rows; the few with padding on the padded graph's, opened when the first
+arrives (one tweet never needs it). The `predict` command runs it in its helper process
 (`runs.helper`); `OnnxScorer` runs it on threads of the caller's process (the Python API,
 and platforms without fork). `runs.backends.open_scorer` chooses between them.
 """

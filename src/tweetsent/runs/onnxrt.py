@@ -226,9 +226,9 @@ class OnnxModel:
     threads at once (shared sessions, one intra-op thread each call).
 
     The unpadded graph's session is opened here; the padded one's only when a batch with
-    padding first arrives (a few batches of a large input, none of a single tweet: 15-19 ms
-    of CPU off the one-tweet command's critical path). Unpadded batches are run in pieces of
-    `PIECE_ROWS` rows (module constant: rows are independent, the probabilities the same)."""
+    padding first arrives (a few batches of a large input, none of a single tweet: a graph
+    and a session fewer on the one-tweet command's critical path). Unpadded batches are run
+    in pieces of `PIECE_ROWS` rows (rows are independent: the probabilities are the same)."""
 
     def __init__(self, run: LoadedRun, batch_size: int = 512) -> None:
         """`run`: the run directory as `runs.rundir.read_run` reads it (no weights)."""

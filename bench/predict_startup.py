@@ -7,11 +7,12 @@ has imported what deciding the backend needs, then both go on at once:
                     numpy, `runs.helper` and `parallel`: multiprocessing); `read_run` (config,
                     vocabulary, labels: the one read) and `onnxrt.scorable` (the weights'
                     header); the fork itself (the helper inherits the run read)
-  helper            import onnxruntime; the safetensors weights; the ONNX graphs
-                    (`onnxrt.model_bytes`, padded and unpadded); their two sessions
+  helper            import onnxruntime; `onnxrt.OnnxModel(run)` as the tree builds it: the
+                    safetensors weights, the ONNX graphs (`onnxrt.model_bytes`), their
+                    sessions (counted: two before the padded graph was built on demand)
   command           the rest of its imports (`runs.predict`, `runs.batch`, `runs.writers`,
                     `data.readers`); the `Predictor` over the run read; the tweet's ids
-  after both        the tweet scored (one session call), the line written, the exit
+  after both        the tweet scored (`OnnxModel.score`), the line written, the exit
 
 Two fresh child processes run the stages in that order on one thread, timing each (wall and
 CPU of that process, `time.perf_counter` / `time.process_time`): one the stages before the
@@ -69,32 +70,39 @@ scorer = HelperScorer.start(run, threads=1, backend="onnx")
 stop("before: fork (HelperScorer.start)")
 scorer.close()
 if role == "helper":
+    from tweetsent.runs.predict import Predictor
+    data = Predictor(run, device="cpu")._inputs([tweet])  # the ids the command sends
     start()
     import onnxruntime as ort
     stop("helper: import onnxruntime")
+    # `OnnxModel(run)` as the tree builds it, its graphs and sessions timed where it makes them
+    spent = {"graphs": [0.0, 0.0, 0], "sessions": [0.0, 0.0, 0]}
+
+    def timing(kind, call):
+        def timed(*args, **kwargs):
+            wall, cpu = time.perf_counter(), time.process_time()
+            value = call(*args, **kwargs)
+            spent[kind][0] += time.perf_counter() - wall
+            spent[kind][1] += time.process_time() - cpu
+            spent[kind][2] += 1
+            return value
+        return timed
+
+    onnxrt.model_bytes = timing("graphs", onnxrt.model_bytes)
+    ort.InferenceSession = timing("sessions", ort.InferenceSession)
     start()
-    from tweetsent.runs.rundir import WEIGHTS
-    import numpy as np
-    from safetensors.numpy import load_file
-    weights = load_file(str(run.path / WEIGHTS))
-    assert all(np.isfinite(a).all() for a in weights.values())
-    weights = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in weights.items()}
-    stop("helper: weights (safetensors)")
+    model = onnxrt.OnnxModel(run)
+    stop("helper: OnnxModel")
+    whole = times.pop("helper: OnnxModel")
+    graphs, sessions = spent["graphs"], spent["sessions"]
+    times["helper: weights (safetensors, checks)"] = [
+        whole[i] - graphs[i] - sessions[i] for i in (0, 1)
+    ]
+    times[f"helper: ONNX graphs (model_bytes x{graphs[2]})"] = graphs[:2]
+    times[f"helper: sessions (x{sessions[2]})"] = sessions[:2]
     start()
-    from tweetsent.runs import onnxrt
-    graphs = [onnxrt.model_bytes(run.config, weights, padded) for padded in (True, False)]
-    stop("helper: ONNX graphs (model_bytes x2)")
-    start()
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    cpu = ["CPUExecutionProvider"]
-    sessions = [ort.InferenceSession(g, options, providers=cpu) for g in graphs]
-    stop("helper: two sessions")
-    start()
-    tokens = np.array([[5, 17, 300, 2, 9, 44]], dtype=np.int64)
-    probs = sessions[1].run(["probs"], {"tokens": tokens})[0]
-    stop("after: score the tweet (one session call)")
+    model.score(data)
+    stop("after: score the tweet (OnnxModel.score)")
     print(json.dumps({"times": times}), flush=True)
     os._exit(0)  # the helper ends so
 start()

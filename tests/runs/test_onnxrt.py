@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ import torch
 
 from tweetsent.cli import main
 from tweetsent.config import RunConfig
+from tweetsent.data.encoded import EncodedSet
 from tweetsent.errors import TweetsentError
 from tweetsent.models import build_model
 from tweetsent.runs import onnxrt
@@ -107,6 +109,39 @@ def test_onnx_batches_with_and_without_padding_agree(tmp_path):
     with Predictor.from_run(run, backend="onnx", batch_size=1) as alone:
         single = alone.predict_proba(TEXTS)
     assert np.abs(mixed - single).max() <= TOLERANCE
+
+
+def random_ids(rows: int, lengths: list[int], seed: int = 0) -> EncodedSet:
+    """`rows` tweets of random ids (vocabulary of 17), their lengths drawn from `lengths`."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.choice(lengths, rows)
+    return EncodedSet.from_ids([rng.integers(1, 17, n).tolist() for n in sizes], [-1] * rows)
+
+
+def test_the_padded_session_is_opened_when_a_padded_batch_first_arrives(tmp_path, monkeypatch):
+    """One tweet, or rows of one length, never need the padded graph: it is built on demand,
+    once, however many threads ask for it at the same time."""
+    built = []
+    write = onnxrt.model_bytes
+    monkeypatch.setattr(onnxrt, "model_bytes", lambda *a: built.append(a[2]) or write(*a))
+    model = onnxrt.OnnxModel(read_run(make_run(tmp_path)))
+    model.score(random_ids(1, [5]))
+    model.score(random_ids(300, [7]))
+    assert built == [False]
+    mixed = random_ids(200, [2, 3, 9])
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(model.score, [mixed] * 4))
+    assert built == [False, True]
+    assert all(np.array_equal(r[0], results[0][0]) for r in results)
+
+
+def test_unpadded_batches_in_pieces_score_as_in_one_call(tmp_path, monkeypatch):
+    """`PIECE_ROWS`: rows are scored independently, so pieces change no bit of the output."""
+    model = onnxrt.OnnxModel(read_run(make_run(tmp_path, seed=6)))
+    data = random_ids(700, [4, 11])  # two batches of ~350 rows, no padding: three pieces each
+    pieces = model.score(data)[0]
+    monkeypatch.setattr(onnxrt, "PIECE_ROWS", 10**6)
+    assert np.array_equal(pieces, model.score(data)[0])
 
 
 def test_graph_is_valid_onnx(tmp_path):

@@ -43,8 +43,8 @@ def open_scorer(
     background: bool = False,
     attention: bool = False,
 ) -> tuple[LoadedRun, Scorer]:
-    """The run at `path` (or already read: `LoadedRun`), read once, and the scorer of the one backend chosen for it (module
-    doc). `workers`: threads of the onnx and helper backends, forked processes of the torch
+    """The run at `path` (or the run already read: a `LoadedRun`), read once, and the scorer
+    of the one backend chosen for it (module doc). `workers`: threads of the onnx and helper backends, forked processes of the torch
     one for large inputs (0: every usable core). The helper and onnx backends return at once
     and load the weights in the background: a run whose weights cannot be loaded fails the
     first scores with the load's one-line error."""

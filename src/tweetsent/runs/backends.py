@@ -44,10 +44,10 @@ def open_scorer(
     attention: bool = False,
 ) -> tuple[LoadedRun, Scorer]:
     """The run at `path` (or the run already read: a `LoadedRun`), read once, and the scorer
-    of the one backend chosen for it (module doc). `workers`: threads of the onnx and helper backends, forked processes of the torch
-    one for large inputs (0: every usable core). The helper and onnx backends return at once
-    and load the weights in the background: a run whose weights cannot be loaded fails the
-    first scores with the load's one-line error."""
+    of the one backend chosen for it (module doc). `workers`: threads of the onnx and helper
+    backends, forked processes of the torch one for large inputs (0: every usable core). The
+    helper and onnx backends return at once and load the weights in the background: a run
+    whose weights cannot be loaded fails the first scores with the load's one-line error."""
     if backend not in BACKENDS:
         raise ConfigError(f"backend {backend!r} is not one of {', '.join(BACKENDS)}")
     run = path if isinstance(path, LoadedRun) else read_run(path)

@@ -62,9 +62,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 class ModelState:
     """The predictor once loaded, and the one function the batcher's worker thread calls."""
 
-    def __init__(
-        self, run: Path | LoadedRun, settings: ServeSettings, predictor: Predictor | None
-    ):
+    def __init__(self, run: Path | LoadedRun, settings: ServeSettings, predictor: Predictor | None):
         self.run = run  # a path, or the run directory already read (by `serve`)
         self.run_dir = run.path if isinstance(run, LoadedRun) else run
         self.settings = settings

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import tweetsent.io
 from synthetic import synthetic_tweets, tiny_config, write_tsv
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "semeval2017-task4a"
@@ -32,3 +33,18 @@ def shared_data() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"{SHARED} not found (the shared SemEval data is only on development machines)")
     return SHARED
+
+
+@pytest.fixture
+def config_reads(monkeypatch) -> list[str]:
+    """Every read of a file named config.json in this process (through `io.read_json`)."""
+    reads: list[str] = []
+    read = tweetsent.io.read_capped
+
+    def counted(path, *args, **kwargs):
+        if Path(path).name == "config.json":
+            reads.append(str(path))
+        return read(path, *args, **kwargs)
+
+    monkeypatch.setattr(tweetsent.io, "read_capped", counted)
+    return reads

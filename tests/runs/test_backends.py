@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-import tweetsent.io
 from tweetsent.cli import main
 from tweetsent.runs import onnxrt
 from tweetsent.runs.backends import open_scorer
@@ -20,21 +19,6 @@ from tweetsent.runs.predict import Predictor
 from tweetsent.runs.torch_scorer import TorchScorer
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "tweetsent"
-
-
-@pytest.fixture
-def config_reads(monkeypatch) -> list[str]:
-    """Every read of a file named config.json in this process (through `io.read_json`)."""
-    reads: list[str] = []
-    read = tweetsent.io.read_capped
-
-    def counted(path, *args, **kwargs):
-        if Path(path).name == "config.json":
-            reads.append(str(path))
-        return read(path, *args, **kwargs)
-
-    monkeypatch.setattr(tweetsent.io, "read_capped", counted)
-    return reads
 
 
 @pytest.mark.parametrize("backend", ["auto", "torch"])

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 
 import uvicorn
 
-import tweetsent.io
 from tweetsent.serve.server import serve
 from tweetsent.serve.settings import ServeSettings
 
@@ -53,19 +51,10 @@ async def _until_ready(app) -> int:
     raise AssertionError("the model did not load within 60 s")
 
 
-def test_serve_reads_config_json_once(bilstm_run, monkeypatch):
-    reads: list[str] = []
-    read = tweetsent.io.read_capped
-
-    def counted(path, *args, **kwargs):
-        if Path(path).name == "config.json":
-            reads.append(str(path))
-        return read(path, *args, **kwargs)
-
+def test_serve_reads_config_json_once(bilstm_run, monkeypatch, config_reads):
     apps = []
-    monkeypatch.setattr(tweetsent.io, "read_capped", counted)
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: apps.append(app))
     serve(bilstm_run, ServeSettings(port=0))  # checks the run, then hands uvicorn the app
-    assert len(apps) == 1 and reads == [str(bilstm_run / "config.json")]
+    assert len(apps) == 1 and config_reads == [str(bilstm_run / "config.json")]
     assert asyncio.run(_until_ready(apps[0])) == 200  # loaded and answering: no second read
-    assert reads == [str(bilstm_run / "config.json")]
+    assert config_reads == [str(bilstm_run / "config.json")]

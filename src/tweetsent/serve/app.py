@@ -64,7 +64,6 @@ class ModelState:
 
     def __init__(self, run: Path | LoadedRun, settings: ServeSettings, predictor: Predictor | None):
         self.run = run  # a path, or the run directory already read (by `serve`)
-        self.run_dir = run.path if isinstance(run, LoadedRun) else run
         self.settings = settings
         self.predictor = predictor
         self.card: dict[str, Any] | None = None
@@ -72,6 +71,10 @@ class ModelState:
         self.min_rows = 1
         if predictor is not None:
             self._prepare(predictor)
+
+    @property
+    def run_dir(self) -> Path:
+        return self.run.path if isinstance(self.run, LoadedRun) else self.run
 
     def load(self) -> None:
         """Runs in a worker thread: read the run directory, build the model, warm it up."""

@@ -111,11 +111,11 @@ class ElmoEmbedder(nn.Module):
         # (L, B, T, D) float16: the mix converts only the layers it reads to its dtype
         mask = _fit_width(batch.mask, width, dim=1).to(tokens.device)  # (B, T)
         every = tuple(range(self.mix.num_layers))
-        picked = batch.picked is not None and tuple(batch.picked) != every
-        if picked and list(batch.picked or ()) != self.mix.layers:
+        held = tuple(batch.picked) if batch.picked is not None else every
+        picked = held != every  # only some layers: they must be the ones the mix reads
+        if picked and list(held) != self.mix.layers:
             raise ValueError(
-                f"cached features hold layers {list(batch.picked or ())}, the mix reads "
-                f"{self.mix.layers}"
+                f"cached features hold layers {list(held)}, the mix reads {self.mix.layers}"
             )
         count = len(self.mix.layers) if picked else self.mix.num_layers
         if layers.shape[:3] != (count, tokens.shape[0], width):

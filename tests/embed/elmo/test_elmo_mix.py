@@ -82,3 +82,37 @@ def test_float16_cache_input_is_mixed_in_float32() -> None:
     torch.testing.assert_close(out, layers.mean(dim=0), atol=2e-3, rtol=0)
     with pytest.raises(ValueError, match=r"expected layers \(3, B, T, D\)"):
         ScalarMix(3)(layers[:2])
+
+
+def test_wide_dropout_drops_p_and_keeps_the_mean() -> None:
+    from tweetsent.embed.elmo.mix import WideDropout
+
+    drop = WideDropout(0.3)
+    x = torch.ones(64, 50, 100)
+    torch.manual_seed(3)
+    out = drop(x)
+    assert (out == 0).float().mean().item() == pytest.approx(0.3, abs=0.005)
+    assert out.mean().item() == pytest.approx(1.0, abs=0.02)  # kept ones scaled by 1 / 0.7
+    assert out.unique().tolist() == [0.0, pytest.approx(1 / 0.7, rel=1e-4)]  # p to 2^-16
+    torch.manual_seed(3)
+    assert torch.equal(drop(x), out)  # seeded like nn.Dropout
+    assert not torch.equal(drop(x), out)  # and a fresh mask each call
+    drop.eval()
+    assert torch.equal(drop(x), x)
+
+
+def test_wide_dropout_zeroes_padding_and_passes_gradients() -> None:
+    from tweetsent.embed.elmo.mix import WideDropout
+
+    mask = torch.tensor([[True, True, False], [True, False, False]])
+    x = torch.randn(2, 3, 4000, requires_grad=True)
+    for p in (0.0, 0.5):
+        out = WideDropout(p)(x, mask)
+        assert (out[~mask] == 0).all() and (out[mask] != 0).any()
+        out.sum().backward()
+        assert x.grad is not None and (x.grad[~mask] == 0).all()
+        dropped = (out[mask] == 0) & (x[mask] != 0)
+        assert (x.grad[mask][dropped] == 0).all()
+        x.grad = None
+    with pytest.raises(ConfigError, match="dropout"):
+        WideDropout(1.0)

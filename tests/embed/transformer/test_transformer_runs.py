@@ -334,3 +334,39 @@ def make_one(data, out, overrides):
     from synthetic import tiny_config
 
     return tiny_config(data, out, **overrides)
+
+
+@pytest.mark.parametrize("cached", [True, False])
+def test_one_layer_projection_trains_on_the_same_numbers(cached, tiny_bert):
+    """Training with one layer and a projection projects first and scales after
+    (g P(dropout(x)) + b): the same outputs and gradients as mixing first, same dropout mask."""
+    from tweetsent.embed.transformer import TransformerEmbedder, TransformerSource
+    from tweetsent.text.align import ElmoInput
+
+    source = TransformerSource.from_folder(tiny_bert)
+    embedder = TransformerEmbedder(source.load(trainable=False), [2], 0.4, source, proj=5)
+    with torch.no_grad():
+        embedder.mix.gamma.fill_(1.7)
+    pieces = [("love", "this", ":)"), ("@user", "worst", "day", "ever"), ()]
+    words = [ElmoInput(p, tuple(range(len(p))), "encoder-words") for p in pieces]
+    width = max(len(w) for w in words)
+    tokens = torch.tensor([[1] * len(w) + [0] * (width - len(w)) for w in words])
+    features = embedder.features(words)
+    if cached:  # a cache batch holding only the mixed layer
+        features = type(features)(features.layers[2:], features.mask, (2,))
+    outputs, grads = [], []
+    for fast in (True, False):
+        embedder.zero_grad()
+        torch.manual_seed(5)
+        if fast:
+            out = embedder(tokens, features)
+        else:  # the general order: ScalarMix (dropout, padding), then the projection
+            layers, mask, picked = embedder.held_layers(tokens, features)
+            out = embedder.proj(embedder.mix(layers, mask, picked=picked))
+        (out * torch.arange(out.numel()).view(out.shape).sin()).sum().backward()
+        outputs.append(out.detach())
+        grads.append([p.grad.clone() for p in (embedder.proj.weight, embedder.mix.gamma)])
+    torch.testing.assert_close(outputs[0], outputs[1], rtol=1e-5, atol=1e-6)
+    for a, b in zip(*grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    assert (outputs[0] != 0).any() and grads[0][1].abs().item() > 0

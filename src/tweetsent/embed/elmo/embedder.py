@@ -103,6 +103,19 @@ class ElmoEmbedder(nn.Module):
     ) -> torch.Tensor:
         """tokens (B, T), 0 = padding -> (B, T, output_dim); zeros beyond each tweet's tokens
         in the ELMo part."""
+        layers, mask, picked = self.held_layers(tokens, words)
+        mixed = self.mix(layers, mask, picked=picked)  # (B, T, D_elmo)
+        if self.words is None:
+            return mixed
+        return torch.cat([mixed, self.words(tokens)], dim=-1)  # (B, T, D_elmo + D_words)
+
+    def held_layers(
+        self,
+        tokens: torch.Tensor,
+        words: Sequence[Sequence[str] | ElmoInput] | FeatureBatch | None,
+    ) -> tuple[torch.Tensor, torch.Tensor, bool]:
+        """The float16 layers the mix reads for these tokens, (L, B, T, D) on the tokens'
+        device, the (B, T) mask, and whether the layers are only the mix's (`picked`)."""
         if words is None:
             raise ValueError("ElmoEmbedder needs words=: the biLM's inputs or cached features")
         batch = words if isinstance(words, FeatureBatch) else self.features(words)
@@ -123,10 +136,7 @@ class ElmoEmbedder(nn.Module):
                 f"ELMo features {tuple(layers.shape)} do not fit {count} layers "
                 f"x tokens {tuple(tokens.shape)}"
             )
-        mixed = self.mix(layers, mask, picked=picked)  # (B, T, D_elmo)
-        if self.words is None:
-            return mixed
-        return torch.cat([mixed, self.words(tokens)], dim=-1)  # (B, T, D_elmo + D_words)
+        return layers, mask, picked
 
 
 @torch.no_grad()

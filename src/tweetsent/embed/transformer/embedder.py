@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from tweetsent.data.features import FeatureBatch
@@ -53,8 +54,35 @@ class TransformerEmbedder(ElmoEmbedder):
 
     def forward(self, tokens: torch.Tensor, words=None) -> torch.Tensor:
         """tokens (B, T) -> (B, T, D), or (B, T, proj) with a projection."""
+        if self.proj is not None and self._one_layer_training():
+            return self._project_one_layer(tokens, words)
         mixed = super().forward(tokens, words)  # (B, T, D)
         return mixed if self.proj is None else self.proj(mixed)
+
+    def _one_layer_training(self) -> bool:
+        mix = self.mix
+        return (
+            self.training
+            and torch.is_grad_enabled()
+            and len(mix.layers) == 1
+            and not (mix.layer_norm)
+        )
+
+    def _project_one_layer(self, tokens: torch.Tensor, words) -> torch.Tensor:
+        """Training with one layer and a projection: P(dropout(g x)) + b = g P(dropout(x)) + b
+        (g = gamma * softmax(w), a scalar), the same numbers in the order that needs no
+        gradient over the encoder's D columns, only over the projection's: a third of the time
+        of mixing first. Padding features are zeros in the cache and on the fly alike."""
+        assert self.proj is not None  # the caller checks
+        layers, _, picked = self.held_layers(tokens, words)  # (L, B, T, D) float16
+        x = layers[0 if picked else self.mix.layers[0]].to(self.proj.weight.dtype, copy=True)
+        dropout = self.mix.dropout
+        scale = 1.0
+        if dropout.threshold:
+            x.mul_(dropout.keep(x))  # x is a fresh copy that needs no gradient
+            scale = dropout.scale
+        g = self.mix.weights() * self.mix.gamma * scale  # (1,)
+        return torch.addcmul(self.proj.bias, F.linear(x, self.proj.weight), g)  # (B, T, p)
 
     @property
     def encoder(self) -> PieceEncoder:

@@ -60,13 +60,8 @@ class TransformerEmbedder(ElmoEmbedder):
         return mixed if self.proj is None else self.proj(mixed)
 
     def _one_layer_training(self) -> bool:
-        mix = self.mix
-        return (
-            self.training
-            and torch.is_grad_enabled()
-            and len(mix.layers) == 1
-            and not (mix.layer_norm)
-        )
+        one_layer = len(self.mix.layers) == 1 and not self.mix.layer_norm
+        return one_layer and self.training and torch.is_grad_enabled()
 
     def _project_one_layer(self, tokens: torch.Tensor, words) -> torch.Tensor:
         """Training with one layer and a projection: P(dropout(g x)) + b = g P(dropout(x)) + b

@@ -76,6 +76,13 @@ ROWS: dict[str, dict] = {
         "train.layer_decay": 0.8,
         "train.encoder_lr": 8e-5,
     },
+    "finetune-1ep-lr1e-4": {**FINETUNE, "train.epochs": 1, "train.encoder_lr": 1e-4},
+    "finetune-1ep-lr2e-4-ld": {
+        **FINETUNE,
+        "train.epochs": 1,
+        "train.encoder_lr": 2e-4,
+        "train.layer_decay": 0.8,
+    },
     "frozen-bilstm": FROZEN,
     "frozen-bilstm-keep": {**FROZEN, "embed.transformer_emoji": "keep"},
     "frozen-bilstm-last": {**FROZEN, "embed.transformer_layers": "6"},
@@ -84,6 +91,19 @@ ROWS: dict[str, dict] = {
         **FROZEN,
         "embed.transformer_layers": "6",
         "embed.transformer_proj": 64,
+    },
+    **{  # one chosen layer through a 64-column projection: the epoch-cost bar's configuration
+        f"frozen-bilstm-l{layer}-proj64": {
+            **FROZEN,
+            "embed.transformer_layers": str(layer),
+            "embed.transformer_proj": 64,
+        }
+        for layer in (2, 3, 4, 5)
+    },
+    "frozen-bilstm-last-proj128": {
+        **FROZEN,
+        "embed.transformer_layers": "6",
+        "embed.transformer_proj": 128,
     },
     "frozen-ff": {**FROZEN, "model.kind": "feedforward", "model.mlp_hidden": 128},
     "glove-bilstm": {"model.pooling": "max", "train.epochs": 10, "train.batch_size": 128},

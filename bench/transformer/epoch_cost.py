@@ -38,6 +38,11 @@ ROWS = {
         "embed.transformer_layers": "6",
         "embed.transformer_proj": 64,
     },
+    "frozen layer 3, proj 64": {
+        **TF,
+        "embed.transformer_layers": "3",
+        "embed.transformer_proj": 64,
+    },
 }
 
 

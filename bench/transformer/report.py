@@ -13,6 +13,11 @@ import statistics
 from pathlib import Path
 
 KEYS = ("avgrec", "f1_pn", "accuracy")
+ENSEMBLES = {  # ensembles.py --name -> the row's label
+    "recipe+frozen": "recipe, 4 members, frozen member: all 7 layers (session 7)",
+    "recipe-2ep": "recipe, 4 members, the 2-epoch fine-tuned member (session 8)",
+    "recipe-frozen-l3": "recipe, configs/semeval-transformer.toml: frozen member layer 3 + proj 64",
+}
 
 
 def _rows(path: Path) -> list[dict]:
@@ -37,21 +42,22 @@ def table(out: Path) -> str:
             continue  # scored as an ensemble member, every seed (below)
         if row["test"]:
             groups.setdefault(row["row"], []).append((row["valid"], row["test"]))
-    recipe = "recipe, configs/semeval-transformer.toml (4 members)"
+    recipe = ENSEMBLES["recipe+frozen"]
     for row in _rows(out / "recipe.jsonl"):
         size = len(row["test"]) - 1
         for name, test in row["test"].items():
-            if name == "ensemble":  # the end-to-end runs of the 3-member version, then 4
+            if name == "ensemble":  # the end-to-end runs of the 3-member version, then 4 (all layers)
                 label = recipe if size == 4 else "recipe without the frozen member (3 members)"
                 valid = row["valid"]
             else:
                 label = "frozen-bilstm" if name == "frozen" else f"recipe member {name}"
                 valid = row["valid_members"][name]
             groups.setdefault(label, []).append((valid, test))
-    for row in ensembles:  # the 4-member recipe built from seeds' runs (ensembles.py)
-        groups.setdefault(recipe, []).append((row["valid"], row["test"]["ensemble"]))
+    for row in ensembles:  # ensembles of the seeds' runs (ensembles.py), by their --name
+        label = ENSEMBLES.get(row["name"], f"ensemble {row['name']}")
+        groups.setdefault(label, []).append((row["valid"], row["test"]["ensemble"]))
         for name, test in row["test"].items():
-            if name.startswith("frozen-bilstm-s"):
+            if row["name"] == "recipe+frozen" and name.startswith("frozen-bilstm-s"):
                 valid = {"avgrec": row["valid_members"][name]}
                 groups.setdefault("frozen-bilstm", []).append((valid, test))
     for name, pairs in groups.items():

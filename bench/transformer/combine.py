@@ -8,7 +8,8 @@ weights, class offsets) gains nothing here unless it generalises. With --test, t
 fitted on the whole validation split and scored on twitter-2016test-A (reported, never used to
 choose).
 
-    python bench/transformer/combine.py --seeds 1 2 3 --members "recipe-s{seed}/members/finetuned" \\
+    python bench/transformer/combine.py --seeds 1 2 3 \\
+        --members "recipe-s{seed}/members/finetuned" \\
         "runs/frozen-bilstm-s{seed}" "recipe-s{seed}/members/ngram" "recipe-s{seed}/members/bilstm"
 """
 

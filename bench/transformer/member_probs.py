@@ -82,7 +82,9 @@ def main() -> None:
             member = pattern.format(seed=seed)
             got = member_probs(args.out, member, args.split)
             right = float((got["probs"].argmax(1) == got["labels"]).mean())
-            print(json.dumps({"member": member, "split": args.split, "accuracy": right}), flush=True)
+            print(
+                json.dumps({"member": member, "split": args.split, "accuracy": right}), flush=True
+            )
 
 
 if __name__ == "__main__":

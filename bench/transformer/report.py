@@ -46,7 +46,7 @@ def table(out: Path) -> str:
     for row in _rows(out / "recipe.jsonl"):
         size = len(row["test"]) - 1
         for name, test in row["test"].items():
-            if name == "ensemble":  # the end-to-end runs of the 3-member version, then 4 (all layers)
+            if name == "ensemble":  # end-to-end runs: 3 members, then 4 (all layers)
                 label = recipe if size == 4 else "recipe without the frozen member (3 members)"
                 valid = row["valid"]
             else:

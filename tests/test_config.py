@@ -196,3 +196,23 @@ def test_semeval_best_recipe_reads_its_members_with_the_recipes_data_and_seed(tm
     assert len(ngram.embed.lexicon) == 8 and ngram.embed.clusters.endswith("50mpaths2.txt.gz")
     assert ngram.data.min_freq == 1 and bilstm.data.min_freq == 2
     assert Path(ngram.out) == tmp_path / "best" / "members" / "ngram"
+
+
+def test_semeval_transformer_recipe_members_read_what_docs_say(tmp_path):
+    """configs/semeval-transformer.toml: the fine-tuned encoder, the frozen member on layer 3
+    through a 64-column projection (docs/results.md, session 9), and semeval-best's members."""
+    from tweetsent.train.recipe import member_configs
+
+    recipe = RunConfig.from_toml(CONFIGS / "semeval-transformer.toml").with_overrides(
+        {"data.train": ["train.tsv"], "train.seed": 3, "out": str(tmp_path / "tf")}
+    )
+    assert recipe.is_ensemble and recipe.ensemble.weights == "fit"
+    members = dict(member_configs(recipe))
+    assert sorted(members) == ["bilstm", "finetuned", "frozen", "ngram"]
+    finetuned, frozen = members["finetuned"], members["frozen"]
+    assert (finetuned.model.kind, finetuned.embed.kind) == ("transformer", "transformer")
+    assert (frozen.model.kind, frozen.embed.kind) == ("rnn", "transformer")
+    assert frozen.embed.layer_indices() == [3] and frozen.embed.transformer_proj == 64
+    for member in members.values():
+        assert member.data.train == ["train.tsv"] and member.train.seed == 3
+        assert member.data.valid == recipe.data.valid and len(recipe.data.valid) == 2

@@ -61,6 +61,9 @@ class DataConfig:
     valid_fraction: float = 0.1
     split_seed: int = 13
     strict: bool = False  # fail on the first malformed row instead of counting it
+    # Train on the validation files too (a recipe's refit, `ensemble.refit`): their scores are
+    # then in-sample, so such a run needs train.keep = "last" (nothing is chosen by them).
+    train_on_valid: bool = False
     min_freq: int = 2  # vocabulary: keep tokens seen at least this often
     max_vocab: int = 50000
     workers: int = 0  # processes for cleaning (0 = every CPU core)
@@ -130,7 +133,13 @@ class EmbedConfig:
         # a lexicon given as one string (configs before lists, `--lexicon vader`): a tuple
         specs = (self.lexicon,) if isinstance(self.lexicon, str) else tuple(self.lexicon)
         object.__setattr__(self, "lexicon", tuple(spec for spec in specs if spec))
-        if (self.lexicon or self.clusters) and self.word_kind == "none":
+        if (
+            (self.lexicon or self.clusters)
+            and self.word_kind == "none"
+            and not (
+                self.kind == "transformer" and not self.clusters  # tweet features: RunConfig
+            )
+        ):
             what = "embed.lexicon" if self.lexicon else "embed.clusters"
             raise ConfigError(f"{what}: needs word vectors (with ELMo: embed.elmo_concat)")
         if self.word_kind == "vectors" and not self.path:
@@ -146,9 +155,8 @@ class EmbedConfig:
                 "embed.transformer: kind = 'transformer' needs the path of a Hugging Face "
                 "model folder (--transformer PATH)"
             )
-        if self.lexicon or self.clusters:
-            what = "embed.lexicon" if self.lexicon else "embed.clusters"
-            raise ConfigError(f"{what}: not available with embed.kind = 'transformer'")
+        if self.clusters:
+            raise ConfigError("embed.clusters: not available with embed.kind = 'transformer'")
         _check_choice("embed", "transformer_emoji", self.transformer_emoji, TRANSFORMER_EMOJI)
         _check_range("embed", "transformer_dropout", self.transformer_dropout, 0.0, 0.95)
         _check_range("embed", "transformer_max_pieces", self.transformer_max_pieces, 8, 4096)
@@ -320,6 +328,7 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     early_stopping: str = "avgrec"  # metric watched on validation ("" = off)
     patience: int = 3
+    keep: str = "best"  # best: the epoch of the best validation score | last: the last epoch
     overfit_gap: float = 0.10  # flag when train - valid accuracy exceeds this
     threads: int = 0  # torch intra-op threads (0 = every CPU core)
     # Schedule and fine-tuning (model.kind = transformer): the learning rate rises linearly
@@ -351,6 +360,7 @@ class TrainConfig:
         _check_range("train", "accumulate", self.accumulate, 1, 1024)
         metrics = ("", "avgrec", "f1_pn", "accuracy", "f1", "loss")
         _check_choice("train", "early_stopping", self.early_stopping, metrics)
+        _check_choice("train", "keep", self.keep, ("best", "last"))
         dev = self.device
         if not (dev in ("auto", "cpu", "cuda") or (dev.startswith("cuda:") and dev[5:].isdigit())):
             raise ConfigError(f"train.device: {dev!r} is not auto, cpu, cuda or cuda:N")
@@ -369,6 +379,12 @@ class EnsembleConfig:
 
     members: list[str] = field(default_factory=list)
     weights: str = "fit"  # uniform | fit (on the validation split, recorded in meta.json)
+    # A recipe's refit: after the members are trained and the weights chosen on the validation
+    # split (kept in OUT/heldout), the members named here (file stems) are trained again on
+    # training + validation tweets for the epochs they kept; the ensemble mixes them (and the
+    # other members as they were) with the same weights. In a built ensemble run: the members
+    # that were retrained.
+    refit: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         _check_choice("ensemble", "weights", self.weights, ("uniform", "fit"))
@@ -406,6 +422,11 @@ class RunConfig:
             )
         if model.tweet_features and not embed.lexicon:
             raise ConfigError("model.tweet_features: needs lexicons (embed.lexicon)")
+        if embed.kind == "transformer" and embed.lexicon and not model.tweet_features:
+            raise ConfigError(
+                "embed.lexicon: with embed.kind = 'transformer' the lexicons feed the head's "
+                "tweet-level features only: set model.tweet_features = true"
+            )
         if model.tweet_features and embed.kind == "elmo":
             raise ConfigError("model.tweet_features: not available with ELMo embeddings")
         if (model.kind == "transformer") != (embed.kind == "transformer") and (
@@ -415,6 +436,11 @@ class RunConfig:
                 f"model.kind = {model.kind!r} needs embed.kind = 'transformer'"
                 if model.kind == "transformer"
                 else "model.kind = 'ngram' reads token ids only: embed.kind cannot be transformer"
+            )
+        if self.data.train_on_valid and (not self.data.valid or self.train.keep != "last"):
+            raise ConfigError(
+                "data.train_on_valid: needs validation files (data.valid) and train.keep = "
+                "'last' (scores on tweets it trains on cannot choose an epoch)"
             )
         if model.kind == "transformer" and model.pooling not in ("mean", "max"):
             raise ConfigError(

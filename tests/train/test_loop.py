@@ -60,6 +60,39 @@ def test_holdout_split_when_no_valid_given(tiny_tsv, tmp_path, make_config):
     assert meta["data"]["valid"]["held_out_of_train"] == 24  # 10% of 240, stratified
 
 
+def test_keep_last_trains_every_epoch_and_keeps_the_last(
+    tiny_tsv, tiny_valid_tsv, tmp_path, make_config
+):
+    # a learning rate this high makes validation scores jump about: "best" would stop early
+    settings = {"data.valid": [str(tiny_valid_tsv)], "train.epochs": 5, "train.patience": 1}
+    settings["train.lr"] = 0.2
+    best = train(make_config(tiny_tsv, tmp_path / "best", **settings), log=lambda _: None)
+    last = train(
+        make_config(tiny_tsv, tmp_path / "last", **settings, **{"train.keep": "last"}),
+        log=lambda _: None,
+    )
+    assert len(last.history) == 5 and last.best_epoch == 5 and not last.stopped_early
+    assert last.metrics["avgrec"] == pytest.approx(last.history[-1]["valid_avgrec"])
+    scores = [row["valid_avgrec"] for row in best.history]
+    assert best.best_epoch == 1 + scores.index(max(scores))
+    card = (tmp_path / "last" / "MODEL_CARD.md").read_text()
+    assert "(last epoch 5)" in card
+
+
+def test_train_on_valid_adds_the_validation_tweets(tiny_tsv, tiny_valid_tsv, tmp_path, make_config):
+    settings = {"data.valid": [str(tiny_valid_tsv)], "train.epochs": 1, "train.keep": "last"}
+    plain = train(make_config(tiny_tsv, tmp_path / "plain", **settings), log=lambda _: None)
+    settings["data.train_on_valid"] = True
+    both = train(make_config(tiny_tsv, tmp_path / "both", **settings), log=lambda _: None)
+    rows = [json.loads((r.run_dir / "meta.json").read_text())["data"] for r in (plain, both)]
+    n_valid = rows[1]["train"]["with_validation"]
+    assert n_valid == rows[1]["valid"]["rows"] > 0 and "with_validation" not in rows[0]["train"]
+    classes = [sum(r["class_counts"].values()) for r in rows]
+    assert classes[1] == classes[0] + n_valid
+    saved = json.loads((both.run_dir / "metrics.json").read_text())
+    assert saved["split"] == "validation, trained on (in-sample)"
+
+
 def test_dry_run_stops_after_a_few_batches(tiny_tsv, tmp_path, make_config):
     lines = []
     train(make_config(tiny_tsv, tmp_path / "run", **{"train.dry_run": True}), log=lines.append)

@@ -96,6 +96,9 @@ def prepare(
         valid_ex, valid_report = load_labelled(data.valid, config, "validation")
         train_texts, train_labels = train_ex.texts, train_ex.labels
         valid_texts, valid_labels = valid_ex.texts, valid_ex.labels
+        if data.train_on_valid:  # a refit: the validation tweets are trained on as well
+            train_texts, train_labels = [*train_texts, *valid_texts], [*train_labels, *valid_labels]
+            train_report["with_validation"] = len(valid_texts)
     else:
         train_idx, valid_idx = stratified_split(
             train_ex.labels, data.valid_fraction, data.split_seed

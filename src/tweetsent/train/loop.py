@@ -182,7 +182,7 @@ class _Loop:
 def _epochs(model, loop: _Loop, state, run_dir, log, on_epoch) -> bool:
     prepared, config, device, env = loop.prepared, loop.config, loop.device, loop.env
     tc = config.train
-    watch = tc.early_stopping
+    watch = tc.early_stopping if tc.keep == "best" else ""  # keep = last: no early stopping
     while state.epoch < tc.epochs:
         epoch = state.epoch + 1
         start, cpu = time.perf_counter(), time.process_time()
@@ -206,6 +206,8 @@ def _epochs(model, loop: _Loop, state, run_dir, log, on_epoch) -> bool:
         score = row[f"valid_{watch}"] if watch else -row["valid_loss"]
         if watch == "loss":
             score = -score
+        if tc.keep == "last":  # every epoch replaces the one before
+            score = float(epoch)
         if state.best is None or score > state.best:
             state.best, state.best_epoch, state.bad_epochs = score, epoch, 0
             if env.is_main:
@@ -401,6 +403,9 @@ def _log_skipped(report: dict[str, Any], log) -> None:
     """Malformed rows skipped while reading, on the terminal too (meta.json keeps 20)."""
     for note in (report.get("train") or {}).get("excluded_files", []):
         log(f"train: left out {note}")
+    added = (report.get("train") or {}).get("with_validation")
+    if added:
+        log(f"train: + the {added:,} validation tweets (data.train_on_valid; scores in-sample)")
     for split in ("train", "valid"):
         part = report.get(split) or {}
         if part.get("skipped"):

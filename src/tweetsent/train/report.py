@@ -42,10 +42,11 @@ def write_outputs(
     matrix: np.ndarray,
 ) -> None:
     write_history(run_dir / "history.csv", history)
+    split = scored_split(config)
     write_json(
         run_dir / "metrics.json",
         {
-            "split": "validation",
+            "split": split,
             "best_epoch": best_epoch,
             "metrics": metrics,
             "labels": prepared.labels,
@@ -55,9 +56,20 @@ def write_outputs(
     title = describe(config)
     plot_learning_curves(history, title, run_dir / "learning_curves.png")
     meta = read_json(run_dir / META)
-    meta["scores"] = {"split": "validation", "best_epoch": best_epoch, **metrics}
+    meta["scores"] = {"split": split, "best_epoch": best_epoch, **metrics}
     write_json(run_dir / META, meta)
     write_card(run_dir, config, prepared, best_epoch, metrics, meta)
+
+
+def scored_split(config: RunConfig) -> str:
+    """What a run's scores were measured on: its validation split, unless it trained on it."""
+    return "validation, trained on (in-sample)" if config.data.train_on_valid else "validation"
+
+
+def _epoch_note(config: RunConfig, best_epoch: int) -> str:
+    if config.data.train_on_valid:
+        return f"in-sample: trained on them too; last epoch {best_epoch}"
+    return f"best epoch {best_epoch}" if config.train.keep == "best" else f"last epoch {best_epoch}"
 
 
 def write_card(
@@ -85,7 +97,7 @@ def write_card(
         f"- trained on: {meta.get('device')}, torch {meta.get('torch')}, tweetsent "
         f"{meta.get('tweetsent')}",
         "",
-        f"## Validation scores (best epoch {best_epoch})",
+        f"## Validation scores ({_epoch_note(config, best_epoch)})",
         "",
         "| metric | value |",
         "|---|---|",

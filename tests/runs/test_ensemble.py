@@ -94,7 +94,7 @@ def test_fit_and_uniform_weights_are_recorded(members, fitted, tmp_path):
     metrics = read_json(fitted / "metrics.json")
     assert metrics["metrics"] == valid["ensemble"]
     ensemble = read_json(fitted / "config.json")["ensemble"]
-    assert ensemble == {"members": ["a", "b"], "weights": "fit"}
+    assert ensemble == {"members": ["a", "b"], "weights": "fit", "refit": []}
 
     result = build_ensemble(list(members), tmp_path / "uniform", **QUIET)
     uniform = read_json(tmp_path / "uniform" / "meta.json")["ensemble"]

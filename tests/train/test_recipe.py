@@ -115,3 +115,64 @@ def test_recipe_member_errors(recipe, tmp_path):
     (recipe.parent / "members" / "gru.toml").unlink()
     with pytest.raises(ConfigError, match="no such ensemble member config"):
         train(config, log=lambda *a: None)
+
+
+def test_refit_trains_the_members_again_on_validation_tweets_with_the_held_out_weights(
+    recipe, tmp_path
+):
+    valid = write_tsv(tmp_path / "valid.tsv", synthetic_tweets(90, seed=3))
+    out = tmp_path / "run"
+    config = RunConfig.from_toml(recipe).with_overrides(
+        {"out": str(out), "data.valid": [str(valid)], "ensemble.refit": ["lstm"]}
+    )
+    lines: list[str] = []
+    result = train(config, log=lines.append)
+    held = read_json(out / "heldout" / "meta.json")["ensemble"]
+    final = read_json(out / "meta.json")["ensemble"]
+    assert final["weights"] == held["weights"] and final["method"] == "fit"
+    assert final["refit"] == {
+        "held_out": "heldout",
+        "validation_scores": "held out, from that run",
+        "members": ["lstm"],
+    }
+    assert read_json(out / "config.json")["ensemble"]["refit"] == ["lstm"]
+    # the validation scores are the held-out stage's, never those of models trained on them
+    assert result.metrics == held["validation"]["ensemble"]
+    assert read_json(out / "metrics.json")["metrics"] == held["validation"]["ensemble"]
+    assert "lstm retrained on the validation split" in (out / "MODEL_CARD.md").read_text()
+    gru = out / "members" / "gru"  # not refit: the held-out run, copied
+    assert read_json(gru / "metrics.json") == read_json(out / "heldout/members/gru/metrics.json")
+    assert (gru / "model.safetensors").read_bytes() == (
+        out / "heldout/members/gru/model.safetensors"
+    ).read_bytes()
+    for name in ("lstm",):
+        first = out / "heldout" / "members" / name
+        again = out / "members" / name
+        kept = read_json(first / "metrics.json")["best_epoch"]
+        saved = read_json(again / "config.json")
+        assert saved["data"]["train_on_valid"] and saved["train"]["keep"] == "last"
+        assert saved["train"]["epochs"] == kept == read_json(again / "metrics.json")["best_epoch"]
+        assert read_json(again / "metrics.json")["split"].endswith("(in-sample)")
+        rows = read_json(again / "meta.json")["data"]["train"]
+        assert rows["with_validation"] == 90
+        assert not (again / "checkpoint").exists() and not (first / "checkpoint").exists()
+    assert sum("in-sample valid AvgRec" in line for line in lines) == 1
+    texts = ["love it :)", "hate it :(", "meh whatever"]
+    probs = Predictor.from_run(out).predict_proba(texts)
+    held_probs = Predictor.from_run(out / "heldout").predict_proba(texts)
+    assert probs.shape == (3, 3) and not np.allclose(probs, held_probs)
+
+    again_lines: list[str] = []
+    train(config, log=again_lines.append)  # both stages finished: every member reused
+    assert sum("reused" in line for line in again_lines) == 4
+    assert np.array_equal(Predictor.from_run(out).predict_proba(texts), probs)
+    bad = config.with_overrides({"ensemble.refit": ["cnn"]})
+    with pytest.raises(ConfigError, match="'cnn' is not a member"):
+        train(bad, log=lambda *a: None)
+
+
+def test_refit_needs_a_validation_split_and_the_last_epoch():
+    with pytest.raises(ConfigError, match="train_on_valid: needs validation files"):
+        RunConfig().with_overrides({"data.train_on_valid": True, "train.keep": "last"})
+    with pytest.raises(ConfigError, match="train.keep = 'last'"):
+        RunConfig().with_overrides({"data.train_on_valid": True, "data.valid": ["v.tsv"]})

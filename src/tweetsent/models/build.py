@@ -61,7 +61,8 @@ def build_model(
     if model.kind == "ngram":
         return _ngram(config, vocab_size, num_labels, tables, num_clusters, lexicon, class_weights)
     if model.kind == "transformer":
-        return _finetuned(config, num_labels, class_weights, transformer)
+        features = NormalizedTweetFeatures(lexicon) if lexicon else None
+        return _finetuned(config, num_labels, class_weights, transformer, features)
     embedder = build_embedder(
         config.embed, vocab_size, embedding_matrix, elmo, tables, num_clusters, transformer
     )
@@ -137,7 +138,7 @@ def _ngram(config, vocab_size, num_labels, tables, num_clusters, lexicon, class_
     )
 
 
-def _finetuned(config, num_labels, class_weights, transformer) -> nn.Module:
+def _finetuned(config, num_labels, class_weights, transformer, features) -> nn.Module:
     from tweetsent.embed.transformer import transformer_source
     from tweetsent.models.transformer import TransformerClassifier
 
@@ -149,6 +150,7 @@ def _finetuned(config, num_labels, class_weights, transformer) -> nn.Module:
         dropout=config.model.output_dropout,
         class_weights=class_weights,
         source=source,
+        tweet_features=features,
     )
 
 

@@ -2,7 +2,10 @@
 
     h      = encoder(word pieces of the tweet's pieces)          (B, S, D), last layer
     x      = mean (or max) of h over the real word pieces ([CLS] and [SEP] included)
-    logits = W dropout(x) + b
+    logits = W dropout([x; f]) + b
+
+f: with `model.tweet_features`, the tweet-level lexicon features of tweetsent's own tokens
+(`models.lexfeatures.NormalizedTweetFeatures`, as the sequence heads read them), else nothing.
 
 The encoder is a submodule: its weights train with the head and are saved in the run's
 model.safetensors (the run keeps the encoder's config and tokenizer under `encoder/`). It reads
@@ -18,6 +21,8 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
+from tweetsent.models.inputs import checked_inputs, lengths_mask
+from tweetsent.models.lexfeatures import NormalizedTweetFeatures
 from tweetsent.models.outputs import ClassifierOutput, classifier_output
 from tweetsent.models.precision import _float64_inputs
 
@@ -39,13 +44,18 @@ class TransformerClassifier(nn.Module):
         dropout: float = 0.1,
         class_weights: Sequence[float] | torch.Tensor | None = None,
         source: TransformerSource | None = None,
+        tweet_features: NormalizedTweetFeatures | None = None,
     ) -> None:
         super().__init__()
         if pooling not in ("mean", "max"):
             raise ValueError(f"pooling {pooling!r}: a transformer pools with mean or max")
         self.embedder = encoder
         self.pooling = pooling
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(encoder.output_dim, num_labels))
+        self.tweet_features = tweet_features  # (tokens, mask) -> (B, F) beside the pooled vector
+        extra = tweet_features.output_dim if tweet_features is not None else 0
+        self.head = nn.Sequential(
+            nn.Dropout(dropout), nn.Linear(encoder.output_dim + extra, num_labels)
+        )
         self.source = source
         weights = None if class_weights is None else torch.as_tensor(class_weights).float()
         self.class_weights: torch.Tensor | None
@@ -75,16 +85,26 @@ class TransformerClassifier(nn.Module):
             raise ValueError(f"{len(words)} tweets of pieces for a batch of {tokens.shape[0]}")
         ids, mask, _ = self.embedder.encode(words)  # (B, S) word pieces, on the CPU
         device = next(self.head.parameters()).device  # the linear layer's weight
-        logits = self.piece_logits(ids.to(device), mask.to(device))
+        extra = None
+        if self.tweet_features is not None:
+            tokens, lengths = checked_inputs(tokens, lengths)
+            token_mask = lengths_mask(lengths, tokens.shape[1], tokens.device)  # (B, T)
+            extra = self.tweet_features(tokens.to(device), token_mask.to(device))  # (B, F)
+        logits = self.piece_logits(ids.to(device), mask.to(device), extra)
         return classifier_output(logits, labels, self.class_weights)
 
-    def piece_logits(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def piece_logits(
+        self, ids: torch.Tensor, mask: torch.Tensor, extra: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Word-piece ids (B, S) and attention mask (B, S) -> logits (B, C): the part of the
-        model that `runs.export` writes to ONNX (tokenizing stays with the consumer)."""
+        model that `runs.export` writes to ONNX (tokenizing stays with the consumer).
+        `extra` (B, F): the tweet features, when the head reads them."""
         states = self.embedder.model(input_ids=ids, attention_mask=mask).last_hidden_state
         real = mask.bool()[:, :, None]  # (B, S, 1)
         if self.pooling == "mean":
             pooled = (states * real).sum(1) / real.sum(1).clamp_min(1)  # (B, D)
         else:
             pooled = states.masked_fill(~real, float("-inf")).amax(1)  # (B, D)
+        if extra is not None:
+            pooled = torch.cat([pooled, extra.to(pooled.dtype)], dim=-1)  # (B, D + F)
         return self.head(pooled)

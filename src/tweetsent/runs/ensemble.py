@@ -40,7 +40,7 @@ from tweetsent.data.labels import LabelSet
 from tweetsent.data.prepare import load_labelled
 from tweetsent.data.split import stratified_split
 from tweetsent.errors import TweetsentError
-from tweetsent.io import atomic_write, write_json
+from tweetsent.io import atomic_write, read_json, write_json
 from tweetsent.metrics import compute_metrics, confusion_matrix
 from tweetsent.models.ensemble import EnsembleClassifier
 from tweetsent.runs.card import summary
@@ -76,10 +76,13 @@ def build_ensemble(
     out: str | Path,
     weights: str = "uniform",
     log: Callable[[str], None] = print,
+    refit_of: str | Path | None = None,
 ) -> EnsembleResult:
     """Write the ensemble run of `run_dirs` into `out` (a new folder, or the folder that holds
     every member under `members/`, as a recipe trains them); return its names, weights and
-    validation metrics."""
+    validation metrics. `refit_of`: an ensemble run of the same members trained without the
+    validation split (a recipe's `ensemble.refit`): its weights and held-out validation scores
+    are taken over, the members being retrained on that split too."""
     if weights not in WEIGHTINGS:
         raise TweetsentError(f"ensemble: weights {weights!r} is not one of uniform, fit")
     out = Path(out)
@@ -88,24 +91,31 @@ def build_ensemble(
     names = _member_names(runs)
     vocab = union_vocabulary([run.vocab for run in runs])
     start = time.perf_counter()
-    valid = _validation(runs, required=weights == "fit", log=log)
-    probs = [_member_probs(run, valid[0]) for run in runs] if valid else []
-    chosen: dict[str, Any] = {"method": weights}
-    if weights == "fit":
-        assert valid is not None  # required: _validation raised otherwise
-        w, fit = fit_weights(probs, valid[1], len(runs[0].labels))
-        chosen.update(fit)
+    if refit_of is not None:
+        w, chosen, scores, examples = _held_out(Path(refit_of), names, out)
     else:
-        w = [1.0 / len(runs)] * len(runs)
-    scores = _scores(names, probs, w, valid, runs[0].labels) if valid else {}
+        valid = _validation(runs, required=weights == "fit", log=log)
+        probs = [_member_probs(run, valid[0]) for run in runs] if valid else []
+        chosen = {"method": weights}
+        if weights == "fit":
+            assert valid is not None  # required: _validation raised otherwise
+            w, fit = fit_weights(probs, valid[1], len(runs[0].labels))
+            chosen.update(fit)
+        else:
+            w = [1.0 / len(runs)] * len(runs)
+        scores = _scores(names, probs, w, valid, runs[0].labels) if valid else {}
+        examples = len(valid[0]) if valid else 0
     model = EnsembleClassifier(
         [torch.nn.Identity() for _ in runs],  # only the own buffers are saved
         len(vocab),
         [remap_ids(vocab, run.vocab) for run in runs],
         w,
     )
-    config = _ensemble_config(runs, names, weights, out)
-    meta = _meta(runs, names, model, chosen, scores, valid)
+    refit = [n for n, r in zip(names, runs, strict=True) if r.config.data.train_on_valid]
+    if refit_of is not None:
+        chosen["refit"]["members"] = refit
+    config = _ensemble_config(runs, names, weights, out, refit)
+    meta = _meta(runs, names, model, chosen, scores, examples)
     _write(out, runs, names, config, vocab, meta, model, scores)
     ensemble = scores.get("ensemble", {})
     summary = f" valid AvgRec {ensemble['avgrec']:.4f}" if ensemble else ""
@@ -113,7 +123,10 @@ def build_ensemble(
         f"{n} {x:.2f}" for n, x in zip(names, model.weights.tolist(), strict=True)
     )
     seconds = time.perf_counter() - start
-    log(f"ensemble {out}: {weights} weights ({weight_text}){summary} ({seconds:.1f}s)")
+    how = f"{weights} weights" if refit_of is None else f"the weights of {refit_of}"
+    if refit_of is not None and summary:
+        summary = f" held-out{summary}"
+    log(f"ensemble {out}: {how} ({weight_text}){summary} ({seconds:.1f}s)")
     return EnsembleResult(
         out, names, model.weights.tolist(), ensemble, scores.get("members", {}), config
     )
@@ -242,6 +255,32 @@ def _validation(runs: Sequence[LoadedRun], required: bool, log) -> tuple | None:
     return valid
 
 
+def _held_out(held: Path, names: Sequence[str], out: Path) -> tuple:
+    """(weights, chosen, scores, examples) of the held-out ensemble run `held` whose members
+    (the same names, in the same order) were trained without the validation split."""
+    run = read_run(held)
+    ensemble = run.meta.get("ensemble") or {}
+    if not run.config.is_ensemble or "weights" not in ensemble:
+        raise TweetsentError(f"ensemble: {held} is not an ensemble run to take weights from")
+    if list(ensemble.get("members", [])) != list(names):
+        raise TweetsentError(
+            f"ensemble: {held} has members {ensemble.get('members')}, not {list(names)}"
+        )
+    chosen = {k: v for k, v in ensemble.items() if k not in ("members", "sources", "weights")}
+    valid = chosen.pop("validation", None) or {}
+    where = os.path.relpath(held.resolve(), out.resolve())
+    chosen["refit"] = {"held_out": where, "validation_scores": "held out, from that run"}
+    scores = {}
+    if valid:
+        metrics = read_json(held / "metrics.json")
+        scores = {
+            "members": valid["members"],
+            "ensemble": valid["ensemble"],
+            "confusion_matrix": metrics["confusion_matrix"],
+        }
+    return list(ensemble["weights"]), chosen, scores, int(valid.get("examples", 0))
+
+
 def _member_probs(run: LoadedRun, texts: Sequence[str]) -> np.ndarray:
     """(n, C) float64: the member's probabilities, as its own Predictor computes them."""
     predictor = Predictor.from_run(run.path)
@@ -319,7 +358,7 @@ def _scores(names, probs, weights, valid, labels) -> dict[str, Any]:
 # -- the run directory ------------------------------------------------------------------------
 
 
-def _ensemble_config(runs, names, weights, out: Path) -> RunConfig:
+def _ensemble_config(runs, names, weights, out: Path, refit: list[str]) -> RunConfig:
     """data, model and train of the first member (embed of an ELMo member if any: prediction
     then passes the token strings), the shared text settings, the member names."""
     first = runs[0].config
@@ -330,20 +369,20 @@ def _ensemble_config(runs, names, weights, out: Path) -> RunConfig:
         embed=embed,
         model=first.model,
         train=first.train,
-        ensemble=EnsembleConfig(members=list(names), weights=weights),
+        ensemble=EnsembleConfig(members=list(names), weights=weights, refit=refit),
         out=str(out),
     )
 
 
-def _meta(runs, names, model, chosen, scores, valid) -> dict[str, Any]:
+def _meta(runs, names, model, chosen, scores, examples: int) -> dict[str, Any]:
     ensemble = {
         "members": list(names),
         "sources": [str(run.path) for run in runs],
         "weights": model.weights.tolist(),
         **chosen,
         "validation": (
-            {"examples": len(valid[0]), **{k: scores[k] for k in ("members", "ensemble")}}
-            if valid
+            {"examples": examples, **{k: scores[k] for k in ("members", "ensemble")}}
+            if scores
             else None
         ),
     }
@@ -406,6 +445,13 @@ def _write_card(path: Path, meta: dict, config: RunConfig, members: Sequence[Run
     ens = meta["ensemble"]
     lines = ["# Model card: ensemble", "", f"- model: {summary(config)}"]
     lines += [f"- labels: {', '.join(meta['labels'])}", f"- weights: {ens['method']}"]
+    refit = ens.get("refit")
+    if refit:
+        lines.append(
+            f"- refit: {', '.join(refit['members']) or 'no member'} retrained on the "
+            f"validation split too; the weights and the validation scores below are those of "
+            f"{refit['held_out']} (the members trained without it)"
+        )
     lines += [
         f"- member {n}: weight {w:.3f}, {summary(c)}"
         for n, w, c in zip(ens["members"], ens["weights"], members, strict=True)

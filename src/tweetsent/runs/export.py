@@ -112,6 +112,12 @@ def export_run(run_dir: str | Path, fmt: str, out: str | Path | None = None) -> 
     model = run.model.float().eval()
     path = Path(out) if out else run.path / f"model{FORMATS[fmt]}"
     if isinstance(model, TransformerClassifier):
+        if model.tweet_features is not None:
+            raise TweetsentError(
+                "export: a fine-tuned transformer whose head reads tweet features "
+                "(model.tweet_features) is not exported (its graph reads word pieces only); "
+                "predict, evaluate and serve take the run as it is"
+            )
         wrapper: nn.Module = ExportableTransformer(model)
         batches = piece_batches(model)
         names = ("input_ids", "attention_mask")

@@ -15,25 +15,35 @@ progress and dry-run forced, so that `--data` and `--seed` reach every member.
 
 A member whose run is complete with the same settings is skipped; `resume` continues an
 unfinished one from its checkpoint (otherwise it starts again).
+
+With `ensemble.refit = ["STEM", ...]` that is the first stage, written to RUN/heldout (members
+and ensemble, validation scores held out); then each member named is trained again into
+RUN/members/STEM on the training and the validation tweets (`data.train_on_valid`) for the
+number of epochs its first run kept (`train.keep = "last"`), the others are copied as they are,
+and RUN mixes them with the first stage's weights. The validation split chooses everything; the
+refit only gives the chosen models more tweets.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from tweetsent.config import SECTIONS, RunConfig
 from tweetsent.device import resolve_device
 from tweetsent.errors import ConfigError, TweetsentError
-from tweetsent.io import read_toml
+from tweetsent.io import read_json, read_toml
 from tweetsent.runs.ensemble import build_ensemble
 from tweetsent.runs.members import MEMBERS
 from tweetsent.runs.rundir import CHECKPOINT, WEIGHTS, read_run
 from tweetsent.train import checkpoint
 
+HELD_OUT = "heldout"  # ensemble.refit: the first stage's run, members trained without validation
 # Fields every member takes from the recipe, whatever its own file says.
 FORCED = {
     "data": ("train", "valid", "format", "labels", "text_col", "label_col"),
@@ -78,11 +88,60 @@ def train_recipe(
 ) -> dict[str, Any]:
     """Train the recipe's members with `train` (the ordinary loop, which calls this and passes
     itself), then build the ensemble into `recipe.out`. Returns the fields of the ensemble's
-    `RunResult`: best_epoch 0, metrics = the ensemble's validation metrics."""
+    `RunResult`: best_epoch 0, metrics = the ensemble's validation metrics (held out, also
+    under `ensemble.refit`)."""
     if not recipe.out:
         raise ConfigError("out: a run directory is required")
+    members = member_configs(recipe)
+    held = None
+    refit = recipe.ensemble.refit
+    if refit:
+        unknown = sorted(set(refit) - {name for name, _ in members})
+        if unknown:
+            raise ConfigError(f"ensemble.refit: {unknown[0]!r} is not a member (file stem)")
+        held = Path(recipe.out) / HELD_OUT
+        first = [(n, replace(c, out=str(held / MEMBERS / n))) for n, c in members]
+        dirs = _train_members(first, train, resume, log)
+        build_ensemble(dirs, held, weights=recipe.ensemble.weights, log=log)
+        _drop_checkpoints(dirs)
+        again = []
+        for (name, config), held_run in zip(members, dirs, strict=True):
+            if name in refit:
+                again.append((name, refit_config(config, held_run)))
+            else:  # as trained: a copy beside the refit members
+                _copy_run(held_run, Path(config.out))
+                again.append((name, replace(read_run(config.out).config, out=config.out)))
+        members = again
+        log(f"refit: training {', '.join(refit)} again on training + validation tweets")
+    dirs = _train_members(members, train, resume, log)
+    ensemble = build_ensemble(
+        dirs, recipe.out, weights=recipe.ensemble.weights, log=log, refit_of=held
+    )
+    _drop_checkpoints(dirs)
+    return {
+        "run_dir": Path(recipe.out),
+        "config": ensemble.config,
+        "best_epoch": 0,
+        "metrics": dict(ensemble.metrics),
+        "device": str(resolve_device(recipe.train.device)),
+    }
+
+
+def refit_config(config: RunConfig, held_run: Path) -> RunConfig:
+    """The member `config` trained again on its validation tweets too, for the epochs its
+    held-out run `held_run` kept (metrics.json's best_epoch), keeping the last."""
+    epochs = int(read_json(held_run / "metrics.json")["best_epoch"])
+    return replace(
+        config,
+        data=replace(config.data, train_on_valid=True),
+        train=replace(config.train, keep="last", epochs=max(epochs, 1)),
+    )
+
+
+def _train_members(members, train, resume: bool, log) -> list[Path]:
+    """Train each (name, config) that is not already complete; return their run folders."""
     dirs = []
-    for name, config in member_configs(recipe):
+    for name, config in members:
         run_dir = Path(config.out)
         dirs.append(run_dir)
         if _complete(run_dir, config):
@@ -93,18 +152,28 @@ def train_recipe(
         result = train(config, resume=again, log=lambda line, n=name: log(f"[{n}] {line}"))
         avgrec = result.metrics.get("avgrec", float("nan"))
         seconds = time.perf_counter() - start
-        best = result.best_epoch
-        log(f"member {name}: valid AvgRec {avgrec:.4f} (best epoch {best}, {seconds:.0f}s)")
-    ensemble = build_ensemble(dirs, recipe.out, weights=recipe.ensemble.weights, log=log)
-    for run_dir in dirs:  # finished: as in `tweetsent ensemble`, members keep no checkpoint
+        epoch = f"{config.train.keep} epoch {result.best_epoch}"
+        what = "in-sample " if config.data.train_on_valid else ""
+        log(f"member {name}: {what}valid AvgRec {avgrec:.4f} ({epoch}, {seconds:.0f}s)")
+    return dirs
+
+
+def _copy_run(source: Path, target: Path) -> None:
+    """A finished member run copied (a temporary name, then renamed); kept if already there."""
+    if _complete(target, read_run(source).config):
+        return
+    shutil.rmtree(target, ignore_errors=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.copy")
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.copytree(source, partial, ignore=shutil.ignore_patterns(CHECKPOINT))
+    os.replace(partial, target)
+
+
+def _drop_checkpoints(dirs: list[Path]) -> None:
+    """Finished: as in `tweetsent ensemble`, members keep no checkpoint."""
+    for run_dir in dirs:
         shutil.rmtree(run_dir / CHECKPOINT, ignore_errors=True)
-    return {
-        "run_dir": Path(recipe.out),
-        "config": ensemble.config,
-        "best_epoch": 0,
-        "metrics": dict(ensemble.metrics),
-        "device": str(resolve_device(recipe.train.device)),
-    }
 
 
 def _complete(run_dir: Path, config: RunConfig) -> bool:
@@ -115,7 +184,10 @@ def _complete(run_dir: Path, config: RunConfig) -> bool:
         saved = read_run(run_dir).config
     except TweetsentError:
         return False
-    return _learned(saved) == _learned(config)
+    ours, theirs = _learned(config), _learned(saved)
+    if ours["embed"]["transformer_emoji"] == "auto":  # training resolved it (words or keep)
+        theirs["embed"]["transformer_emoji"] = "auto"
+    return ours == theirs
 
 
 def _learned(config: RunConfig) -> dict[str, Any]:

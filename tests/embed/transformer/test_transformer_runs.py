@@ -113,6 +113,59 @@ def test_finetune_learns_and_reloads(bert, tiny_tsv, tiny_valid_tsv, tmp_path, m
     assert Predictor.from_run(run).predict_labels(TEXTS)  # no source folder needed
 
 
+def test_finetune_reads_tweet_features_beside_the_pooled_vector(
+    bert, tiny_tsv, tiny_valid_tsv, tmp_path, make_config
+):
+    overrides = finetuned(
+        bert,
+        **{
+            "train.epochs": 2,
+            "data.valid": [str(tiny_valid_tsv)],
+            "embed.lexicon": ["vader"],
+            "model.tweet_features": True,
+        },
+    )
+    result = train(make_config(tiny_tsv, tmp_path / "lex", **overrides), log=lambda _: 0)
+    predictor = Predictor.from_run(result.run_dir)
+    model = predictor.model
+    assert model.tweet_features is not None and model.tweet_features.output_dim == 16
+    assert model.head[1].in_features == model.embedder.output_dim + 16
+    again = evaluate(predictor, [str(tiny_valid_tsv)])
+    assert again.metrics["avgrec"] == pytest.approx(result.metrics["avgrec"])
+    shutil.rmtree(bert)  # the lexicon scores travel in the weights, the encoder in the run
+    scored = Predictor.from_run(result.run_dir).predict_proba(["love it", "awful terrible"])
+    with torch.no_grad():  # the head reads the features: without VADER's scores, other numbers
+        model.tweet_features.features.scores.zero_()
+    assert not np.allclose(predictor.predict_proba(["love it", "awful terrible"]), scored)
+    from tweetsent.runs.export import export_run
+
+    with pytest.raises(TweetsentError, match="reads tweet features"):
+        export_run(result.run_dir, "onnx")
+    assert not (result.run_dir / "model.onnx").exists()
+
+
+def test_transformer_lexicons_need_tweet_features(bert, tiny_tsv, tmp_path, make_config):
+    from tweetsent.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="set model.tweet_features = true"):
+        make_config(tiny_tsv, tmp_path / "x", **finetuned(bert, **{"embed.lexicon": ["vader"]}))
+
+
+def test_a_finished_transformer_member_counts_as_complete(bert, tiny_tsv, tmp_path, make_config):
+    from tweetsent.train.recipe import _complete
+
+    config = make_config(tiny_tsv, tmp_path / "r", **frozen(bert, **{"train.epochs": 1}))
+    assert config.embed.transformer_emoji == "auto"
+    run = train(config, log=lambda _: 0).run_dir
+    saved = json.loads((run / "config.json").read_text())["embed"]["transformer_emoji"]
+    assert saved in ("words", "keep")  # resolved by training
+    assert _complete(run, config)  # a recipe run again reuses it instead of training it again
+    other = config.with_overrides(
+        {"embed.transformer_emoji": "keep" if saved == "words" else "words"}
+    )
+    assert not _complete(run, other)
+
+
 class Killed(Exception):
     pass
 

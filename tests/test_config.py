@@ -183,6 +183,7 @@ def test_semeval_best_recipe_reads_its_members_with_the_recipes_data_and_seed(tm
         {"data.train": ["train.tsv"], "train.seed": 7, "out": str(tmp_path / "best")}
     )
     assert recipe.is_ensemble and recipe.ensemble.weights == "fit"
+    assert recipe.ensemble.refit == []  # configs/semeval-best.toml: no refit
     members = dict(member_configs(recipe))
     assert sorted(members) == ["bilstm", "ngram"]
     ngram, bilstm = members["ngram"], members["bilstm"]
@@ -207,6 +208,7 @@ def test_semeval_transformer_recipe_members_read_what_docs_say(tmp_path):
         {"data.train": ["train.tsv"], "train.seed": 3, "out": str(tmp_path / "tf")}
     )
     assert recipe.is_ensemble and recipe.ensemble.weights == "fit"
+    assert recipe.ensemble.refit == ["finetuned"]  # docs/results.md, session 10
     members = dict(member_configs(recipe))
     assert sorted(members) == ["bilstm", "finetuned", "frozen", "ngram"]
     finetuned, frozen = members["finetuned"], members["frozen"]

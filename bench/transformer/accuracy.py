@@ -40,6 +40,21 @@ TRAIN = [
 ]
 KEYS = ("avgrec", "f1_pn", "accuracy")
 
+LEXICONS = [
+    "vader",
+    *(
+        str(ROOT.parent / "shared" / "data" / "lexicons" / name)
+        for name in (
+            "Sentiment140-Lexicon-v0.1-unigrams-pmilexicon.txt.gz",
+            "NRC-Hashtag-Sentiment-Lexicon-v0.1-unigrams-pmilexicon.txt.gz",
+            "BingLiu.csv.gz",
+            "mpqa.txt.gz",
+            "NRC-emotion-lexicon-wordlevel-v0.92.txt.gz",
+            "AFINN-en-165.txt.gz",
+            "AFINN-emoticon-8.txt.gz",
+        )
+    ),
+]
 FINETUNE = {
     "embed.kind": "transformer",
     "model.kind": "transformer",
@@ -83,6 +98,13 @@ ROWS: dict[str, dict] = {
         "train.encoder_lr": 2e-4,
         "train.layer_decay": 0.8,
     },
+    # the n-gram member's eight lexicons, as tweet-level features beside the pooled vector
+    "finetune-1ep-lex": {
+        **FINETUNE,
+        "train.epochs": 1,
+        "embed.lexicon": LEXICONS,
+        "model.tweet_features": True,
+    },
     "frozen-bilstm": FROZEN,
     "frozen-bilstm-keep": {**FROZEN, "embed.transformer_emoji": "keep"},
     "frozen-bilstm-last": {**FROZEN, "embed.transformer_layers": "6"},
@@ -110,12 +132,24 @@ ROWS: dict[str, dict] = {
 }
 
 
-def run_row(name: str, seed: int, out: Path, model: Path, threads: int, test: bool) -> dict:
-    run_dir = out / "runs" / f"{name}-s{seed}"
+def run_row(
+    name: str, seed: int, out: Path, model: Path, threads: int, test: bool, plus: str = ""
+) -> dict:
+    """One row; `plus` ("dev" or "devtest") moves that validation half into training, the row
+    then named NAME+dev and scored on the other half (does the 2016 data help 2016 tweets?)."""
+    train_files, valid_files = list(TRAIN), list(VALID)
+    if plus:
+        half = f"twitter-2016{plus}-A.tsv"
+        train_files.append(half)
+        valid_files.remove(half)
+        name_plus = f"{name}+{plus}"
+    else:
+        name_plus = name
+    run_dir = out / "runs" / f"{name_plus}-s{seed}"
     overrides = {
         **ROWS[name],
-        "data.train": [str(DATA / f) for f in TRAIN],
-        "data.valid": [str(DATA / f) for f in VALID],
+        "data.train": [str(DATA / f) for f in train_files],
+        "data.valid": [str(DATA / f) for f in valid_files],
         "data.cache_dir": str(out / "cache"),
         "train.seed": seed,
         "train.threads": threads,
@@ -131,7 +165,7 @@ def run_row(name: str, seed: int, out: Path, model: Path, threads: int, test: bo
     size = sum(p.stat().st_size for p in run_dir.rglob("*") if p.is_file())
     ckpt = sum(p.stat().st_size for p in (run_dir / "checkpoint").rglob("*") if p.is_file())
     return {
-        "row": name,
+        "row": name_plus,
         "seed": seed,
         "valid": {k: result.metrics[k] for k in KEYS},
         "test": {k: scores[k] for k in KEYS} if scores else None,
@@ -179,6 +213,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--report", action="store_true")
     parser.add_argument("--no-test", action="store_true", help="validation scores only")
+    parser.add_argument(
+        "--plus",
+        choices=["dev", "devtest"],
+        default="",
+        help="train on this 2016 validation half too, validate on the other",
+    )
     args = parser.parse_args()
     if args.report:
         print(report(args.out))
@@ -186,7 +226,9 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     for seed in args.seeds:
         for name in args.rows:
-            row = run_row(name, seed, args.out, args.model, args.threads, not args.no_test)
+            row = run_row(
+                name, seed, args.out, args.model, args.threads, not args.no_test, args.plus
+            )
             with open(args.out / "results.jsonl", "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(row) + "\n")
             print(json.dumps(row), flush=True)

@@ -10,6 +10,10 @@ probabilities and the fitted weights. One JSON row per seed, appended to
 OUT/recipe.jsonl as soon as it is measured.
 
     python bench/transformer/recipe.py --seeds 1 [--threads 2] [--out bench/out/transformer]
+
+`--score RUN ...` only scores finished ensemble runs (e.g. a refit recipe's RUN/heldout).
+`--resume` continues (or reuses) the members already in OUT/NAME-sSEED instead of starting
+again (`--overwrite`): its wall time is then that of what was left to train, not end to end.
 """
 
 from __future__ import annotations
@@ -32,15 +36,18 @@ TEST = DATA / "twitter-2016test-A.tsv"
 KEYS = ("avgrec", "f1_pn", "accuracy")
 
 
-def run_seed(seed: int, out: Path, threads: int) -> dict:
-    run = out / f"recipe-s{seed}"
+def run_seed(
+    seed: int, out: Path, threads: int, name: str = "recipe", resume: bool = False
+) -> dict:
+    run = out / f"{name}-s{seed}"
     command = [sys.executable, "-m", "tweetsent.cli", "train"]
     command += ["--config", "configs/semeval-transformer.toml", "--data", str(DATA)]
-    command += ["--out", str(run), "--seed", str(seed), "--no-progress", "--overwrite"]
+    command += ["--out", str(run), "--seed", str(seed), "--no-progress"]
+    command += ["--resume" if resume else "--overwrite"]
     if threads:
         command += ["--threads", str(threads)]
     start = time.perf_counter()
-    log = open(out / f"recipe-s{seed}.log", "w", encoding="utf-8")  # noqa: SIM115
+    log = open(out / f"{name}-s{seed}.log", "w", encoding="utf-8")  # noqa: SIM115
     with log:
         done = subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     wall = time.perf_counter() - start
@@ -55,6 +62,9 @@ def run_seed(seed: int, out: Path, threads: int) -> dict:
     )
     return {
         "seed": seed,
+        "name": name,
+        "resumed": resume,
+        "refit": meta["ensemble"].get("refit", {}).get("members", []),
         "train_wall_s": round(wall, 1),
         "peak_rss_mb": round(peak),
         "run_mb": round(size / 1e6, 1),
@@ -95,10 +105,24 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[1])
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "transformer")
+    parser.add_argument("--name", default="recipe", help="runs go to OUT/NAME-sSEED")
+    parser.add_argument("--resume", action="store_true", help="reuse what is already there")
+    parser.add_argument(
+        "--score", nargs="+", type=Path, help="only score these ensemble runs on the test file"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    for run in args.score or []:  # e.g. a refit recipe's held-out stage, RUN/heldout
+        meta = json.loads((run / "meta.json").read_text())
+        members = [run / "members" / name for name in meta["ensemble"]["members"]]
+        row = {"run": str(run), "test": test_scores(members, meta["ensemble"]["weights"])}
+        with open(args.out / "recipe.jsonl", "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(row) + "\n")
+        print(json.dumps(row), flush=True)
+    if args.score:
+        return
     for seed in args.seeds:
-        row = run_seed(seed, args.out, args.threads)
+        row = run_seed(seed, args.out, args.threads, args.name, args.resume)
         with open(args.out / "recipe.jsonl", "a", encoding="utf-8") as handle:
             handle.write(json.dumps(row) + "\n")
         print(json.dumps(row), flush=True)

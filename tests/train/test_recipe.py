@@ -145,6 +145,7 @@ def test_refit_trains_the_members_again_on_validation_tweets_with_the_held_out_w
     assert (gru / "model.safetensors").read_bytes() == (
         out / "heldout/members/gru/model.safetensors"
     ).read_bytes()
+    assert not list(out.glob("members/.*"))  # no temporary copy left behind
     for name in ("lstm",):
         first = out / "heldout" / "members" / name
         again = out / "members" / name

@@ -159,15 +159,24 @@ def _train_members(members, train, resume: bool, log) -> list[Path]:
 
 
 def _copy_run(source: Path, target: Path) -> None:
-    """A finished member run copied (a temporary name, then renamed); kept if already there."""
+    """A finished member run copied (a temporary name, then renamed; files hard-linked where
+    the file system allows, the runs being read-only once finished); kept if already there."""
     if _complete(target, read_run(source).config):
         return
     shutil.rmtree(target, ignore_errors=True)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.copy")
     shutil.rmtree(partial, ignore_errors=True)
-    shutil.copytree(source, partial, ignore=shutil.ignore_patterns(CHECKPOINT))
+    ignore = shutil.ignore_patterns(CHECKPOINT)
+    shutil.copytree(source, partial, ignore=ignore, copy_function=_link_or_copy)
     os.replace(partial, target)
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another file system, or links not allowed
+        shutil.copy2(source, target)
 
 
 def _drop_checkpoints(dirs: list[Path]) -> None:

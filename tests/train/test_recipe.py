@@ -146,6 +146,7 @@ def test_refit_trains_the_members_again_on_validation_tweets_with_the_held_out_w
         out / "heldout/members/gru/model.safetensors"
     ).read_bytes()
     assert not list(out.glob("members/.*"))  # no temporary copy left behind
+    assert (gru / "model.safetensors").stat().st_nlink == 2  # hard-linked, not copied
     for name in ("lstm",):
         first = out / "heldout" / "members" / name
         again = out / "members" / name

@@ -137,6 +137,14 @@ def test_list_fields_are_tuples_inside_and_lists_in_config_json():
         RunConfig().with_overrides({"model.cnn_widths": [2, "3"]})
 
 
+def test_transformer_runs_take_lexicons_for_tweet_features_but_no_clusters():
+    tf = {"embed.kind": "transformer", "embed.transformer": "m", "model.kind": "transformer"}
+    with pytest.raises(ConfigError, match="embed.clusters: not available with embed.kind"):
+        RunConfig().with_overrides(tf | {"embed.clusters": "c.txt"})
+    with_features = tf | {"embed.lexicon": ["vader"], "model.tweet_features": True}
+    assert RunConfig().with_overrides(with_features).embed.lexicon == ("vader",)
+
+
 @pytest.mark.parametrize(
     ("fields", "field"),
     [

@@ -133,13 +133,8 @@ class EmbedConfig:
         # a lexicon given as one string (configs before lists, `--lexicon vader`): a tuple
         specs = (self.lexicon,) if isinstance(self.lexicon, str) else tuple(self.lexicon)
         object.__setattr__(self, "lexicon", tuple(spec for spec in specs if spec))
-        if (
-            (self.lexicon or self.clusters)
-            and self.word_kind == "none"
-            and not (
-                self.kind == "transformer" and not self.clusters  # tweet features: RunConfig
-            )
-        ):
+        # a transformer: no clusters (below), lexicons for the head's tweet features (RunConfig)
+        if (self.lexicon or self.clusters) and self.word_kind == "none" and self.kind == "elmo":
             what = "embed.lexicon" if self.lexicon else "embed.clusters"
             raise ConfigError(f"{what}: needs word vectors (with ELMo: embed.elmo_concat)")
         if self.word_kind == "vectors" and not self.path:
@@ -186,6 +181,14 @@ class EmbedConfig:
         if self.kind == "transformer":
             return "none"
         return self.elmo_concat if self.kind == "elmo" else self.kind
+
+    def resolved_like(self, saved: EmbedConfig) -> EmbedConfig:
+        """This config with what training resolves taken from a saved run's: the vectors'
+        dimension and an "auto" emoji mode, so that the two compare by what was asked."""
+        emoji = self.transformer_emoji
+        if emoji == "auto":
+            emoji = saved.transformer_emoji
+        return dataclasses.replace(self, dim=saved.dim, transformer_emoji=emoji)
 
     @property
     def needs_words(self) -> bool:

@@ -203,11 +203,12 @@ def _epochs(model, loop: _Loop, state, run_dir, log, on_epoch) -> bool:
         row = from_rank_zero(row, env)  # early stopping: every rank decides on rank 0's scores
         state.history.append(row)
         state.epoch = epoch
-        score = row[f"valid_{watch}"] if watch else -row["valid_loss"]
-        if watch == "loss":
-            score = -score
         if tc.keep == "last":  # every epoch replaces the one before
             score = float(epoch)
+        else:
+            score = row[f"valid_{watch}"] if watch else -row["valid_loss"]
+            if watch == "loss":
+                score = -score
         if state.best is None or score > state.best:
             state.best, state.best_epoch, state.bad_epochs = score, epoch, 0
             if env.is_main:
@@ -356,10 +357,7 @@ def _check_resume(config: RunConfig, run_dir: Path):
     for section in ("data", "text", "embed", "model"):
         ours, theirs = getattr(config, section), getattr(saved.config, section)
         if section == "embed":
-            emoji = ours.transformer_emoji if ours.transformer_emoji != "auto" else None
-            emoji = emoji or theirs.transformer_emoji
-            theirs = type(theirs)(**{**theirs.__dict__, "dim": ours.dim})
-            ours = type(ours)(**{**ours.__dict__, "transformer_emoji": emoji})
+            ours = ours.resolved_like(theirs)
         if ours != theirs:
             fields = [f for f in ours.__dict__ if getattr(ours, f) != getattr(theirs, f)]
             name = fields[0] if fields else "?"

@@ -109,8 +109,7 @@ def train_recipe(
             if name in refit:
                 again.append((name, refit_config(config, held_run)))
             else:  # as trained: a copy beside the refit members
-                _copy_run(held_run, Path(config.out))
-                again.append((name, replace(read_run(config.out).config, out=config.out)))
+                again.append((name, _copy_run(held_run, Path(config.out))))
         members = again
         log(f"refit: training {', '.join(refit)} again on training + validation tweets")
     dirs = _train_members(members, train, resume, log)
@@ -158,11 +157,13 @@ def _train_members(members, train, resume: bool, log) -> list[Path]:
     return dirs
 
 
-def _copy_run(source: Path, target: Path) -> None:
+def _copy_run(source: Path, target: Path) -> RunConfig:
     """A finished member run copied (a temporary name, then renamed; files hard-linked where
-    the file system allows, the runs being read-only once finished); kept if already there."""
-    if _complete(target, read_run(source).config):
-        return
+    the file system allows, the runs being read-only once finished); kept if already there.
+    Returns its config, `out` the copy."""
+    config = replace(read_run(source).config, out=str(target))
+    if _complete(target, config):
+        return config
     shutil.rmtree(target, ignore_errors=True)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.copy")
@@ -170,6 +171,7 @@ def _copy_run(source: Path, target: Path) -> None:
     ignore = shutil.ignore_patterns(CHECKPOINT)
     shutil.copytree(source, partial, ignore=ignore, copy_function=_link_or_copy)
     os.replace(partial, target)
+    return config
 
 
 def _link_or_copy(source: str, target: str) -> None:
@@ -193,16 +195,13 @@ def _complete(run_dir: Path, config: RunConfig) -> bool:
         saved = read_run(run_dir).config
     except TweetsentError:
         return False
-    ours, theirs = _learned(config), _learned(saved)
-    if ours["embed"]["transformer_emoji"] == "auto":  # training resolved it (words or keep)
-        theirs["embed"]["transformer_emoji"] = "auto"
-    return ours == theirs
+    asked = replace(config, embed=config.embed.resolved_like(saved.embed))
+    return _learned(saved) == _learned(asked)
 
 
 def _learned(config: RunConfig) -> dict[str, Any]:
     raw = config.to_dict()
     raw.pop("out")
-    raw["embed"].pop("dim")  # resolved from the word vectors by training
     for section, names in RUNTIME.items():
         for name in names:
             raw[section].pop(name)

@@ -208,21 +208,21 @@ def test_semeval_best_recipe_reads_its_members_with_the_recipes_data_and_seed(tm
 
 
 def test_semeval_transformer_recipe_members_read_what_docs_say(tmp_path):
-    """configs/semeval-transformer.toml: the fine-tuned encoder, the frozen member on layer 3
-    through a 64-column projection (docs/results.md, session 9), and semeval-best's members."""
+    """configs/semeval-transformer.toml: two fine-tunes of the encoder, the recipe's seed and
+    seed + 100, averaged, both refit on the validation tweets (docs/results.md, session 11)."""
     from tweetsent.train.recipe import member_configs
 
     recipe = RunConfig.from_toml(CONFIGS / "semeval-transformer.toml").with_overrides(
         {"data.train": ["train.tsv"], "train.seed": 3, "out": str(tmp_path / "tf")}
     )
-    assert recipe.is_ensemble and recipe.ensemble.weights == "fit"
-    assert recipe.ensemble.refit == ["finetuned"]  # docs/results.md, session 10
+    assert recipe.is_ensemble and recipe.ensemble.weights == "uniform"
+    assert recipe.ensemble.refit == ["finetuned", "finetuned-2"]
     members = dict(member_configs(recipe))
-    assert sorted(members) == ["bilstm", "finetuned", "frozen", "ngram"]
-    finetuned, frozen = members["finetuned"], members["frozen"]
-    assert (finetuned.model.kind, finetuned.embed.kind) == ("transformer", "transformer")
-    assert (frozen.model.kind, frozen.embed.kind) == ("rnn", "transformer")
-    assert frozen.embed.layer_indices() == [3] and frozen.embed.transformer_proj == 64
+    assert sorted(members) == ["finetuned", "finetuned-2"]
+    first, second = members["finetuned"], members["finetuned-2"]
+    assert (first.model.kind, first.embed.kind) == ("transformer", "transformer")
+    assert (first.train.seed, second.train.seed) == (3, 103)
+    assert dataclasses.replace(second, out=first.out, train=first.train) == first  # seed only
     for member in members.values():
-        assert member.data.train == ["train.tsv"] and member.train.seed == 3
+        assert member.data.train == ["train.tsv"] and member.train.epochs == 1
         assert member.data.valid == recipe.data.valid and len(recipe.data.valid) == 2

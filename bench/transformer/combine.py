@@ -11,6 +11,9 @@ choose).
     python bench/transformer/combine.py --seeds 1 2 3 \\
         --members "recipe-s{seed}/members/finetuned" \\
         "runs/frozen-bilstm-s{seed}" "recipe-s{seed}/members/ngram" "recipe-s{seed}/members/bilstm"
+    # two seeds of one member: {next} is the next of --seeds (the last's is the first)
+    python bench/transformer/combine.py --seeds 1 2 3 --rules "linear, uniform" \
+        --members "recipe-s{seed}/members/finetuned" "recipe-s{next}/members/finetuned"
 """
 
 from __future__ import annotations
@@ -107,8 +110,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=mp.ROOT / "bench" / "out" / "transformer")
     args = parser.parse_args()
     table: dict[str, dict[str, list[float]]] = {r: {"cross": [], "test": []} for r in args.rules}
-    for seed in args.seeds:
-        members = [m.format(seed=seed) for m in args.members]
+    for i, seed in enumerate(args.seeds):
+        after = args.seeds[(i + 1) % len(args.seeds)]
+        members = [m.format(seed=seed, next=after) for m in args.members]
         got = [mp.member_probs(args.out, m, "valid") for m in members]
         stack, labels = np.stack([g["probs"] for g in got]), got[0]["labels"]
         halves = [np.arange(DEV), np.arange(DEV, len(labels))]

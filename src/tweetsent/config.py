@@ -376,8 +376,9 @@ class EnsembleConfig:
     In a recipe (a config file `tweetsent train` reads), `members` are the members' config
     files, relative to the recipe's folder; each is read over the recipe (the recipe's data,
     seed, threads and device apply, the member's own fields win otherwise) and trained as an
-    ordinary run in `OUT/members/NAME`, NAME being the file's stem. In a built ensemble run,
-    `members` are the names of its folders under `members/`.
+    ordinary run in `OUT/members/NAME`, NAME being the file's stem (a file listed k times:
+    STEM, STEM-2, ..., STEM-k, the recipe's seed + 100 for each repeat, a seed ensemble). In a
+    built ensemble run, `members` are the names of its folders under `members/`.
     """
 
     members: list[str] = field(default_factory=list)

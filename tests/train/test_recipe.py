@@ -95,6 +95,30 @@ def test_recipe_trains_members_then_the_ensemble(recipe, tmp_path):
     assert np.array_equal(again_probs, probs)
 
 
+def test_a_member_file_listed_twice_is_a_seed_ensemble(recipe, tmp_path):
+    out = tmp_path / "run"
+    gru, lstm = (str(recipe.parent / "members" / f) for f in ("gru.toml", "lstm.toml"))
+    config = RunConfig.from_toml(recipe).with_overrides(
+        {"out": str(out), "ensemble.members": [gru, gru, lstm]}
+    )
+    names = [name for name, _ in member_configs(config)]
+    assert names == ["gru", "gru-2", "lstm"]
+    result = train(config, log=lambda *a: None)
+    assert result.config.ensemble.members == names
+    seeds = [read_json(out / "members" / n / "config.json")["train"]["seed"] for n in names]
+    assert seeds == [5, 105, 5]  # the recipe's seed, + 100 for the repeat
+    texts = ["love it :)", "hate it :(", "meh whatever"]
+    one, two = (Predictor.from_run(out / "members" / n).predict_proba(texts) for n in names[:2])
+    assert not np.allclose(one, two)  # same settings, another seed: another model
+
+    uniform = config.with_overrides({"ensemble.weights": "uniform"})
+    lines: list[str] = []
+    train(uniform, log=lines.append)  # the weights rule is not a member's: all reused
+    assert sum("reused" in line for line in lines) == 3
+    assert read_json(out / "meta.json")["ensemble"]["method"] == "uniform"
+    assert "- member gru-2: weight 0.333, seed 105, " in (out / "MODEL_CARD.md").read_text()
+
+
 def test_recipe_through_the_cli(recipe, tmp_path, capsys):
     data = write_tsv(tmp_path / "other.tsv", synthetic_tweets(180, seed=7))
     out = tmp_path / "cli"

@@ -453,7 +453,7 @@ def _write_card(path: Path, meta: dict, config: RunConfig, members: Sequence[Run
             f"{refit['held_out']} (the members trained without it)"
         )
     lines += [
-        f"- member {n}: weight {w:.3f}, {summary(c)}"
+        f"- member {n}: weight {w:.3f}, seed {c.train.seed}, {summary(c)}"
         for n, w, c in zip(ens["members"], ens["weights"], members, strict=True)
     ]
     valid = ens.get("validation")

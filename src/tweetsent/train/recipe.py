@@ -11,7 +11,9 @@
 ordinary run in RUN/members/STEM, then writes the ensemble into RUN (`runs.ensemble`). A
 member's config is read over the recipe: the recipe's fields, overlaid field by field by the
 member file's (the member wins), then the recipe's data files and labels, seed, threads, device,
-progress and dry-run forced, so that `--data` and `--seed` reach every member.
+progress and dry-run forced, so that `--data` and `--seed` reach every member. A file listed
+k times gives k members, STEM, STEM-2, ..., STEM-k, trained with the recipe's seed, seed + 100,
+..., seed + 100 (k - 1): a seed ensemble of one setting.
 
 A member whose run is complete with the same settings is skipped; `resume` continues an
 unfinished one from its checkpoint (otherwise it starts again).
@@ -49,6 +51,8 @@ FORCED = {
     "data": ("train", "valid", "format", "labels", "text_col", "label_col"),
     "train": ("seed", "threads", "device", "progress", "dry_run"),
 }
+# A member file listed again: the k-th listing trains with the recipe's seed + SEED_STEP * (k - 1).
+SEED_STEP = 100
 # Fields that do not change what a member learns (a finished member is reused across them).
 RUNTIME = {"train": ("threads", "device", "progress"), "data": ("workers", "cache_dir")}
 
@@ -57,11 +61,16 @@ def member_configs(recipe: RunConfig) -> list[tuple[str, RunConfig]]:
     """(name, config) of each member of the recipe, name = its file's stem."""
     out = Path(recipe.out)
     members: list[tuple[str, RunConfig]] = []
-    for path in recipe.ensemble.members:
-        name = Path(path).stem
+    for i, path in enumerate(recipe.ensemble.members):
+        repeat = recipe.ensemble.members[:i].count(path)  # earlier listings of the same file
+        name = Path(path).stem + (f"-{repeat + 1}" if repeat else "")
         if any(name == other for other, _ in members):
             raise ConfigError(f"ensemble.members: two members are named {name!r} (file stems)")
-        members.append((name, member_config(recipe, path, out / MEMBERS / name)))
+        config = member_config(recipe, path, out / MEMBERS / name)
+        if repeat:  # a seed ensemble: the same settings, another seed
+            seed = config.train.seed + SEED_STEP * repeat
+            config = replace(config, train=replace(config.train, seed=seed))
+        members.append((name, config))
     return members
 
 
@@ -202,6 +211,7 @@ def _complete(run_dir: Path, config: RunConfig) -> bool:
 def _learned(config: RunConfig) -> dict[str, Any]:
     raw = config.to_dict()
     raw.pop("out")
+    raw.pop("ensemble")  # a member's: the recipe's weights setting, not what the member learns
     for section, names in RUNTIME.items():
         for name in names:
             raw[section].pop(name)

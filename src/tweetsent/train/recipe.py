@@ -58,7 +58,8 @@ RUNTIME = {"train": ("threads", "device", "progress"), "data": ("workers", "cach
 
 
 def member_configs(recipe: RunConfig) -> list[tuple[str, RunConfig]]:
-    """(name, config) of each member of the recipe, name = its file's stem."""
+    """(name, config) of each member of the recipe, name = its file's stem (STEM-k for the
+    k-th listing of a file)."""
     out = Path(recipe.out)
     members: list[tuple[str, RunConfig]] = []
     for i, path in enumerate(recipe.ensemble.members):

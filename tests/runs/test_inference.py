@@ -5,8 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tweetsent.config import TextConfig
-from tweetsent.runs.inference import IdEncoder, _slices, distinct
+from tweetsent.config import RunConfig, TextConfig
+from tweetsent.runs.inference import (
+    CONTEXTUAL_SLICE_ROWS,
+    SLICE_ROWS,
+    IdEncoder,
+    QueuedScorer,
+    _slices,
+    distinct,
+    done,
+    queue_scores,
+    slice_rows_for,
+)
 from tweetsent.text import Normalizer, Vocabulary
 
 TEXTS = [
@@ -52,3 +62,32 @@ def test_slices_cover_every_row_once_in_order(n: int) -> None:
     if n >= 96_375:  # a ramp: small slices first and last, so workers start and end together
         sizes = [b - a for a, b in bounds]
         assert sizes[0] < max(sizes) and sizes[-1] < max(sizes)
+
+
+def test_slow_runs_are_queued_in_small_slices() -> None:
+    """A transformer or ELMo run scores tens of tweets a second: its queued slices are small,
+    so that 2,000 tweets keep both of a helper's threads busy (one slice would leave them to
+    one); the other runs keep slices of SLICE_ROWS."""
+    assert slice_rows_for(RunConfig()) == SLICE_ROWS
+    for fields in ({"embed.transformer": "m"}, {"embed.elmo_model": "small"}):
+        kind = "transformer" if "embed.transformer" in fields else "elmo"
+        config = RunConfig().with_overrides({"embed.kind": kind, **fields})
+        assert slice_rows_for(config) == CONTEXTUAL_SLICE_ROWS
+
+    class Recorder(QueuedScorer):
+        threads = 2
+
+        def __init__(self, slice_rows: int) -> None:
+            self.slice_rows = slice_rows
+            self.sizes: list[int] = []
+
+        def submit(self, data):
+            self.sizes.append(len(data))
+            return done((np.zeros((len(data), 3), dtype=np.float32), np.ones(len(data))))
+
+    texts = [f"tweet number {i}" for i in range(2_000)]
+    for rows, slices in ((0, 1), (CONTEXTUAL_SLICE_ROWS, 8)):  # 2,000 / (2 threads x 4)
+        scorer = Recorder(rows)
+        probs, _ = queue_scores(lambda part: part, texts, scorer).result()
+        assert probs.shape == (2_000, 3) and sum(scorer.sizes) == 2_000
+        assert len(scorer.sizes) == slices

@@ -92,7 +92,7 @@ def test_id_encoder_equals_tokenize_then_encode(predictor: Predictor) -> None:
 def forking(predictor, monkeypatch) -> Predictor:
     """The predictor with two workers, forking for 10 texts or more, in slices of 7+ texts."""
     monkeypatch.setattr(torch_scorer, "PARALLEL_MIN_TEXTS", 10)
-    monkeypatch.setattr(inference, "_SLICE_MIN", 7)
+    monkeypatch.setattr(inference, "SLICE_ROWS", 7)
     monkeypatch.setattr(predictor.scorer, "workers", 2)
     return predictor
 

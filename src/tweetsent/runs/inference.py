@@ -31,7 +31,7 @@ import gc
 import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, as_completed
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -39,9 +39,14 @@ from tweetsent.data.prepare import EncodedSet
 from tweetsent.parallel import gc_paused, shared, worker_pool
 from tweetsent.text import Normalizer, Vocabulary
 
+if TYPE_CHECKING:
+    from tweetsent.config import RunConfig
+
 PARALLEL_MIN_TEXTS = 20_000  # fewer texts than this are scored in-process
 MEMO_SIZE = 200_000  # chunks memoised per encoder (cleared when full)
-_SLICE_FIRST, _SLICE_MIN, _SLICE_MAX, _SLICE_DIV = 3_000, 2_000, 25_000, 4
+_SLICE_FIRST, _SLICE_MAX, _SLICE_DIV = 3_000, 25_000, 4
+SLICE_ROWS = 2_000  # the fewest rows of a slice: the RNN runs score tens of thousands a second
+CONTEXTUAL_SLICE_ROWS = 64  # a transformer or ELMo run: tens of tweets a second
 
 # Scores of a list of texts: probabilities (n, C) float32 and token counts (n,) int64.
 Scores = tuple[np.ndarray, np.ndarray]
@@ -61,6 +66,7 @@ class Scorer(Protocol):
 
     threads: int  # how many slices it scores at once
     queued: bool  # whether `submit` returns before the scores are computed (slices queue up)
+    slice_rows: int  # the fewest rows of a queued slice (`slice_rows_for`; 0: SLICE_ROWS)
 
     def score(self, data: EncodedSet) -> Scores: ...  # scored now, in one call
 
@@ -85,6 +91,7 @@ class QueuedScorer:
 
     threads: int = 1
     queued = True
+    slice_rows: int = 0  # SLICE_ROWS
 
     def submit(self, data: EncodedSet) -> Future:
         raise NotImplementedError
@@ -173,7 +180,7 @@ def queue_scores(encode: EncodeFn, texts: Sequence[str], scorer: Scorer) -> Pend
     """Encode `texts` here, slice by slice, and queue the slices to a queued `scorer`;
     returns at once with their pending scores, so that the caller can go on (read and encode
     the next chunk, write the previous one) while they are scored."""
-    bounds = _slices(len(texts), scorer.threads)
+    bounds = _slices(len(texts), scorer.threads, scorer.slice_rows)
     return PendingScores(encode, scorer.submit, texts, _longest_first(texts), bounds)
 
 
@@ -220,11 +227,19 @@ def _longest_first(texts: Sequence[str]) -> np.ndarray:
     return np.argsort(-chars, kind="stable")  # (n,)
 
 
-def _slices(n: int, workers: int) -> list[tuple[int, int]]:
-    """Slice bounds over n rows: steady slices of about n / (workers * _SLICE_DIV) rows, with
-    a ramp of small slices at both ends, so that every worker starts soon (the first slices are
-    encoded quickly) and they finish together (the last ones are short)."""
-    steady = max(_SLICE_MIN, min(_SLICE_MAX, -(-n // (workers * _SLICE_DIV))))
+def slice_rows_for(config: RunConfig) -> int:
+    """The fewest rows of a queued slice for a run: SLICE_ROWS, or CONTEXTUAL_SLICE_ROWS for
+    a run that reads a contextual embedder (a transformer or ELMo: milliseconds a tweet, so
+    2,000 tweets are many seconds of work that one slice would leave to one thread)."""
+    return CONTEXTUAL_SLICE_ROWS if config.embed.kind in ("transformer", "elmo") else SLICE_ROWS
+
+
+def _slices(n: int, workers: int, least: int = 0) -> list[tuple[int, int]]:
+    """Slice bounds over n rows: steady slices of about n / (workers * _SLICE_DIV) rows (at
+    least `least`), with a ramp of small slices at both ends, so that every worker starts soon
+    (the first slices are encoded quickly) and they finish together (the last ones are short).
+    `least` 0: SLICE_ROWS."""
+    steady = max(least or SLICE_ROWS, min(_SLICE_MAX, -(-n // (workers * _SLICE_DIV))))
     ramp: list[int] = []
     size = _SLICE_FIRST
     while size < steady:

@@ -78,6 +78,7 @@ class TorchScorer:
 
     threads = 1
     queued = False  # `submit` scores before it returns
+    slice_rows = 0  # not queued: its forked workers slice large inputs (`parallel_scores`)
 
     def __init__(
         self, run: LoadedRun, device: torch.device, batch_size: int = 512, workers: int = 0

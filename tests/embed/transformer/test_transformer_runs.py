@@ -14,6 +14,7 @@ from synthetic import TINY_TRAIN_FLAGS
 from tweetsent.cli import main
 from tweetsent.errors import TweetsentError
 from tweetsent.runs.evaluate import evaluate
+from tweetsent.runs.inference import CONTEXTUAL_SLICE_ROWS
 from tweetsent.runs.predict import Predictor
 from tweetsent.train import train
 from tweetsent.train.loop import param_groups, scheduled_lr
@@ -111,6 +112,16 @@ def test_finetune_learns_and_reloads(bert, tiny_tsv, tiny_valid_tsv, tmp_path, m
     assert again.metrics["avgrec"] == pytest.approx(result.metrics["avgrec"])
     shutil.rmtree(bert)
     assert Predictor.from_run(run).predict_labels(TEXTS)  # no source folder needed
+    # `tweetsent predict` scores it in a helper process, in slices small enough for both threads
+    code = (
+        "import sys; from tweetsent.runs.backends import open_scorer; "
+        "_, s = open_scorer(sys.argv[1], background=True); "
+        "print(type(s).__name__, s.slice_rows); s.close()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(run)], capture_output=True, text=True, timeout=300
+    )
+    assert done.stdout.split() == ["HelperScorer", str(CONTEXTUAL_SLICE_ROWS)], done.stderr
 
 
 def test_finetune_reads_tweet_features_beside_the_pooled_vector(

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from tweetsent.errors import ConfigError, TweetsentError
 from tweetsent.parallel import usable_cpus
-from tweetsent.runs.inference import Scorer, slice_rows_for
+from tweetsent.runs.inference import Scorer
 from tweetsent.runs.rundir import LoadedRun, read_run
 
 if TYPE_CHECKING:
@@ -57,9 +57,7 @@ def open_scorer(
         from tweetsent.runs.helper import HelperScorer
 
         if HelperScorer.usable(device):
-            helper = HelperScorer.start(run, device, batch_size, threads, kind)
-            helper.slice_rows = slice_rows_for(run.config)  # both threads busy on slow runs
-            return run, helper
+            return run, HelperScorer.start(run, device, batch_size, threads, kind)
     if kind == "onnx":
         from tweetsent.runs.onnxrt import OnnxScorer
 

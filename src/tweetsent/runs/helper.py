@@ -42,7 +42,7 @@ from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
 from tweetsent.errors import TweetsentError
-from tweetsent.runs.inference import QueuedScorer
+from tweetsent.runs.inference import QueuedScorer, slice_rows_for
 
 if TYPE_CHECKING:
     from tweetsent.data.prepare import EncodedSet
@@ -100,6 +100,7 @@ class HelperScorer(QueuedScorer):
         process.start()
         theirs.close()
         scorer = cls(process, ours, threads)
+        scorer.slice_rows = slice_rows_for(run.config)  # small slices for slow (contextual) runs
         atexit.register(scorer.close)  # a caller that forgets close() still ends it
         return scorer
 

@@ -231,7 +231,7 @@ def slice_rows_for(config: RunConfig) -> int:
     """The fewest rows of a queued slice for a run: SLICE_ROWS, or CONTEXTUAL_SLICE_ROWS for
     a run that reads a contextual embedder (a transformer or ELMo: milliseconds a tweet, so
     2,000 tweets are many seconds of work that one slice would leave to one thread)."""
-    return CONTEXTUAL_SLICE_ROWS if config.embed.kind in ("transformer", "elmo") else SLICE_ROWS
+    return CONTEXTUAL_SLICE_ROWS if config.embed.needs_words else SLICE_ROWS
 
 
 def _slices(n: int, workers: int, least: int = 0) -> list[tuple[int, int]]:

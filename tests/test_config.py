@@ -208,15 +208,16 @@ def test_semeval_best_recipe_reads_its_members_with_the_recipes_data_and_seed(tm
 
 
 def test_semeval_transformer_recipe_members_read_what_docs_say(tmp_path):
-    """configs/semeval-transformer.toml: two fine-tunes of the encoder, the recipe's seed and
-    seed + 100, averaged, both refit on the validation tweets (docs/results.md, session 11)."""
+    """configs/semeval-transformer.toml: two two-epoch fine-tunes of the encoder, the recipe's
+    seed and seed + 100, averaged, both trained on the validation tweets too, with no held-out
+    stage (docs/results.md, session 12)."""
     from tweetsent.train.recipe import member_configs
 
     recipe = RunConfig.from_toml(CONFIGS / "semeval-transformer.toml").with_overrides(
         {"data.train": ["train.tsv"], "train.seed": 3, "out": str(tmp_path / "tf")}
     )
     assert recipe.is_ensemble and recipe.ensemble.weights == "uniform"
-    assert recipe.ensemble.refit == ["finetuned", "finetuned-2"]
+    assert recipe.ensemble.refit == ["finetuned", "finetuned-2"] and not recipe.ensemble.heldout
     members = dict(member_configs(recipe))
     assert sorted(members) == ["finetuned", "finetuned-2"]
     first, second = members["finetuned"], members["finetuned-2"]
@@ -224,5 +225,5 @@ def test_semeval_transformer_recipe_members_read_what_docs_say(tmp_path):
     assert (first.train.seed, second.train.seed) == (3, 103)
     assert dataclasses.replace(second, out=first.out, train=first.train) == first  # seed only
     for member in members.values():
-        assert member.data.train == ["train.tsv"] and member.train.epochs == 1
+        assert member.data.train == ["train.tsv"] and member.train.epochs == 2
         assert member.data.valid == recipe.data.valid and len(recipe.data.valid) == 2

@@ -389,9 +389,24 @@ class EnsembleConfig:
     # other members as they were) with the same weights. In a built ensemble run: the members
     # that were retrained.
     refit: list[str] = field(default_factory=list)
+    # A recipe's refit without its first stage: false trains the members named in `refit`
+    # once, directly on training + validation tweets for their own epochs (keeping the last),
+    # and never trains them without the validation split. Half the time, but the recipe has
+    # no held-out validation score (its scores are in-sample) and nothing to fit weights on,
+    # so it needs weights = "uniform" and settings chosen beforehand.
+    heldout: bool = True
 
     def __post_init__(self) -> None:
         _check_choice("ensemble", "weights", self.weights, ("uniform", "fit"))
+        if not self.heldout and not self.refit:
+            raise ConfigError(
+                "ensemble.heldout = false: needs ensemble.refit (the members trained on validation)"
+            )
+        if not self.heldout and self.weights == "fit":
+            raise ConfigError(
+                'ensemble.heldout = false: weights = "fit" would fit on tweets the refit '
+                'members trained on; use weights = "uniform"'
+            )
         if len(self.members) == 1:
             raise ConfigError("ensemble.members: an ensemble needs at least 2 members")
 

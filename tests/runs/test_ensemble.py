@@ -94,7 +94,7 @@ def test_fit_and_uniform_weights_are_recorded(members, fitted, tmp_path):
     metrics = read_json(fitted / "metrics.json")
     assert metrics["metrics"] == valid["ensemble"]
     ensemble = read_json(fitted / "config.json")["ensemble"]
-    assert ensemble == {"members": ["a", "b"], "weights": "fit", "refit": []}
+    assert ensemble == {"members": ["a", "b"], "weights": "fit", "refit": [], "heldout": True}
 
     result = build_ensemble(list(members), tmp_path / "uniform", **QUIET)
     uniform = read_json(tmp_path / "uniform" / "meta.json")["ensemble"]
@@ -181,6 +181,34 @@ def test_fit_needs_a_validation_split(members, tmp_path):
         build_ensemble(runs, tmp_path / "fit", weights="fit", **QUIET)
     result = build_ensemble(runs, tmp_path / "uniform", **QUIET)
     assert result.metrics == {} and Predictor.from_run(result.run_dir).predict_proba(TEXTS).shape
+
+
+def test_weights_are_never_fitted_on_tweets_a_member_trained_on(members, tmp_path, capsys):
+    """A member trained on the validation split too (a recipe's refit, copied out of it):
+    fitting weights on that split would favour it, and its scores there are in-sample."""
+
+    def trained_on_valid(config):
+        config["data"]["train_on_valid"] = True
+        config["train"]["keep"] = "last"
+
+    a, b = members
+    refit = _copy_run(b, tmp_path / "refit", {"config.json": trained_on_valid})
+    fit = ["ensemble", str(a), str(refit), "--weights", "fit", "--out", str(tmp_path / "fit")]
+    assert main(fit) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "trained on the validation tweets" in err
+    assert "--weights uniform" in err and not (tmp_path / "fit").exists()
+    assert main(["ensemble", str(a), str(refit), "--out", str(tmp_path / "uniform")]) == 0
+    assert "validation, trained on (in-sample): loss" in capsys.readouterr().out
+    result = build_ensemble([a, refit], tmp_path / "again", **QUIET)
+    assert result.split == "validation, trained on (in-sample)"
+    meta = read_json(tmp_path / "again" / "meta.json")
+    assert meta["scores"]["split"] == "validation, trained on (in-sample)"
+    assert meta["ensemble"]["refit"]["members"] == ["refit"]
+    assert read_json(tmp_path / "again" / "config.json")["ensemble"]["heldout"] is False
+    assert result.metrics == meta["ensemble"]["validation"]["ensemble"]
+    honest = build_ensemble([a, b], tmp_path / "held", **QUIET)  # the same, trained without it
+    assert read_json(honest.run_dir / "meta.json")["scores"]["split"] == "validation"
 
 
 def test_missing_member_or_existing_out(fitted, members, tmp_path):

@@ -124,7 +124,8 @@ def test_recipe_through_the_cli(recipe, tmp_path, capsys):
     out = tmp_path / "cli"
     argv = ["train", "--config", str(recipe), "--data", str(data), "--out", str(out)]
     assert main([*argv, "--seed", "3", "--no-progress"]) == 0
-    assert f"run directory: {out}" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert f"run directory: {out}" in printed and "\nensemble: loss " in printed
     for name in ("lstm", "gru"):
         member = read_json(out / "members" / name / "config.json")
         assert member["data"]["train"] == [str(data)] and member["train"]["seed"] == 3
@@ -202,3 +203,51 @@ def test_refit_needs_a_validation_split_and_the_last_epoch():
         RunConfig().with_overrides({"data.train_on_valid": True, "train.keep": "last"})
     with pytest.raises(ConfigError, match="train.keep = 'last'"):
         RunConfig().with_overrides({"data.train_on_valid": True, "data.valid": ["v.tsv"]})
+
+
+def test_refit_without_a_held_out_stage_trains_each_member_once(recipe, tmp_path):
+    valid = write_tsv(tmp_path / "valid.tsv", synthetic_tweets(90, seed=3))
+    out = tmp_path / "run"
+    config = RunConfig.from_toml(recipe).with_overrides(
+        {
+            "out": str(out),
+            "data.valid": [str(valid)],
+            "ensemble.refit": ["lstm"],
+            "ensemble.heldout": False,
+            "ensemble.weights": "uniform",
+        }
+    )
+    lines: list[str] = []
+    result = train(config, log=lines.append)
+    assert not (out / "heldout").exists()
+    assert sum(line.startswith("member ") for line in lines) == 2  # each trained once
+    lstm = read_json(out / "members" / "lstm" / "config.json")
+    assert lstm["data"]["train_on_valid"] and lstm["train"]["keep"] == "last"
+    assert lstm["train"]["epochs"] == 2  # its own epochs: no held-out run chose them
+    assert read_json(out / "members" / "lstm" / "metrics.json")["best_epoch"] == 2
+    gru = read_json(out / "members" / "gru" / "config.json")
+    assert not gru["data"]["train_on_valid"] and gru["train"]["keep"] == "best"
+    final = read_json(out / "meta.json")
+    assert final["ensemble"]["weights"] == [0.5, 0.5]
+    assert final["ensemble"]["refit"]["members"] == ["lstm"]
+    assert final["ensemble"]["refit"]["held_out"] is None
+    # the scores were measured on tweets a member trained on: said so everywhere
+    assert final["scores"]["split"] == "validation, trained on (in-sample)"
+    assert read_json(out / "metrics.json")["split"] == "validation, trained on (in-sample)"
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "no held-out stage" in card and "tweets, in-sample)" in card
+    assert result.metrics == final["ensemble"]["validation"]["ensemble"]
+    assert result.split == "validation, trained on (in-sample)"
+    assert sum("in-sample valid AvgRec" in line for line in lines) == 2  # lstm, the ensemble
+    assert Predictor.from_run(out).predict_proba(["love it :)"]).shape == (1, 3)
+    again: list[str] = []
+    train(config, log=again.append)
+    assert sum("reused" in line for line in again) == 2
+
+
+def test_refit_without_a_held_out_stage_needs_uniform_weights_and_refit_members(recipe):
+    config = RunConfig.from_toml(recipe)
+    with pytest.raises(ConfigError, match='weights = "fit" would fit on tweets'):
+        config.with_overrides({"ensemble.refit": ["lstm"], "ensemble.heldout": False})
+    with pytest.raises(ConfigError, match="needs ensemble.refit"):
+        config.with_overrides({"ensemble.heldout": False, "ensemble.weights": "uniform"})

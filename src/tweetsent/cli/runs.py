@@ -172,10 +172,10 @@ def _train(args: argparse.Namespace) -> int:
         result = train(config, resume=args.resume)
     if not main_rank:
         return 0
-    print(
-        f"best epoch {result.best_epoch}: "
-        + "  ".join(f"{k} {v:.4f}" for k, v in result.metrics.items())
-    )
+    head = "ensemble" if result.config.is_ensemble else f"best epoch {result.best_epoch}"
+    if result.split != "validation":  # scored on tweets it trained on
+        head += f", {result.split}"
+    print(f"{head}: " + "  ".join(f"{k} {v:.4f}" for k, v in result.metrics.items()))
     print(f"run directory: {result.run_dir}")
     return 0
 

@@ -224,7 +224,7 @@ def _ensemble(args: argparse.Namespace) -> int:
     weights = ", ".join(f"{n} {w:.3f}" for n, w in zip(result.members, result.weights, strict=True))
     print(f"weights: {weights}")
     if result.metrics:
-        print("validation: " + "  ".join(f"{k} {v:.4f}" for k, v in result.metrics.items()))
+        print(f"{result.split}: " + "  ".join(f"{k} {v:.4f}" for k, v in result.metrics.items()))
     print(f"run directory: {result.run_dir}")
     return 0
 

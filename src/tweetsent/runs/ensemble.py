@@ -59,6 +59,9 @@ WEIGHTINGS = ("uniform", "fit")
 # DataConfig fields that decide the validation split: members fitted together share them.
 SPLIT_FIELDS = ("valid", "labels", "format", "text_col", "label_col", "strict")
 HOLD_OUT_FIELDS = ("train", "valid_fraction", "split_seed")  # without data.valid
+# meta.json's ensemble.refit.validation_scores when members trained on the validation split and
+# no held-out run of them gave the scores (a recipe with ensemble.heldout = false)
+IN_SAMPLE = "in-sample: members trained on these tweets"
 
 
 @dataclass
@@ -69,6 +72,7 @@ class EnsembleResult:
     metrics: dict[str, float]  # the ensemble's validation metrics ({} without a split)
     member_metrics: dict[str, dict[str, float]] = field(default_factory=dict)
     config: RunConfig | None = None
+    split: str = "validation"  # what `metrics` were measured on (in-sample: members trained on it)
 
 
 def build_ensemble(
@@ -91,6 +95,12 @@ def build_ensemble(
     names = _member_names(runs)
     vocab = union_vocabulary([run.vocab for run in runs])
     start = time.perf_counter()
+    refit = [n for n, r in zip(names, runs, strict=True) if r.config.data.train_on_valid]
+    if refit and refit_of is None and weights == "fit":
+        raise TweetsentError(
+            f"ensemble: member {refit[0]} was trained on the validation tweets "
+            "(data.train_on_valid): weights fitted on them would favour it; use --weights uniform"
+        )
     if refit_of is not None:
         w, chosen, scores, examples = _held_out(Path(refit_of), names, out)
     else:
@@ -111,10 +121,11 @@ def build_ensemble(
         [remap_ids(vocab, run.vocab) for run in runs],
         w,
     )
-    refit = [n for n, r in zip(names, runs, strict=True) if r.config.data.train_on_valid]
     if refit_of is not None:
         chosen["refit"]["members"] = refit
-    config = _ensemble_config(runs, names, weights, out, refit)
+    elif refit:  # no held-out stage: the validation scores are in-sample
+        chosen["refit"] = {"held_out": None, "members": refit, "validation_scores": IN_SAMPLE}
+    config = _ensemble_config(runs, names, weights, out, refit, held_out=not _in_sample(chosen))
     meta = _meta(runs, names, model, chosen, scores, examples)
     _write(out, runs, names, config, vocab, meta, model, scores)
     ensemble = scores.get("ensemble", {})
@@ -126,9 +137,17 @@ def build_ensemble(
     how = f"{weights} weights" if refit_of is None else f"the weights of {refit_of}"
     if refit_of is not None and summary:
         summary = f" held-out{summary}"
+    elif refit and summary:
+        summary = f" in-sample{summary}"
     log(f"ensemble {out}: {how} ({weight_text}){summary} ({seconds:.1f}s)")
     return EnsembleResult(
-        out, names, model.weights.tolist(), ensemble, scores.get("members", {}), config
+        out,
+        names,
+        model.weights.tolist(),
+        ensemble,
+        scores.get("members", {}),
+        config,
+        _split(chosen),
     )
 
 
@@ -358,7 +377,9 @@ def _scores(names, probs, weights, valid, labels) -> dict[str, Any]:
 # -- the run directory ------------------------------------------------------------------------
 
 
-def _ensemble_config(runs, names, weights, out: Path, refit: list[str]) -> RunConfig:
+def _ensemble_config(
+    runs, names, weights, out: Path, refit: list[str], held_out: bool
+) -> RunConfig:
     """data, model and train of the first member (embed of an ELMo member if any: prediction
     then passes the token strings), the shared text settings, the member names."""
     first = runs[0].config
@@ -369,7 +390,9 @@ def _ensemble_config(runs, names, weights, out: Path, refit: list[str]) -> RunCo
         embed=embed,
         model=first.model,
         train=first.train,
-        ensemble=EnsembleConfig(members=list(names), weights=weights, refit=refit),
+        ensemble=EnsembleConfig(
+            members=list(names), weights=weights, refit=refit, heldout=held_out
+        ),
         out=str(out),
     )
 
@@ -395,7 +418,7 @@ def _meta(runs, names, model, chosen, scores, examples: int) -> dict[str, Any]:
         "labels": list(runs[0].labels),
     }
     if scores:
-        meta["scores"] = {"split": "validation", "best_epoch": 0, **scores["ensemble"]}
+        meta["scores"] = {"split": _split(chosen), "best_epoch": 0, **scores["ensemble"]}
     return meta
 
 
@@ -430,9 +453,19 @@ def _write(out: Path, runs, names, config, vocab, meta, model, scores) -> None:
         raise
 
 
+def _in_sample(chosen: dict) -> bool:
+    """Whether members trained on the validation split with no held-out run scoring it."""
+    return (chosen.get("refit") or {}).get("validation_scores") == IN_SAMPLE
+
+
+def _split(chosen: dict) -> str:
+    """What the ensemble's scores were measured on (as `train.report.scored_split` says it)."""
+    return "validation, trained on (in-sample)" if _in_sample(chosen) else "validation"
+
+
 def _metrics_file(meta: dict, scores: dict) -> dict:
     return {
-        "split": "validation",
+        "split": meta["scores"]["split"],
         "best_epoch": 0,
         "metrics": scores["ensemble"],
         "labels": meta["labels"],
@@ -446,7 +479,12 @@ def _write_card(path: Path, meta: dict, config: RunConfig, members: Sequence[Run
     lines = ["# Model card: ensemble", "", f"- model: {summary(config)}"]
     lines += [f"- labels: {', '.join(meta['labels'])}", f"- weights: {ens['method']}"]
     refit = ens.get("refit")
-    if refit:
+    if refit and refit["held_out"] is None:
+        lines.append(
+            f"- refit: {', '.join(refit['members'])} trained on the validation split too, with "
+            "no held-out stage: the validation scores below are in-sample"
+        )
+    elif refit:
         lines.append(
             f"- refit: {', '.join(refit['members']) or 'no member'} retrained on the "
             f"validation split too; the weights and the validation scores below are those of "
@@ -458,7 +496,8 @@ def _write_card(path: Path, meta: dict, config: RunConfig, members: Sequence[Run
     ]
     valid = ens.get("validation")
     if valid:
-        lines += ["", f"## Validation scores ({valid['examples']:,} tweets)", ""]
+        note = ", in-sample" if refit and refit["held_out"] is None else ""
+        lines += ["", f"## Validation scores ({valid['examples']:,} tweets{note})", ""]
         lines += ["| run | AvgRec | F1-PN | accuracy |", "|---|---|---|---|"]
         rows = [*valid["members"].items(), ("ensemble", valid["ensemble"])]
         lines += [

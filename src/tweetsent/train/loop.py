@@ -49,7 +49,7 @@ from tweetsent.train import checkpoint
 from tweetsent.train.embeddings import initial_embeddings, initial_tables, load_word_inputs
 from tweetsent.train.features import attach_features
 from tweetsent.train.recipe import train_recipe
-from tweetsent.train.report import write_outputs
+from tweetsent.train.report import scored_split, write_outputs
 from tweetsent.version import __version__
 
 DRY_RUN_BATCHES = 3
@@ -64,6 +64,7 @@ class RunResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     device: str = "cpu"
     stopped_early: bool = False
+    split: str = "validation"  # what `metrics` were measured on (train.report.scored_split)
 
 
 @dataclass
@@ -346,7 +347,14 @@ def _finish(model, prepared, config, device, state, run_dir, stopped, env) -> Ru
     if env.is_main:
         write_outputs(run_dir, config, prepared, state.history, state.best_epoch, metrics, matrix)
     return RunResult(
-        run_dir, config, state.best_epoch, metrics, state.history, str(device), stopped
+        run_dir,
+        config,
+        state.best_epoch,
+        metrics,
+        state.history,
+        str(device),
+        stopped,
+        scored_split(config),
     )
 
 

@@ -105,10 +105,13 @@ def train_recipe(
     members = member_configs(recipe)
     held = None
     refit = recipe.ensemble.refit
-    if refit:
-        unknown = sorted(set(refit) - {name for name, _ in members})
-        if unknown:
-            raise ConfigError(f"ensemble.refit: {unknown[0]!r} is not a member (file stem)")
+    unknown = sorted(set(refit) - {name for name, _ in members})
+    if unknown:
+        raise ConfigError(f"ensemble.refit: {unknown[0]!r} is not a member (file stem)")
+    if refit and not recipe.ensemble.heldout:  # no first stage: trained once, on validation too
+        members = [(n, train_again(c, c.train.epochs) if n in refit else c) for n, c in members]
+        log(f"refit: {', '.join(refit)} trained on training + validation tweets, no held-out stage")
+    elif refit:
         held = Path(recipe.out) / HELD_OUT
         first = [(n, replace(c, out=str(held / MEMBERS / n))) for n, c in members]
         dirs = _train_members(first, train, resume, log)
@@ -132,6 +135,7 @@ def train_recipe(
         "config": ensemble.config,
         "best_epoch": 0,
         "metrics": dict(ensemble.metrics),
+        "split": ensemble.split,
         "device": str(resolve_device(recipe.train.device)),
     }
 
@@ -139,7 +143,12 @@ def train_recipe(
 def refit_config(config: RunConfig, held_run: Path) -> RunConfig:
     """The member `config` trained again on its validation tweets too, for the epochs its
     held-out run `held_run` kept (metrics.json's best_epoch), keeping the last."""
-    epochs = int(read_json(held_run / "metrics.json")["best_epoch"])
+    return train_again(config, int(read_json(held_run / "metrics.json")["best_epoch"]))
+
+
+def train_again(config: RunConfig, epochs: int) -> RunConfig:
+    """The member `config` trained on its validation tweets too, for `epochs`, keeping the last
+    (nothing is chosen by tweets it trains on)."""
     return replace(
         config,
         data=replace(config.data, train_on_valid=True),

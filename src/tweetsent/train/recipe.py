@@ -23,7 +23,10 @@ and ensemble, validation scores held out); then each member named is trained aga
 RUN/members/STEM on the training and the validation tweets (`data.train_on_valid`) for the
 number of epochs its first run kept (`train.keep = "last"`), the others are copied as they are,
 and RUN mixes them with the first stage's weights. The validation split chooses everything; the
-refit only gives the chosen models more tweets.
+refit only gives the chosen models more tweets. With `ensemble.heldout = false` there is no first
+stage: the members named are trained once, straight into RUN/members/STEM, on the training and
+validation tweets for their own epochs (the last kept), the weights uniform; half the time, but
+the run's validation scores are in-sample (marked so), the settings having been chosen before.
 """
 
 from __future__ import annotations
@@ -99,7 +102,7 @@ def train_recipe(
     """Train the recipe's members with `train` (the ordinary loop, which calls this and passes
     itself), then build the ensemble into `recipe.out`. Returns the fields of the ensemble's
     `RunResult`: best_epoch 0, metrics = the ensemble's validation metrics (held out, also
-    under `ensemble.refit`)."""
+    under `ensemble.refit`; in-sample with `ensemble.heldout = false`, as `split` says)."""
     if not recipe.out:
         raise ConfigError("out: a run directory is required")
     members = member_configs(recipe)

@@ -16,6 +16,12 @@ from typing import Any
 from tweetsent.config import EmbedConfig, ModelConfig, RunConfig
 
 
+def split_name(in_sample: bool) -> str:
+    """What a run's validation scores were measured on: its validation split, or (in-sample)
+    the split it also trained on."""
+    return "validation, trained on (in-sample)" if in_sample else "validation"
+
+
 def summary(config: RunConfig) -> str:
     """What the run's model is: encoder (or head), embedder, lexicons and clusters."""
     m, e = config.model, config.embed

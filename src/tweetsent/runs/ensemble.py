@@ -43,7 +43,7 @@ from tweetsent.errors import TweetsentError
 from tweetsent.io import atomic_write, read_json, write_json
 from tweetsent.metrics import compute_metrics, confusion_matrix
 from tweetsent.models.ensemble import EnsembleClassifier
-from tweetsent.runs.card import summary
+from tweetsent.runs.card import split_name, summary
 from tweetsent.runs.members import (
     MEMBERS,
     check_compatible,
@@ -96,7 +96,8 @@ def build_ensemble(
     vocab = union_vocabulary([run.vocab for run in runs])
     start = time.perf_counter()
     refit = [n for n, r in zip(names, runs, strict=True) if r.config.data.train_on_valid]
-    if refit and refit_of is None and weights == "fit":
+    in_sample = bool(refit) and refit_of is None  # no held-out run gives the scores
+    if in_sample and weights == "fit":
         raise TweetsentError(
             f"ensemble: member {refit[0]} was trained on the validation tweets "
             "(data.train_on_valid): weights fitted on them would favour it; use --weights uniform"
@@ -123,10 +124,11 @@ def build_ensemble(
     )
     if refit_of is not None:
         chosen["refit"]["members"] = refit
-    elif refit:  # no held-out stage: the validation scores are in-sample
+    elif in_sample:
         chosen["refit"] = {"held_out": None, "members": refit, "validation_scores": IN_SAMPLE}
-    config = _ensemble_config(runs, names, weights, out, refit, held_out=not _in_sample(chosen))
-    meta = _meta(runs, names, model, chosen, scores, examples)
+    config = _ensemble_config(runs, names, weights, out, refit, held_out=not in_sample)
+    split = split_name(in_sample)
+    meta = _meta(runs, names, model, chosen, scores, examples, split)
     _write(out, runs, names, config, vocab, meta, model, scores)
     ensemble = scores.get("ensemble", {})
     summary = f" valid AvgRec {ensemble['avgrec']:.4f}" if ensemble else ""
@@ -137,7 +139,7 @@ def build_ensemble(
     how = f"{weights} weights" if refit_of is None else f"the weights of {refit_of}"
     if refit_of is not None and summary:
         summary = f" held-out{summary}"
-    elif refit and summary:
+    elif in_sample and summary:
         summary = f" in-sample{summary}"
     log(f"ensemble {out}: {how} ({weight_text}){summary} ({seconds:.1f}s)")
     return EnsembleResult(
@@ -147,7 +149,7 @@ def build_ensemble(
         ensemble,
         scores.get("members", {}),
         config,
-        _split(chosen),
+        split,
     )
 
 
@@ -397,7 +399,7 @@ def _ensemble_config(
     )
 
 
-def _meta(runs, names, model, chosen, scores, examples: int) -> dict[str, Any]:
+def _meta(runs, names, model, chosen, scores, examples: int, split: str) -> dict[str, Any]:
     ensemble = {
         "members": list(names),
         "sources": [str(run.path) for run in runs],
@@ -418,7 +420,7 @@ def _meta(runs, names, model, chosen, scores, examples: int) -> dict[str, Any]:
         "labels": list(runs[0].labels),
     }
     if scores:
-        meta["scores"] = {"split": _split(chosen), "best_epoch": 0, **scores["ensemble"]}
+        meta["scores"] = {"split": split, "best_epoch": 0, **scores["ensemble"]}
     return meta
 
 
@@ -453,16 +455,6 @@ def _write(out: Path, runs, names, config, vocab, meta, model, scores) -> None:
         raise
 
 
-def _in_sample(chosen: dict) -> bool:
-    """Whether members trained on the validation split with no held-out run scoring it."""
-    return (chosen.get("refit") or {}).get("validation_scores") == IN_SAMPLE
-
-
-def _split(chosen: dict) -> str:
-    """What the ensemble's scores were measured on (as `train.report.scored_split` says it)."""
-    return "validation, trained on (in-sample)" if _in_sample(chosen) else "validation"
-
-
 def _metrics_file(meta: dict, scores: dict) -> dict:
     return {
         "split": meta["scores"]["split"],
@@ -479,7 +471,8 @@ def _write_card(path: Path, meta: dict, config: RunConfig, members: Sequence[Run
     lines = ["# Model card: ensemble", "", f"- model: {summary(config)}"]
     lines += [f"- labels: {', '.join(meta['labels'])}", f"- weights: {ens['method']}"]
     refit = ens.get("refit")
-    if refit and refit["held_out"] is None:
+    in_sample = not config.ensemble.heldout  # members trained on validation, none held out
+    if in_sample:
         lines.append(
             f"- refit: {', '.join(refit['members'])} trained on the validation split too, with "
             "no held-out stage: the validation scores below are in-sample"
@@ -496,7 +489,7 @@ def _write_card(path: Path, meta: dict, config: RunConfig, members: Sequence[Run
     ]
     valid = ens.get("validation")
     if valid:
-        note = ", in-sample" if refit and refit["held_out"] is None else ""
+        note = ", in-sample" if in_sample else ""
         lines += ["", f"## Validation scores ({valid['examples']:,} tweets{note})", ""]
         lines += ["| run | AvgRec | F1-PN | accuracy |", "|---|---|---|---|"]
         rows = [*valid["members"].items(), ("ensemble", valid["ensemble"])]

@@ -111,7 +111,7 @@ def train_recipe(
     unknown = sorted(set(refit) - {name for name, _ in members})
     if unknown:
         raise ConfigError(f"ensemble.refit: {unknown[0]!r} is not a member (file stem)")
-    if refit and not recipe.ensemble.heldout:  # no first stage: trained once, on validation too
+    if not recipe.ensemble.heldout:  # no first stage (needs refit): trained once, on validation too
         members = [(n, train_again(c, c.train.epochs) if n in refit else c) for n, c in members]
         log(f"refit: {', '.join(refit)} trained on training + validation tweets, no held-out stage")
     elif refit:

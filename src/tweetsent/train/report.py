@@ -12,7 +12,7 @@ import numpy as np
 from tweetsent.config import RunConfig
 from tweetsent.data.prepare import Prepared
 from tweetsent.io import atomic_write, read_json, write_json
-from tweetsent.runs.card import summary, training
+from tweetsent.runs.card import split_name, summary, training
 from tweetsent.runs.rundir import META
 from tweetsent.train.plots import plot_learning_curves
 
@@ -63,7 +63,7 @@ def write_outputs(
 
 def scored_split(config: RunConfig) -> str:
     """What a run's scores were measured on: its validation split, unless it trained on it."""
-    return "validation, trained on (in-sample)" if config.data.train_on_valid else "validation"
+    return split_name(config.data.train_on_valid)
 
 
 def _epoch_note(config: RunConfig, best_epoch: int) -> str:
